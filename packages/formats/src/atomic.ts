@@ -1,0 +1,62 @@
+/**
+ * Write-then-rename, so a reader (or a crashed/killed writer) never sees a half-written
+ * output: the destination either keeps its old content or gets the complete new one.
+ * The temp file lives in the destination's folder because rename is only atomic within
+ * one file system. No fsync: this protects against process crashes, not power loss,
+ * and fsync per file would dominate the cost of writing many small dataset files.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+function tempPathFor(path: string): string {
+  const tag = `${process.pid}.${randomBytes(6).toString('hex')}`;
+  return join(dirname(path), `.${basename(path)}.${tag}.tmp`);
+}
+
+export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const tmp = tempPathFor(path);
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(tmp, 'wx');
+    for (const chunk of chunks) {
+      // A single write() may be partial for large buffers.
+      for (let off = 0; off < chunk.length; ) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        off += bytesWritten;
+      }
+    }
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, path);
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+export function writeFileAtomicSync(path: string, chunks: readonly Uint8Array[]): void {
+  const tmp = tempPathFor(path);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx');
+    for (const chunk of chunks) {
+      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+    }
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing; the original error is the useful one
+      }
+    }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `mmmi-latents` — the latent model from the command line; it only parses and prints.
+ *
+ *   mmmi-latents mi [@file.txt] [flags] [--json] [--method numerical|analytical] [--query Q]…
+ *   mmmi-latents describe [@file.txt] [flags]     exact compact description of Σ (JSON)
+ */
+import { LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, formatFlagHelp, parseArgs, type FlagDef } from './args.js';
+import { buildLatentModel, type LatentModel } from './model.js';
+import { conditionalMutualInformation, groupLabel, miTable, parseMiQuery } from './mi.js';
+import type { MiMethod } from './logdet.js';
+import { specFromArgs } from './spec.js';
+import { describeStructure, thetaVariance } from './structure.js';
+
+const CLI_FLAGS: Readonly<Record<string, FlagDef>> = {
+  json: { kind: 'boolean', help: 'print JSON instead of a table' },
+  method: { kind: 'choice', choices: ['numerical', 'analytical'], help: 'MI method (default: --calculate_MI, else numerical)' },
+  query: { kind: 'string', help: 'extra MI query, e.g. "X1,X2;theta|X3" (repeatable)' },
+  help: { kind: 'boolean', help: 'show this help' },
+};
+
+const USAGE = `usage: mmmi-latents <command> [@args.txt] [flags]
+
+commands:
+  mi          print the exact MI table of the configuration (nats)
+  describe    print the exact compact description of Σ as JSON
+
+Values per modality default to 3072 (32×32 RGB). Later flags override earlier ones;
+@file reads flags from an argument file (one or more per line, # comments).
+
+output flags:
+${formatFlagHelp(CLI_FLAGS)}
+
+model flags (the reference's names):
+${formatFlagHelp({ ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS })}`;
+
+function jsonNumber(v: number): number | string {
+  return Number.isFinite(v) ? v : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
+}
+
+export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command !== 'mi' && command !== 'describe') {
+    err(`mmmi-latents: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    // --query may repeat: collect all before the generic parser keeps the last.
+    const queries: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+      if (rest[i] === '--query' && rest[i + 1] !== undefined) queries.push(rest[i + 1]);
+      else if (rest[i].startsWith('--query=')) queries.push(rest[i].slice('--query='.length));
+    }
+    const parsed = parseArgs(rest, { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS, ...CLI_FLAGS });
+    if (parsed.values.help) {
+      out(USAGE);
+      return 0;
+    }
+    if (parsed.positionals.length) throw new Error(`unexpected argument "${parsed.positionals[0]}" (flags start with --, files with @)`);
+    const model = await buildLatentModel(specFromArgs(parsed));
+    if (command === 'describe') {
+      out(JSON.stringify(describeStructure(model.structure)));
+      return 0;
+    }
+    const method = ((parsed.values.method ?? parsed.values.calculate_MI ?? 'numerical') as MiMethod);
+    printMi(model, method, queries, Boolean(parsed.values.json), out);
+    return 0;
+  } catch (e) {
+    err(`mmmi-latents: error: ${(e as Error).message}`);
+    return 2;
+  }
+}
+
+function printMi(model: LatentModel, method: MiMethod, queries: string[], json: boolean, out: (s: string) => void): void {
+  const m = model.structure;
+  const table = miTable(m, method);
+  const extra = queries.map((q) => {
+    const { a, b, c } = parseMiQuery(q, m.nMod);
+    const cond = c.mods.length || c.theta ? ` | ${groupLabel(c)}` : '';
+    return { query: q, label: `I(${groupLabel(a)}; ${groupLabel(b)}${cond})`, value: conditionalMutualInformation(m, a, b, c, method) };
+  });
+  const thetaVar = thetaVariance(m);
+  if (json) {
+    out(
+      JSON.stringify({
+        labels: table.labels,
+        values: table.values.map(jsonNumber),
+        theta_var: thetaVar,
+        units: 'nats',
+        method,
+        scale: m.scale,
+        ...(extra.length ? { queries: extra.map((e) => ({ ...e, value: jsonNumber(e.value) })) } : {}),
+      }),
+    );
+    return;
+  }
+  const spec = model.spec;
+  const what =
+    spec.paradigm === 'constructive'
+      ? `constructive, N_mod=${spec.nMod}, N_u=${spec.nU}, N_u_theta=${spec.nUTheta}, d=${spec.modDim}, templates ${spec.templates.method}`
+      : `sampling, N_mod=${spec.nMod}, d=${spec.modDim}`;
+  out(`Exact mutual information (${method}, nats) — ${what}`);
+  const width = Math.max(...table.labels.map((l) => l.length), ...extra.map((e) => e.label.length));
+  table.labels.forEach((l, i) => out(`  ${l.padEnd(width)}  ${formatValue(table.values[i])}`));
+  for (const e of extra) out(`  ${e.label.padEnd(width)}  ${formatValue(e.value)}`);
+  out(`  Var(θ) = ${thetaVar}${model.alignment ? `  (aligned: scale ${model.alignment.scale}, ${model.alignment.method} ${model.alignment.percentile}-quantile)` : ''}`);
+}
+
+function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return v > 0 ? '+inf' : String(v);
+  return v.toPrecision(16);
+}

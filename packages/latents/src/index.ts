@@ -1,0 +1,13 @@
+export * from './args.js';
+export * from './spec.js';
+export * from './templates.js';
+export * from './structure.js';
+export * from './construct.js';
+export * from './logdet.js';
+export * from './mi.js';
+export * from './sample.js';
+export * from './align.js';
+export * from './model.js';
+export { Rng, STREAMS } from './rng.js';
+export { chi2Quantile } from './chi2.js';
+export { generalizedChi2Quantile } from './gchi2.js';

@@ -1,0 +1,131 @@
+/**
+ * Seeded, platform-independent random numbers: xoshiro128** for bits, the Marsaglia–Tsang
+ * ziggurat for standard normals. Only integer ops and IEEE float64 math are used, so the
+ * same seed gives the same bytes on every machine. A generator is keyed by (seed, stream)
+ * so that independent parts of a job (batch b, templates, alignment draws) each have their
+ * own reproducible stream and any batch can be regenerated alone (resumable jobs).
+ */
+
+const LAYERS = 128;
+const R = 3.442619855899;
+const V = 9.91256303526217e-3;
+const M1 = 2147483648.0;
+
+const kn = new Uint32Array(LAYERS);
+const wn = new Float64Array(LAYERS);
+const fn = new Float64Array(LAYERS);
+(function setupZiggurat() {
+  let dn = R;
+  let tn = dn;
+  const q = V / Math.exp(-0.5 * dn * dn);
+  kn[0] = Math.floor((dn / q) * M1);
+  kn[1] = 0;
+  wn[0] = q / M1;
+  wn[LAYERS - 1] = dn / M1;
+  fn[0] = 1;
+  fn[LAYERS - 1] = Math.exp(-0.5 * dn * dn);
+  for (let i = LAYERS - 2; i >= 1; i--) {
+    dn = Math.sqrt(-2 * Math.log(V / dn + Math.exp(-0.5 * dn * dn)));
+    kn[i + 1] = Math.floor((dn / tn) * M1);
+    tn = dn;
+    fn[i] = Math.exp(-0.5 * dn * dn);
+    wn[i] = dn / M1;
+  }
+})();
+
+function splitmix32(state: { s: number }): number {
+  state.s = (state.s + 0x9e3779b9) | 0;
+  let z = state.s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  /** `seed` and `stream` are non-negative integers below 2^53. */
+  constructor(seed: number, stream = 0) {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+    if (!Number.isSafeInteger(stream) || stream < 0) throw new RangeError(`stream must be a non-negative integer, got ${stream}`);
+    const st = { s: 0 };
+    // Mix both halves of seed and stream so that nearby seeds give unrelated states.
+    const words = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0, stream >>> 0, Math.floor(stream / 2 ** 32) >>> 0];
+    for (const w of words) {
+      st.s = (st.s ^ w) | 0;
+      splitmix32(st);
+    }
+    this.a = splitmix32(st);
+    this.b = splitmix32(st);
+    this.c = splitmix32(st);
+    this.d = splitmix32(st);
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** Next 32 random bits as an unsigned integer (xoshiro128**). */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9);
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return result >>> 0;
+  }
+
+  /** Uniform in the open interval (0, 1). */
+  uniform(): number {
+    return (this.nextU32() + 0.5) / 4294967296;
+  }
+
+  /** A standard normal draw. */
+  normal(): number {
+    // Layer index and position come from separate words, avoiding the classic
+    // ziggurat's correlation between the two.
+    const hz = this.nextU32() | 0;
+    const iz = this.nextU32() & (LAYERS - 1);
+    if (Math.abs(hz) < kn[iz]) return hz * wn[iz];
+    return this.normalSlow(hz, iz);
+  }
+
+  private normalSlow(hz: number, iz: number): number {
+    for (;;) {
+      if (iz === 0) {
+        let x: number;
+        let y: number;
+        do {
+          x = -Math.log(this.uniform()) / R;
+          y = -Math.log(this.uniform());
+        } while (y + y < x * x);
+        return hz > 0 ? R + x : -R - x;
+      }
+      const x = hz * wn[iz];
+      if (fn[iz] + this.uniform() * (fn[iz - 1] - fn[iz]) < Math.exp(-0.5 * x * x)) return x;
+      hz = this.nextU32() | 0;
+      iz = this.nextU32() & (LAYERS - 1);
+      if (Math.abs(hz) < kn[iz]) return hz * wn[iz];
+    }
+  }
+
+  /** Fill `out` with standard normals. */
+  fillNormal(out: Float64Array | Float32Array, offset = 0, length = out.length - offset): void {
+    for (let i = offset, end = offset + length; i < end; i++) out[i] = this.normal();
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** Streams reserved for the model itself; batch b of a job uses stream FIRST_BATCH_STREAM + b. */
+export const STREAMS = {
+  templates: 1,
+  covTheta: 2,
+  alignment: 3,
+  firstBatch: 1024,
+} as const;

@@ -108,6 +108,19 @@ function saddlePoint(m: Model, x: number, scale: number): number {
   return s;
 }
 
+/** atan(z) − z for |z| < ½, without the cancellation of the direct difference. */
+function atanmx(z: number): number {
+  const z2 = z * z;
+  let pw = -z * z2;
+  let sum = pw / 3;
+  for (let k = 5; ; k += 2) {
+    pw *= -z2;
+    const next = sum + pw / k;
+    if (next === sum) return sum;
+    sum = next;
+  }
+}
+
 // Gauss–Kronrod (7,15) on [−1,1]: Kronrod abscissae (x₀ = 0 last), Kronrod and Gauss weights.
 const XGK = [
   0.991455371120812639206854697526329, 0.949107912342758524526189684047851, 0.864864423359769072789712788640926,
@@ -227,19 +240,27 @@ function evaluate(m: Model, x: number): Evaluation {
   }
   logScale += c * (meanSmall - x);
   const alpha = k3 / (6 * k2);
+  let slopeGap = -x; // K'(c) − x, zero at the saddle
+  for (let j = 0; j < J; j++) slopeGap += (n[j] * lam[j]) / r0[j];
   const c2 = c * c;
 
   const f: Integrand = (t, out) => {
     const at2 = alpha * t * t;
     let dRe = -x * at2; // ln|e^{K(s)−sx}| − logScale
-    let phase = -x * t; // arg e^{K(s)−sx}
+    // arg e^{K(s)−sx} = Σ ½n·atan2(y, r) − xt. Both parts are ~√N near the saddle and cancel
+    // through K'(c) ≈ x, so each term is taken relative to its share nλt/r0 of t·K'(c).
+    let phase = t * slopeGap;
     for (let j = 0; j < J; j++) {
       const l = lam[j];
       const r = r0[j] - 2 * l * at2; // Re(1 − 2λs)
       const y = 2 * l * t; // −Im(1 − 2λs)
       const u = (y * y - 2 * l * at2 * (r + r0[j])) / (r0[j] * r0[j]); // |1−2λs|²/r0² − 1
       dRe -= 0.25 * n[j] * Math.log1p(u);
-      phase += 0.5 * n[j] * Math.atan2(y, r);
+      const z = y / r;
+      phase +=
+        r > 0 && Math.abs(z) < 0.5
+          ? n[j] * (0.5 * atanmx(z) + (2 * l * l * t * at2) / (r * r0[j])) // ½(atan z − z) + λt(1/r − 1/r0)
+          : n[j] * (0.5 * Math.atan2(y, r) - (l * t) / r0[j]);
     }
     // ds/dt = 2αt + i
     dRe += 0.5 * Math.log1p(4 * alpha * at2);
@@ -264,6 +285,7 @@ function evaluate(m: Model, x: number): Evaluation {
   }
 
   const { tail, pdf } = integrate(f, T);
+  if (process.env.GCHI2_DEBUG) console.log({ x, sHat, c, alpha, k2, T, logScale, tail, pdf, slopeGap });
   const tailProb = Math.min(1, Math.max(0, (Math.exp(logScale) / (Math.PI * Math.abs(c))) * tail));
   const density = Math.max(0, (Math.exp(logScale) / Math.PI) * pdf);
   return upperSide

@@ -17,8 +17,8 @@
  */
 import {
   cholesky,
-  choleskyInverse,
   choleskyLogDet,
+  choleskySolve,
   denseLogDetSymmetric,
   identity,
   logAbsDet,
@@ -26,7 +26,7 @@ import {
   luSolve,
   subMatrix,
 } from './linalg.js';
-import { gramOf, rank, type LatentStructure, denseSigma } from './structure.js';
+import { addScaledBasis, denseSigma, gramOf, rank, type LatentStructure } from './structure.js';
 
 export type MiMethod = 'numerical' | 'analytical';
 
@@ -54,11 +54,11 @@ function normaliseMods(m: LatentStructure, mods: readonly number[]): number[] {
   return s;
 }
 
-/** Pieces of the structured inverse for a set of modalities, reused by MI and pointwise MI. */
+/** Pieces of the structured inverse for a set of modalities, reused by MI, pointwise MI and sampling. */
 export interface GroupSolve {
   mods: number[];
-  /** K_SS⁻¹ (|S|×|S|). */
-  kInv: Float64Array;
+  /** Cholesky factor of K_SS; (K_SS⁻¹ ⊗ I)·Y is choleskySolve(kChol, |S|, Y, d). */
+  kChol: Float64Array;
   logDetK: number;
   /** M = U_Sᵀ (K_SS⁻¹ ⊗ I) U_S (r×r). */
   M: Float64Array;
@@ -67,37 +67,51 @@ export interface GroupSolve {
   logDetISM: number;
 }
 
-/** null when K_SS is singular. Throws when I + S·M is not positive (Σ_SS not PD). */
+/**
+ * null when K_SS is singular. Throws when I + S·M is not positive (Σ_SS not PD).
+ *
+ * M is assembled from K_SS⁻¹·B, where column p of B (|S|×R) is one (θ column k, basis
+ * vector v) pair: B[a, p] = coef_k[S_a] when vec(k, S_a) = v. Then
+ * M[k,q] = Σ_{p∈k, p'∈q} ⟨v_p, v_p'⟩·(Bᵀ K_SS⁻¹ B)[p, p'] — R = r for shared templates
+ * (ones, the same image everywhere), so no N×N inverse is ever formed.
+ */
 export function solveGroup(m: LatentStructure, mods: readonly number[]): GroupSolve | null {
   const s = normaliseMods(m, mods);
   const n = s.length;
   const kSS = subMatrix(m.K, m.nMod, s);
   const l = cholesky(kSS, n);
   if (!l) return null;
-  const kInv = choleskyInverse(l, n);
   const r = rank(m);
+  const pairColumn: number[] = [];
+  const pairVector: number[] = [];
+  const pairOf = new Map<number, number>();
+  const nv = m.vectors.length;
+  for (let k = 0; k < r; k++)
+    for (let a = 0; a < n; a++) {
+      const key = k * nv + m.columns[k].vector[s[a]];
+      if (m.columns[k].coef[s[a]] !== 0 && !pairOf.has(key)) {
+        pairOf.set(key, pairColumn.length);
+        pairColumn.push(k);
+        pairVector.push(m.columns[k].vector[s[a]]);
+      }
+    }
+  const R = pairColumn.length;
+  const B = new Float64Array(n * R);
+  for (let k = 0; k < r; k++)
+    for (let a = 0; a < n; a++) {
+      const c = m.columns[k].coef[s[a]];
+      if (c !== 0) B[a * R + pairOf.get(k * nv + m.columns[k].vector[s[a]])!] = c;
+    }
+  const Y = choleskySolve(l, n, B, R);
   const gram = gramOf(m);
   const M = new Float64Array(r * r);
-  for (let k = 0; k < r; k++) {
-    const ck = m.columns[k];
-    for (let q = k; q < r; q++) {
-      const cq = m.columns[q];
-      let acc = 0;
-      for (let a = 0; a < n; a++) {
-        const wa = ck.coef[s[a]];
-        if (wa === 0) continue;
-        const va = ck.vector[s[a]];
-        for (let b = 0; b < n; b++) {
-          const wb = cq.coef[s[b]];
-          const kab = kInv[a * n + b];
-          if (wb === 0 || kab === 0) continue;
-          acc += kab * wa * wb * gram.get(va, cq.vector[s[b]]);
-        }
-      }
-      M[k * r + q] = acc;
-      M[q * r + k] = acc;
+  for (let p = 0; p < R; p++)
+    for (let q = 0; q < R; q++) {
+      let bty = 0;
+      for (let a = 0; a < n; a++) bty += B[a * R + p] * Y[a * R + q];
+      if (bty === 0) continue;
+      M[pairColumn[p] * r + pairColumn[q]] += bty * gram.get(pairVector[p], pairVector[q]);
     }
-  }
   // I + S·M
   const ism = identity(r);
   for (let i = 0; i < r; i++)
@@ -110,7 +124,25 @@ export function solveGroup(m: LatentStructure, mods: readonly number[]): GroupSo
   if (det.sign <= 0) {
     throw new RangeError(`Σ restricted to modalities {${s.map((i) => i + 1).join(',')}} is not positive definite (|I + S·M| ≤ 0)`);
   }
-  return { mods: s, kInv, logDetK: choleskyLogDet(l, n), M, ism: luDecompose(ism, r), logDetISM: det.logAbs };
+  return { mods: s, kChol: l, logDetK: choleskyLogDet(l, n), M, ism: luDecompose(ism, r), logDetISM: det.logAbs };
+}
+
+/**
+ * h = Σ_SS⁻¹·b_S = (K_SS⁻¹ ⊗ I)·U_S·(I + S·M)⁻¹·β (length |S|·d, modality-major): the
+ * regression of θ on X_S, so that E[θ | x_S] = hᵀx_S whatever the scale.
+ */
+export function thetaRegression(m: LatentStructure, g: GroupSolve): Float64Array {
+  const r = rank(m);
+  const n = g.mods.length;
+  const d = m.modDim;
+  const gamma = r > 0 ? luSolve(g.ism, r, m.thetaCoef, 1) : new Float64Array(0);
+  const u = new Float64Array(n * d);
+  for (let a = 0; a < n; a++)
+    for (let k = 0; k < r; k++) {
+      const col = m.columns[k];
+      addScaledBasis(u, a * d, gamma[k] * col.coef[g.mods[a]], m.vectors[col.vector[g.mods[a]]], d);
+    }
+  return choleskySolve(g.kChol, n, u, d);
 }
 
 /** θ's variance given X_S (unscaled): v − bᵀΣ_SS⁻¹b. */

@@ -8,9 +8,8 @@
  * +∞; when one of Σ_AC, Σ_BC, Σ_C is itself singular the quantity is undefined and a
  * DegenerateMiError says which group is degenerate.
  */
-import { logDet, solveGroup, thetaConditionalVariance, type Group, type MiMethod } from './logdet.js';
-import { addScaledBasis, rank, type LatentStructure } from './structure.js';
-import { luSolve } from './linalg.js';
+import { logDet, solveGroup, thetaConditionalVariance, thetaRegression, type Group, type MiMethod } from './logdet.js';
+import type { LatentStructure } from './structure.js';
 
 export class DegenerateMiError extends Error {
   override name = 'DegenerateMiError';
@@ -111,7 +110,6 @@ export function miTable(m: LatentStructure, method: MiMethod = 'numerical'): MiT
   if (n >= 2) {
     const i1t = values[0];
     const i2t = values[1];
-    const i12 = values[n];
     const ixt = mutualInformation(m, X(0, 1), THETA, method);
     const co = i1t + i2t - ixt;
     labels.push('I(X; θ)', 'I(X_1; θ | X_2)', 'I(X_2; θ | X_1)', 'I(X_1; X_2; θ)', 'I(X1; X2 | θ)');
@@ -122,9 +120,8 @@ export function miTable(m: LatentStructure, method: MiMethod = 'numerical'): MiT
       co,
       conditionalMutualInformation(m, X(0), X(1), THETA, method),
     );
-    // I(X1;X2|θ) = I(X1;X2) − I(X1;X2;θ) holds exactly; computing it directly avoids the
-    // cancellation of two large numbers. Keep i12 referenced for clarity of the identity.
-    void i12;
+    // I(X1;X2|θ) = I(X1;X2) − I(X1;X2;θ) is evaluated directly from log-determinants,
+    // avoiding the cancellation of two large numbers.
   }
   return { labels, values };
 }
@@ -132,8 +129,8 @@ export function miTable(m: LatentStructure, method: MiMethod = 'numerical'): MiT
 /**
  * Pointwise MI between θ and a group of modalities for each sample:
  *   i(θ; x) = log p(θ | x_S) − log p(θ),
- * whose expectation is I(X_S; θ). With h = Σ_SS⁻¹ b_S = (K_SS⁻¹ ⊗ I)·U_S·(I + S·M)⁻¹·β,
- * θ | x ~ N(hᵀx, s²·c) where c is θ's conditional variance.
+ * whose expectation is I(X_S; θ): θ | x ~ N(hᵀx, s²·c) with h the regression of θ on X_S
+ * and c θ's conditional variance.
  *
  * `x` holds `count` samples of all N modalities (count × N × d, modality-major), `theta` count values.
  */
@@ -149,24 +146,9 @@ export function pointwiseMutualInformation(
   const s = g.mods;
   const n = s.length;
   const d = m.modDim;
-  const r = rank(m);
   const cond = thetaConditionalVariance(m, g);
   if (!(cond > 0)) throw new DegenerateMiError('pointwise MI is infinite: θ is a deterministic function of the group');
-  const gamma = r > 0 ? luSolve(g.ism, r, m.thetaCoef, 1) : new Float64Array(0);
-  // u[a] = Σ_k γ_k·coef_k[s_a]·vec(k, s_a) ; h_a = Σ_b K⁻¹[a,b]·u[b]
-  const u = new Float64Array(n * d);
-  for (let a = 0; a < n; a++)
-    for (let k = 0; k < r; k++) {
-      const col = m.columns[k];
-      addScaledBasis(u, a * d, gamma[k] * col.coef[s[a]], m.vectors[col.vector[s[a]]], d);
-    }
-  const h = new Float64Array(n * d);
-  for (let a = 0; a < n; a++)
-    for (let b = 0; b < n; b++) {
-      const w = g.kInv[a * n + b];
-      if (w === 0) continue;
-      for (let t = 0; t < d; t++) h[a * d + t] += w * u[b * d + t];
-    }
+  const h = thetaRegression(m, g);
   const s2 = m.scale * m.scale;
   const vTheta = s2 * m.thetaVar;
   const vCond = s2 * cond;

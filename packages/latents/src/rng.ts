@@ -46,6 +46,9 @@ export class Rng {
   private b: number;
   private c: number;
   private d: number;
+  /** Unused 7-bit ziggurat layer indices left in the last word drawn for them. */
+  private layerBits = 0;
+  private layersLeft = 0;
 
   /** `seed` and `stream` are non-negative integers below 2^53. */
   constructor(seed: number, stream = 0) {
@@ -83,12 +86,25 @@ export class Rng {
     return (this.nextU32() + 0.5) / 4294967296;
   }
 
+  /**
+   * Layer index and position come from separate words, avoiding the classic ziggurat's
+   * correlation between the two; one word supplies four 7-bit layer indices.
+   */
+  private nextLayer(): number {
+    if (this.layersLeft === 0) {
+      this.layerBits = this.nextU32();
+      this.layersLeft = 4;
+    }
+    const iz = this.layerBits & (LAYERS - 1);
+    this.layerBits >>>= 7;
+    this.layersLeft--;
+    return iz;
+  }
+
   /** A standard normal draw. */
   normal(): number {
-    // Layer index and position come from separate words, avoiding the classic
-    // ziggurat's correlation between the two.
     const hz = this.nextU32() | 0;
-    const iz = this.nextU32() & (LAYERS - 1);
+    const iz = this.nextLayer();
     if (Math.abs(hz) < kn[iz]) return hz * wn[iz];
     return this.normalSlow(hz, iz);
   }
@@ -107,14 +123,71 @@ export class Rng {
       const x = hz * wn[iz];
       if (fn[iz] + this.uniform() * (fn[iz - 1] - fn[iz]) < Math.exp(-0.5 * x * x)) return x;
       hz = this.nextU32() | 0;
-      iz = this.nextU32() & (LAYERS - 1);
+      iz = this.nextLayer();
       if (Math.abs(hz) < kn[iz]) return hz * wn[iz];
     }
   }
 
-  /** Fill `out` with standard normals. */
+  /**
+   * Fill `out` with standard normals: the same stream as repeated normal(), with the
+   * generator state held in locals on the fast path (about twice as fast).
+   */
   fillNormal(out: Float64Array | Float32Array, offset = 0, length = out.length - offset): void {
-    for (let i = offset, end = offset + length; i < end; i++) out[i] = this.normal();
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    let bits = this.layerBits;
+    let left = this.layersLeft;
+    for (let i = offset, end = offset + length; i < end; i++) {
+      let word = Math.imul(rotl(Math.imul(b, 5), 7), 9);
+      let t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = rotl(d, 11);
+      const hz = word | 0;
+      if (left === 0) {
+        word = Math.imul(rotl(Math.imul(b, 5), 7), 9);
+        t = b << 9;
+        c ^= a;
+        d ^= b;
+        b ^= c;
+        a ^= d;
+        c ^= t;
+        d = rotl(d, 11);
+        bits = word >>> 0;
+        left = 4;
+      }
+      const iz = bits & (LAYERS - 1);
+      bits >>>= 7;
+      left--;
+      if (Math.abs(hz) < kn[iz]) {
+        out[i] = hz * wn[iz];
+        continue;
+      }
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+      this.layerBits = bits;
+      this.layersLeft = left;
+      out[i] = this.normalSlow(hz, iz);
+      a = this.a;
+      b = this.b;
+      c = this.c;
+      d = this.d;
+      bits = this.layerBits;
+      left = this.layersLeft;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+    this.layerBits = bits;
+    this.layersLeft = left;
   }
 }
 

@@ -11,7 +11,7 @@
  * K = G·Gᵀ, U = W (column k stacks c[i,k]·T[k,i]), S = I, β = η, v = ηᵀη; the sampling
  * paradigm fits the same form. Nothing here is ever O((N·d)²).
  */
-import { matMul, transpose } from './linalg.js';
+import { addConstant, axpy, dotAt, gramRows } from './linalg.js';
 import type { BasisVector } from './templates.js';
 
 export interface LowRankColumn {
@@ -58,11 +58,7 @@ export function basisDot(a: BasisVector, b: BasisVector, d: number): number {
   if (a.kind === 'const' && b.kind === 'const') return d * a.value * b.value;
   if (a.kind === 'const' && b.kind === 'dense') return a.value * sum(b.data);
   if (a.kind === 'dense' && b.kind === 'const') return b.value * sum(a.data);
-  const x = (a as { data: Float64Array }).data;
-  const y = (b as { data: Float64Array }).data;
-  let s = 0;
-  for (let i = 0; i < d; i++) s += x[i] * y[i];
-  return s;
+  return dotAt((a as { data: Float64Array }).data, 0, (b as { data: Float64Array }).data, 0, d);
 }
 
 function sum(v: Float64Array): number {
@@ -74,13 +70,8 @@ function sum(v: Float64Array): number {
 /** out += a·vector (length d). */
 export function addScaledBasis(out: Float64Array | Float32Array, offset: number, a: number, v: BasisVector, d: number): void {
   if (a === 0) return;
-  if (v.kind === 'const') {
-    const c = a * v.value;
-    for (let t = 0; t < d; t++) out[offset + t] += c;
-  } else {
-    const data = v.data;
-    for (let t = 0; t < d; t++) out[offset + t] += a * data[t];
-  }
+  if (v.kind === 'const') addConstant(out, offset, a * v.value, d);
+  else axpy(out, offset, a, v.data, 0, d);
 }
 
 /**
@@ -204,7 +195,7 @@ export function denseSigma(m: LatentStructure, order: SigmaOrder = 'constructive
 
 /** The constructive A matrix's modality rows as K = G·Gᵀ. */
 export function gramOfLoadings(g: Float64Array, nMod: number, nU: number): Float64Array {
-  return matMul(g, transpose(g, nMod, nU), nMod, nU, nMod);
+  return gramRows(g, nMod, nU);
 }
 
 // ---------------------------------------------------------------- compact description

@@ -51,10 +51,10 @@ describe('structure', () => {
       expect(t.values[0]).toBeGreaterThan(0.05);
     }
     // The default θ variance, max‖σ_iθ‖² + delta (delta = 1e-6), leaves θ almost determined by
-    // X_i (I(X_i; θ) ≈ 11 nats): the float64 inputs then fix the MI only to ~1e-9 relative.
+    // X_i (I(X_i; θ) ≈ 11 nats, Σ condition number ~1e9): rounding then reaches ~1e-9 relative.
     const { structure } = await latentModelFromTokens(['--generation_paradigm', 'sampling', '--epsilon', '0', '--cov_seed', '5']);
     const t = miTable(structure);
-    expect(Math.abs(t.values.at(-1)!)).toBeLessThan(1e-9 * t.values[0]);
+    expect(Math.abs(t.values.at(-1)!)).toBeLessThan(1e-8 * t.values[0]);
     // with the reference's default epsilon the independence is broken only by ε
     const eps = await latentModelFromTokens(['--generation_paradigm', 'sampling', '--cov_seed', '5']);
     expect(Math.abs(miTable(eps.structure).values.at(-1)!)).toBeLessThan(1e-3);

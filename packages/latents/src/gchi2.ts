@@ -174,11 +174,14 @@ function gk15(f: Integrand, a: number, b: number): Panel {
   return { a, b, tail: kTail * half, pdf: kPdf * half, err: Math.abs((kTail - gTail) * half), abs: abs * half };
 }
 
-/** Adaptive (7,15) on [0, T], refining the panel with the largest error estimate first. */
-function integrate(f: Integrand, T: number): { tail: number; pdf: number } {
+/** Adaptive (7,15) on [0, T], starting from panels h, 2h, 4h, …, refining the worst panel first. */
+function integrate(f: Integrand, h: number, T: number): { tail: number; pdf: number } {
   const panels: Panel[] = [];
-  const first = 8;
-  for (let k = 0; k < first; k++) panels.push(gk15(f, (T * k) / first, (T * (k + 1)) / first));
+  let a = 0;
+  for (let b = Math.min(h, T); a < T; b = Math.min(2 * b, T)) {
+    panels.push(gk15(f, a, b));
+    a = b;
+  }
   for (;;) {
     let tail = 0;
     let pdf = 0;
@@ -239,52 +242,79 @@ function evaluate(m: Model, x: number): Evaluation {
     }
   }
   logScale += c * (meanSmall - x);
-  const alpha = k3 / (6 * k2);
   let slopeGap = -x; // K'(c) − x, zero at the saddle
   for (let j = 0; j < J; j++) slopeGap += (n[j] * lam[j]) / r0[j];
   const c2 = c * c;
 
-  const f: Integrand = (t, out) => {
-    const at2 = alpha * t * t;
-    let dRe = -x * at2; // ln|e^{K(s)−sx}| − logScale
-    // arg e^{K(s)−sx} = Σ ½n·atan2(y, r) − xt. Both parts are ~√N near the saddle and cancel
-    // through K'(c) ≈ x, so each term is taken relative to its share nλt/r0 of t·K'(c).
-    let phase = t * slopeGap;
-    for (let j = 0; j < J; j++) {
-      const l = lam[j];
-      const r = r0[j] - 2 * l * at2; // Re(1 − 2λs)
-      const y = 2 * l * t; // −Im(1 − 2λs)
-      const u = (y * y - 2 * l * at2 * (r + r0[j])) / (r0[j] * r0[j]); // |1−2λs|²/r0² − 1
-      dRe -= 0.25 * n[j] * Math.log1p(u);
-      const z = y / r;
-      phase +=
-        r > 0 && Math.abs(z) < 0.5
-          ? n[j] * (0.5 * atanmx(z) + (2 * l * l * t * at2) / (r * r0[j])) // ½(atan z − z) + λt(1/r − 1/r0)
-          : n[j] * (0.5 * Math.atan2(y, r) - (l * t) / r0[j]);
-    }
-    // ds/dt = 2αt + i
-    dRe += 0.5 * Math.log1p(4 * alpha * at2);
-    phase += Math.atan2(1, 2 * alpha * t);
-    out[1] = Math.exp(dRe) * Math.sin(phase);
-    // 1/s for the upper tail, −1/s for the lower; s = (c + αt²) + it.
-    const sr = c + at2;
-    const logEnv = dRe - 0.5 * Math.log1p((at2 * (2 * c + at2) + t * t) / c2);
-    const argS = upperSide ? Math.atan2(t, sr) : Math.atan2(-t, -sr);
-    out[0] = Math.exp(logEnv) * Math.sin(phase - argS);
-    out[2] = logEnv;
-  };
+  const integrandFor =
+    (alpha: number): Integrand =>
+    (t, out) => {
+      const at2 = alpha * t * t;
+      let dRe = -x * at2; // ln|e^{K(s)−sx}| − logScale
+      // arg e^{K(s)−sx} = Σ ½n·atan2(y, r) − xt. Both parts are ~√N near the saddle and cancel
+      // through K'(c) ≈ x, so each term is taken relative to its share nλt/r0 of t·K'(c).
+      let phase = t * slopeGap;
+      for (let j = 0; j < J; j++) {
+        const l = lam[j];
+        const r = r0[j] - 2 * l * at2; // Re(1 − 2λs)
+        const y = 2 * l * t; // −Im(1 − 2λs)
+        const u = (y * y - 2 * l * at2 * (r + r0[j])) / (r0[j] * r0[j]); // |1−2λs|²/r0² − 1
+        dRe -= 0.25 * n[j] * Math.log1p(u);
+        const z = y / r;
+        phase +=
+          r > 0 && Math.abs(z) < 0.5
+            ? n[j] * (0.5 * atanmx(z) + (2 * l * l * t * at2) / (r * r0[j])) // ½(atan z − z) + λt(1/r − 1/r0)
+            : n[j] * (0.5 * Math.atan2(y, r) - (l * t) / r0[j]);
+      }
+      // ds/dt = 2αt + i
+      dRe += 0.5 * Math.log1p(4 * alpha * at2);
+      phase += Math.atan2(1, 2 * alpha * t);
+      out[1] = Math.exp(dRe) * Math.sin(phase);
+      // 1/s for the upper tail, −1/s for the lower; s = (c + αt²) + it.
+      const sr = c + at2;
+      const logEnv = dRe - 0.5 * Math.log1p((at2 * (2 * c + at2) + t * t) / c2);
+      const argS = upperSide ? Math.atan2(t, sr) : Math.atan2(-t, -sr);
+      out[0] = Math.exp(logEnv) * Math.sin(phase - argS);
+      out[2] = logEnv;
+    };
 
-  // Integrate out to where the tail integrand's envelope is below e^{−41.5} ≈ 1e-18 of its
-  // value at t = 0; beyond, the e^{−αxt²} factor makes the rest smaller still.
+  // The parabola must not pass close to a branch point 1/(2λⱼ) or to the pole at 0: there
+  // |1 − 2λⱼs| < 1 − 2λⱼc (or |s| < |c|) and the integrand would grow along the path, up to
+  // (…)^{−nⱼ/2} for large nⱼ. Such dips sit at t² = (αr0ⱼ − λⱼ)/(2λⱼα²) (and the analogue
+  // for |s|), so the envelope is checked there and on a geometric grid, and α is halved until
+  // it never exceeds twice its t = 0 value. The grid also finds T, where the envelope drops
+  // below e^{−41.5} ≈ 1e-18 for good.
+  const h = 1 / Math.sqrt(k2);
   const probe = new Float64Array(3);
-  let T = 1 / Math.sqrt(k2);
-  for (let k = 0; k < 400; k++) {
-    f(T, probe);
-    if (probe[2] < -41.5) break;
-    T *= 1.5;
+  let alpha = k3 / (6 * k2);
+  let f = integrandFor(alpha);
+  let T = h;
+  for (let attempt = 0; attempt < 64; attempt++) {
+    f = integrandFor(alpha);
+    const dips: number[] = [];
+    for (let j = 0; j < J; j++) {
+      if (alpha * r0[j] > lam[j]) dips.push(Math.sqrt((alpha * r0[j] - lam[j]) / (2 * lam[j] * alpha * alpha)));
+    }
+    if (2 * c * alpha + 1 < 0) dips.push(Math.sqrt(-(2 * c * alpha + 1) / (2 * alpha * alpha)));
+    let worst = -Infinity;
+    let lastDip = 0;
+    for (const t of dips) {
+      f(t, probe);
+      worst = Math.max(worst, probe[2]);
+      lastDip = Math.max(lastDip, t);
+    }
+    T = 0.25 * h;
+    for (let k = 0; k < 600; k++) {
+      f(T, probe);
+      worst = Math.max(worst, probe[2]);
+      if (probe[2] < -41.5 && T > lastDip) break;
+      T *= 1.2;
+    }
+    if (worst <= Math.LN2) break;
+    alpha *= 0.5;
   }
 
-  const { tail, pdf } = integrate(f, T);
+  const { tail, pdf } = integrate(f, h, T);
   if (process.env.GCHI2_DEBUG) console.log({ x, sHat, c, alpha, k2, T, logScale, tail, pdf, slopeGap });
   const tailProb = Math.min(1, Math.max(0, (Math.exp(logScale) / (Math.PI * Math.abs(c))) * tail));
   const density = Math.max(0, (Math.exp(logScale) / Math.PI) * pdf);

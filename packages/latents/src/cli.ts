@@ -8,7 +8,7 @@ import { LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, formatFlagHelp, parseArgs, typ
 import { buildLatentModel, type LatentModel } from './model.js';
 import { conditionalMutualInformation, groupLabel, miTable, parseMiQuery } from './mi.js';
 import type { MiMethod } from './logdet.js';
-import { specFromArgs } from './spec.js';
+import { BUILT_IN_DEFAULT_TOKENS, specFromArgs } from './spec.js';
 import { describeStructure, thetaVariance } from './structure.js';
 
 const CLI_FLAGS: Readonly<Record<string, FlagDef>> = {
@@ -24,8 +24,10 @@ commands:
   mi          print the exact MI table of the configuration (nats)
   describe    print the exact compact description of Σ as JSON
 
-Values per modality default to 3072 (32×32 RGB). Later flags override earlier ones;
-@file reads flags from an argument file (one or more per line, # comments).
+@file reads flags from an argument file (one or more per line, # comments); later flags
+override earlier ones. Without an @file, flags apply on top of the built-in default
+configuration, the paper's Fig. 1a model (simple_fig1_DAG). Values per modality: 3072
+(32×32 RGB) unless --mod_dim says otherwise.
 
 output flags:
 ${formatFlagHelp(CLI_FLAGS)}
@@ -54,7 +56,8 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       if (rest[i] === '--query' && rest[i + 1] !== undefined) queries.push(rest[i + 1]);
       else if (rest[i].startsWith('--query=')) queries.push(rest[i].slice('--query='.length));
     }
-    const parsed = parseArgs(rest, { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS, ...CLI_FLAGS });
+    const withDefault = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
+    const parsed = parseArgs(withDefault, { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS, ...CLI_FLAGS });
     if (parsed.values.help) {
       out(USAGE);
       return 0;

@@ -310,11 +310,13 @@ function evaluate(m: Model, x: number): Evaluation {
       if (probe[2] < -41.5 && T > lastDip) break;
       T *= 1.2;
     }
+    if (process.env.GCHI2_SCAN) console.log("attempt", attempt, alpha, worst, dips, T);
     if (worst <= Math.LN2) break;
     alpha *= 0.5;
   }
 
   const { tail, pdf } = integrate(f, h, T);
+  if (process.env.GCHI2_SCAN) { const o = new Float64Array(3); for (let t = 0; t <= T; t += T / 400) { f(t, o); console.log('scan', t, o[0], o[1], o[2]); } }
   if (process.env.GCHI2_DEBUG) console.log({ x, sHat, c, alpha, k2, T, logScale, tail, pdf, slopeGap });
   const tailProb = Math.min(1, Math.max(0, (Math.exp(logScale) / (Math.PI * Math.abs(c))) * tail));
   const density = Math.max(0, (Math.exp(logScale) / Math.PI) * pdf);

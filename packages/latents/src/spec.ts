@@ -63,6 +63,18 @@ export interface SamplingSpec {
 
 export type LatentSpec = ConstructiveSpec | SamplingSpec;
 
+/**
+ * The built-in default configuration of the command-line tools: the paper's Fig. 1a model
+ * (generation_arguments/simple_fig1_DAG.txt). The reference's own defaults (every DAG entry
+ * 1, every weight 1, α = 1) make K = G·Gᵀ singular, so they are no useful model.
+ */
+export const BUILT_IN_DEFAULT_TOKENS: readonly string[] = [
+  '--generation_paradigm', 'constructive',
+  '--N_mod', '2', '--N_u', '2', '--rho_arg', '[0.1,0.2]', '--DAG_ul', '[[1,0],[0,1]]',
+  '--N_u_theta', '1', '--eta_arg', '[1.0]', '--rho_theta_arg', '[0.3]', '--DAG_theta', '[[1],[1]]',
+  '--alpha', '1.0', '--beta', '1.0', '--T_vectors_method', 'ones',
+];
+
 /** The reference's defaults where they work (SPEC §4). */
 const DEFAULTS = {
   generation_paradigm: 'constructive',

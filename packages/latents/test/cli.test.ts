@@ -41,10 +41,18 @@ describe('mmmi-latents mi', () => {
   it('prints a readable table and fails clearly on bad input', async () => {
     const ok = await run(['mi', args('simple_fig1_DAG')]);
     expect(ok.out).toMatch(/I\(X_1; θ\)\s+5\.1136724199/);
-    const bad = await run(['mi', '--N_mod', '3', '--DAG_ul', '[[1,0],[0,1]]']);
+    const bad = await run(['mi', '--DAG_ul', '[[1,0]]']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/^mmmi-latents: error: --DAG_ul/);
     expect((await run(['frobnicate'])).code).toBe(2);
+  });
+
+  it('without an argument file, uses the built-in default (simple_fig1_DAG) under the given flags', async () => {
+    const def = JSON.parse((await run(['mi', '--json'])).out);
+    const file = JSON.parse((await run(['mi', args('simple_fig1_DAG'), '--json'])).out);
+    expect(def.values).toEqual(file.values);
+    const changed = JSON.parse((await run(['mi', '--rho_theta_arg', '[0.5]', '--json'])).out);
+    expect(changed.values[0]).toBeGreaterThan(def.values[0]);
   });
 
   it('describe prints an exact description', async () => {

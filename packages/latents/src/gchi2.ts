@@ -279,11 +279,12 @@ function evaluate(m: Model, x: number): Evaluation {
     };
 
   // The parabola must not pass close to a branch point 1/(2λⱼ) or to the pole at 0: there
-  // |1 − 2λⱼs| < 1 − 2λⱼc (or |s| < |c|) and the integrand would grow along the path, up to
-  // (…)^{−nⱼ/2} for large nⱼ. Such dips sit at t² = (αr0ⱼ − λⱼ)/(2λⱼα²) (and the analogue
-  // for |s|), so the envelope is checked there and on a geometric grid, and α is halved until
-  // it never exceeds twice its t = 0 value. The grid also finds T, where the envelope drops
-  // below e^{−41.5} ≈ 1e-18 for good.
+  // |1 − 2λⱼs| < 1 − 2λⱼc (or |s| < |c|), and the integrand can grow along the path by up to
+  // (…)^{−nⱼ/2}. Term j dips only if α > λⱼ/r0ⱼ, around τ = t² = τ₀(1−ρ), τ₀ = r0ⱼ/(2λⱼα),
+  // ρ = λⱼ/(αr0ⱼ), over a relative width √(2ρ); the envelope is sampled densely there (its
+  // maximum lies just before the dip, where the decay of the other factors is less) and on a
+  // geometric grid, and α is halved until the envelope never exceeds twice its value at
+  // t = 0. The grid also finds T, where the envelope has dropped below e^{−41.5} ≈ 1e-18.
   const h = 1 / Math.sqrt(k2);
   const probe = new Float64Array(3);
   let alpha = k3 / (6 * k2);
@@ -291,17 +292,28 @@ function evaluate(m: Model, x: number): Evaluation {
   let T = h;
   for (let attempt = 0; attempt < 64; attempt++) {
     f = integrandFor(alpha);
-    const dips: number[] = [];
+    const dips: [number, number][] = []; // [τ at the bottom, width in τ]
     for (let j = 0; j < J; j++) {
-      if (alpha * r0[j] > lam[j]) dips.push(Math.sqrt((alpha * r0[j] - lam[j]) / (2 * lam[j] * alpha * alpha)));
+      const rho = lam[j] / (alpha * r0[j]);
+      if (rho < 1) {
+        const tau0 = r0[j] / (2 * lam[j] * alpha);
+        dips.push([tau0 * (1 - rho), tau0 * Math.sqrt(2 * rho)]);
+      }
     }
-    if (2 * c * alpha + 1 < 0) dips.push(Math.sqrt(-(2 * c * alpha + 1) / (2 * alpha * alpha)));
+    if (2 * c * alpha + 1 < 0) {
+      const tauS = -(2 * c * alpha + 1) / (2 * alpha * alpha);
+      dips.push([tauS, Math.sqrt(tauS + 1 / (4 * alpha * alpha)) / alpha]);
+    }
     let worst = -Infinity;
     let lastDip = 0;
-    for (const t of dips) {
-      f(t, probe);
-      worst = Math.max(worst, probe[2]);
-      lastDip = Math.max(lastDip, t);
+    for (const [tau, width] of dips) {
+      for (let k = 0; k <= 40; k++) {
+        const tk = tau - (k * width) / 4;
+        if (tk <= 0) break;
+        f(Math.sqrt(tk), probe);
+        worst = Math.max(worst, probe[2]);
+      }
+      lastDip = Math.max(lastDip, Math.sqrt(tau));
     }
     T = 0.25 * h;
     for (let k = 0; k < 600; k++) {
@@ -310,7 +322,7 @@ function evaluate(m: Model, x: number): Evaluation {
       if (probe[2] < -41.5 && T > lastDip) break;
       T *= 1.2;
     }
-    if (process.env.GCHI2_SCAN) console.log("attempt", attempt, alpha, worst, dips, T);
+    if (process.env.GCHI2_SCAN) console.log('attempt', attempt, alpha, worst, dips, T);
     if (worst <= Math.LN2) break;
     alpha *= 0.5;
   }

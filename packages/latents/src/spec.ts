@@ -220,6 +220,7 @@ export function specFromArgs(parsed: ParsedArgs): LatentSpec {
   }
   const p = v.percentile_to_align as number | undefined;
   if (p !== undefined) {
+    if (!(p < 1)) fail(`--percentile_to_align ${p}: must be below 1 (the 1-quantile of a Gaussian norm is infinite); e.g. 0.95`);
     const method = ((v.align_method as string | undefined) ?? DEFAULTS.align_method) as AlignSpec['method'];
     spec.align = { percentile: p, method, seed: covSeed };
   }

@@ -61,6 +61,7 @@ describe('specification errors name the flag and the expected shape', () => {
     await expect(build('--DAG_ul', '[[1,"a"],[0,1]]')).rejects.toThrow(/--DAG_ul: entry \[0\]\[1\]/);
     await expect(build('--rho_arg', 'random')).rejects.toThrow(/--rho_arg random: expected a JSON list/);
     await expect(build('--eta_arg', '[0]')).rejects.toThrow(/zero variance/);
+    await expect(build('--percentile_to_align', '1')).rejects.toThrow(/--percentile_to_align 1: must be below 1/);
   });
 
   it('non-positive-definite covariance, with the Schur bound for θ', async () => {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Golden values for packages/latents/test/chi2.test.ts and gchi2.test.ts.
 
-Writes test/golden/chi2_quantiles.json. Needs python3 and mpmath (>= 1.1).
-Run from anywhere:  python3 packages/latents/scripts/make_chi2_golden.py
+Writes test/golden/chi2_quantiles.json. Needs python3 and mpmath (made with 1.3.0).
+Run from anywhere:  python3 packages/latents/scripts/make_chi2_golden.py  (about 12 min,
+almost all of it in the Imhof integrals).
 
 Every probability p is taken to be the exact binary64 value the tests pass
 (mpf(float(p))), so 1 - 1e-10 means the double nearest to it, not the real
@@ -13,7 +14,7 @@ Sections
   gamma_inc        regularized P(a, x) and Q(a, x) at 50 digits, a up to 1e7.
   chi2_quantiles   x with P(df/2, x/2) = p, solved by secant steps in ln x
                    at dps = 50 and checked against Q(df/2, x/2) = 1 − p.
-  gchi2_conv       Q = 0.7·χ²₂ + 2.3·χ²₄ and Q = 0.5·χ²₁ + 3·χ²₁: CDF and
+  gchi2_conv       Q = 0.7·χ²₂ + 2.3·χ²₄, 0.5·χ²₁ + 3·χ²₁, 0.01·χ²₃ + 50·χ²₁: CDF and
                    quantiles from the convolution integral
                    F(x) = ∫₀ˣ f_A(y) F_B(x − y) dy (one gamma density against
                    the other's CDF), at dps = 50. The Imhof code below is
@@ -170,7 +171,8 @@ def conv_cdf(x, case):
     a2, th2 = mp.mpf(n2) / 2, 2 * mp.mpf(l2)
     fa = lambda y: mp.exp((a1 - 1) * mp.log(y) - y / th1 - mp.loggamma(a1) - a1 * mp.log(th1))
     fb = lambda z: mp.gammainc(a2, 0, z / th2, regularized=True)
-    pts = sorted({mp.mpf(0), x, x / 2} | {mp.mpf(v) for v in (0.5, 2, 8, 30, 100) if v < x})
+    # Break points where either density changes character (its scale θ times a few).
+    pts = sorted({mp.mpf(0), x, x / 2} | {th * v for th in (th1, th2) for v in (0.25, 1, 4, 16, 64) if th * v < x})
     return mp.quad(lambda y: fa(y) * fb(x - y), pts)
 
 
@@ -196,6 +198,17 @@ def satterthwaite_guess(p: float, terms) -> float:
 
 
 # ------------------------------------------------------------------- main
+
+def dump(v, indent: int = 0) -> str:
+    """JSON with one record (a dict of scalars) per line."""
+    pad = " " * indent
+    if isinstance(v, dict) and any(isinstance(x, (dict, list)) for x in v.values()):
+        items = [f'{pad}  {json.dumps(k)}: {dump(x, indent + 2).lstrip()}' for k, x in v.items()]
+        return pad + "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v):
+        return pad + "[\n" + ",\n".join(dump(x, indent + 2) for x in v) + "\n" + pad + "]"
+    return pad + json.dumps(v)
+
 
 def main() -> None:
     t_start = time.time()
@@ -230,7 +243,7 @@ def main() -> None:
     out["chi2_quantiles"] = rows
 
     # Two-weight cases by convolution (independent of Imhof).
-    conv_cases = [[(0.7, 2), (2.3, 4)], [(0.5, 1), (3.0, 1)]]
+    conv_cases = [[(0.7, 2), (2.3, 4)], [(0.5, 1), (3.0, 1)], [(0.01, 3), (50.0, 1)]]
     conv_out = []
     for case in conv_cases:
         pair = lambda x, c=case: (lambda F: (F, 1 - F))(conv_cdf(x, c))
@@ -261,6 +274,14 @@ def main() -> None:
          "ps": [1e-10, 0.01, 0.05, 0.5, 0.95, 0.999, 1 - 1e-10]},
         {"name": "ten_weights_3071", "terms": [(w, 3071) for w in [0.2, 0.35, 0.5, 0.8, 1.0, 1.3, 1.7, 2.2, 3.0, 4.5]],
          "ps": [0.01, 0.5, 0.95, 0.999]},
+        # Heavy weights with few dof next to light weights with many: contours that bend
+        # towards the branch points 1/(2λ) must steer clear of them.
+        {"name": "mixed_a", "terms": [(0.35, 4000), (0.05, 15), (0.01, 2), (50.0, 4)],
+         "ps": [0.01, 0.5, 0.95, 0.999]},
+        {"name": "mixed_b", "terms": [(400.0, 6), (10.0, 700), (2.2, 4800), (1.5, 4400)],
+         "ps": [0.01, 0.5, 0.95, 0.999]},
+        {"name": "mixed_c", "terms": [(0.9, 4), (11.5, 3600), (340.0, 10)],
+         "ps": [0.01, 0.5, 0.95, 0.999]},
     ]
     im_out = []
     for case in imhof_cases:
@@ -268,8 +289,9 @@ def main() -> None:
         pair = lambda x, t=terms: imhof_tail(x, t)
         mean = sum(w * d for w, d in terms)
         sd = math.sqrt(2 * sum(w * w * d for w, d in terms))
-        cdf = [{"x": x, "cdf": s(pair(x)[0]), "sf": s(pair(x)[1])}
-               for x in [round(mean - 3 * sd), round(mean), round(mean + 3 * sd)]]
+        cdf = [{"x": x, "cdf": s(lo), "sf": s(up)}
+               for x in [round(mean - 3 * sd), round(mean), round(mean + 3 * sd)]
+               for lo, up in [pair(x)]]
         qs = []
         for p in case["ps"]:
             qs.append({"p": p, "x": s(tail_quantile(p, pair, satterthwaite_guess(p, terms)))})
@@ -279,7 +301,7 @@ def main() -> None:
     out["gchi2_imhof"] = im_out
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(out, indent=1) + "\n")
+    OUT.write_text(dump(out) + "\n")
     log(f"wrote {OUT} in {time.time() - t_start:.1f}s")
 
 

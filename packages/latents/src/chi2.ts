@@ -11,10 +11,10 @@
  *   Near x ≈ a with large a, ln D = a ln x − x − ln Γ(a+1) is a difference of numbers ~ a ln a,
  *   so in double precision it would lose ~log10(a) digits. Instead (Loader's saddle-point form)
  *     ln D = a·log1pmx((x−a)/a) − ½ ln(2πa) − stirlerr(a),   log1pmx(u) = ln(1+u) − u,
- *   (for |x−a| > a/2 the first term is a·ln(x/a) − (x−a), which then has no cancellation),
- *   where stirlerr(a) = ln Γ(a+1) − (a+½) ln a + a − ½ ln 2π is small and both pieces are
- *   computed to full relative precision. The series and the CF then need O(√a) terms, which
- *   stays cheap (≈ 3·10⁴ at a = 10⁷).
+ *   where stirlerr(a) = ln Γ(a+1) − (a+½) ln a + a − ½ ln 2π is small; both pieces keep full
+ *   relative precision (for |x−a| > a/2 the first is a·ln(x/a) − (x−a), free of cancellation).
+ *   Near x ≈ a the series and the CF need O(√a) terms, still cheap (≈ 3·10⁴ at a = 10⁷).
+ *   What remains is a relative error of order ε·|ln P| (or ε·|ln Q|) from the final exp.
  *
  * Quantile: Newton steps on ln(tail) as a function of ln x, where tail is P for p < ½ and Q
  * otherwise (so 1 − p is never formed from a rounded p near 1). Both ln P and ln Q are

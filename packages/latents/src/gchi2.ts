@@ -2,30 +2,31 @@
  * Generalized chi-square distribution: Q = Σⱼ λⱼ·χ²_{nⱼ}, independent terms, λⱼ ≥ 0, integer nⱼ ≥ 1.
  *
  * Math. With cumulant generating function K(s) = ln E e^{sQ} = −½ Σ nⱼ ln(1 − 2λⱼs), defined for
- * s < 1/(2 max λ), Laplace inversion of the step function gives, for any real c on the right side:
+ * s < 1/(2 max λ), Laplace inversion of the step function gives, for a real c:
  *   P(Q > x)  =  (1/2πi) ∫_{c−i∞}^{c+i∞} e^{K(s) − sx} / s ds,   0 < c < 1/(2 max λ),
  *   P(Q ≤ x)  = −(1/2πi) ∫_{c−i∞}^{c+i∞} e^{K(s) − sx} / s ds,   c < 0,
  *   pdf(x)    =  (1/2πi) ∫_{c−i∞}^{c+i∞} e^{K(s) − sx} ds.
  * Imhof's (1961) formula P(Q > x) = ½ + (1/π) ∫₀^∞ sin θ(u)/(u ρ(u)) du is the c → 0 limit of
- * the first line (the ½ is the half residue at s = 0). That line has two weaknesses this
- * module avoids by moving the contour, which leaves the value unchanged:
- *   · the tail probability is ½ minus an integral near ½, so far tails keep only absolute
- *     accuracy (a quantile at p = 1e-10 would be good to ~1e-9 at best);
- *   · the envelope decays only like u^{−1−N/2}, N = Σ nⱼ, hopeless for N = 1 or 2.
- * Instead c is the saddle point ŝ of K(s) − sx (K'(ŝ) = x), so the integrand is largest and
- * non-oscillating at the real axis and the tail comes out with relative accuracy, and the
- * path bends right, s(t) = c + αt² + it with α = K'''(c)/(6K''(c)) (the curvature of the
- * steepest-descent path at c), where e^{−sx} adds a Gaussian decay e^{−αxt²}. With
- * conjugate symmetry the integral becomes (1/π) ∫₀^∞ Im[h(s(t)) s'(t)] dt, done by adaptive
- * Gauss–Kronrod (7,15). Magnitudes are taken relative to t = 0 through log1p so that the
- * Σ nⱼ ln|1 − 2λⱼs| terms, each ~N, never cancel in floating point. When x is within ~1 sd of
- * the mean, ŝ is close to the pole at 0 and c is pushed to ±1/sd instead (any c is exact).
+ * the first line (the ½ is the half residue at s = 0). On that line the tail probability is
+ * ½ minus an integral near ½, so far tails keep only absolute accuracy (a quantile at
+ * p = 1e-10 would be good to ~1e-9), and the integrand decays only like u^{−1−N/2}, N = Σ nⱼ,
+ * hopeless for N = 1 or 2. Moving the contour changes neither value, so here:
+ *   · c is the saddle point ŝ of K(s) − sx (K'(ŝ) = x): the integrand peaks at the real axis
+ *     without oscillating, and the tail comes out with relative accuracy. Within ~1 sd of
+ *     the mean ŝ nears the pole at 0, and c = ±1/sd instead.
+ *   · the path bends right, s(t) = c + αt² + it, α = K'''(c)/(6K''(c)) (the curvature of the
+ *     steepest-descent path at c), so e^{−sx} adds a Gaussian decay e^{−αxt²}; α is reduced
+ *     where the path would pass near a branch point 1/(2λⱼ) (see evaluate).
+ *   · by conjugate symmetry the integral is (1/π) ∫₀^∞ Im[h(s(t)) s'(t)] dt, done by adaptive
+ *     Gauss–Kronrod (7,15); magnitudes and phases are formed relative to t = 0, where the
+ *     ~N-sized and ~√N-sized terms would otherwise cancel in floating point.
+ * Weights are divided by the largest one first (Q/λmax), which keeps λ² finite.
  *
- * Quantile: Newton steps on ln(tail) in ln x (tail = CDF for p < ½, else survival), with pdf
- * from the same quadrature, started from the Satterthwaite fit g·χ²_h (same mean and
+ * Quantile: Newton steps on ln(tail) in ln x (tail = CDF for p < ½, else survival), with the
+ * pdf from the same quadrature, started from the Satterthwaite fit g·χ²_h (same mean and
  * variance), which is exact when all weights are equal; a bracket guards the steps.
  */
-import { chi2Quantile, log1pmx } from './chi2.js';
+import { chi2Quantile, log1pmx, logGamma } from './chi2.js';
 
 /** One term λ·χ²_n of the sum. */
 export interface GeneralizedChi2Term {
@@ -35,14 +36,18 @@ export interface GeneralizedChi2Term {
   readonly dof: number;
 }
 
+/** Q/scale, so that the largest weight is 1 and extreme weights cannot overflow λ². */
 interface Model {
-  /** distinct positive weights, merged multiplicities */
+  /** distinct positive weights divided by scale, descending, with merged multiplicities */
   lam: Float64Array;
   n: Float64Array;
+  /** the largest weight */
+  scale: number;
   mean: number;
-  /** Var Q = 2 Σ nλ² = K''(0) */
+  /** Var = 2 Σ nλ² = K''(0) */
   variance: number;
-  lamMax: number;
+  /** N = Σ n */
+  dof: number;
 }
 
 function prepare(terms: readonly GeneralizedChi2Term[]): Model | null {
@@ -61,15 +66,18 @@ function prepare(terms: readonly GeneralizedChi2Term[]): Model | null {
   });
   if (merged.size === 0) return null;
   const ws = [...merged.keys()].sort((a, b) => b - a);
-  const lam = Float64Array.from(ws);
+  const scale = ws[0];
+  const lam = Float64Array.from(ws, (w) => w / scale);
   const n = Float64Array.from(ws, (w) => merged.get(w) as number);
   let mean = 0;
   let variance = 0;
+  let dof = 0;
   for (let j = 0; j < lam.length; j++) {
     mean += n[j] * lam[j];
     variance += 2 * n[j] * lam[j] * lam[j];
+    dof += n[j];
   }
-  return { lam, n, mean, variance, lamMax: lam[0] };
+  return { lam, n, scale, mean, variance, dof };
 }
 
 /** ŝ with K'(ŝ) = x, by Newton on 1/K'(s) − 1/x (exactly linear for one weight), bracketed. */
@@ -79,12 +87,10 @@ function saddlePoint(m: Model, x: number, scale: number): number {
   let hi: number;
   if (x > m.mean) {
     lo = 0;
-    hi = 1 / (2 * m.lamMax);
+    hi = 0.5; // the pole of K' at 1/(2 max λ), max λ = 1
   } else {
     // K'(s) < N/(−2s) for s < 0, so the root lies above −N/(2x).
-    let total = 0;
-    for (let j = 0; j < n.length; j++) total += n[j];
-    lo = Math.max(-total / (2 * x), -Number.MAX_VALUE);
+    lo = Math.max(-m.dof / (2 * x), -Number.MAX_VALUE);
     hi = 0;
   }
   let s = 0;
@@ -214,9 +220,18 @@ interface Evaluation {
 function evaluate(m: Model, x: number): Evaluation {
   const { lam, n } = m;
   const J = lam.length;
+  if (x < 1e-20 * lam[J - 1]) {
+    // Far below every weight, P(Q ≤ x) = x^{N/2} / (Γ(N/2+1) Π (2λⱼ)^{nⱼ/2}) · (1 + O(x/min λ))
+    // (the volume of an ellipsoid), while the contour's scales would underflow.
+    let logLower = 0.5 * m.dof * Math.log(x) - logGamma(0.5 * m.dof + 1);
+    for (let j = 0; j < J; j++) logLower -= 0.5 * n[j] * Math.log(2 * lam[j]);
+    const lower = Math.exp(logLower);
+    return { lower, upper: 1 - lower, pdf: (0.5 * m.dof * lower) / x };
+  }
   const sd = Math.sqrt(m.variance);
-  // Keep |c| ≥ ~1/sd so the pole of 1/s at 0 stays about one integrand width from the path.
-  const delta = Math.min(1 / sd, 0.25 / m.lamMax);
+  // Keep |c| ≥ ~1/sd so the pole of 1/s at 0 stays about one integrand width from the path
+  // (and c ≤ ¼, well inside the strip c < ½ where the upper-tail formula holds).
+  const delta = Math.min(1 / sd, 0.25);
   const upperSide = x >= m.mean;
   const sHat = saddlePoint(m, x, delta);
   const c = upperSide ? Math.max(sHat, delta) : Math.min(sHat, -delta);
@@ -225,7 +240,8 @@ function evaluate(m: Model, x: number): Evaluation {
   let k2 = 0;
   let k3 = 0;
   // ln e^{K(c)−cx}, the integrand's scale. Where |2λc| is small, −½n ln(1−2λc) ≈ nλc nearly
-  // cancels against −cx, so those terms are split as −½n·log1pmx(−2λc) + c·(nλ − …).
+  // cancels against −cx, so it is written −½n·log1pmx(−2λc) + nλc and the nλc parts are
+  // summed with −x first.
   let logScale = 0;
   let meanSmall = 0;
   for (let j = 0; j < J; j++) {
@@ -292,44 +308,48 @@ function evaluate(m: Model, x: number): Evaluation {
   let T = h;
   for (let attempt = 0; attempt < 64; attempt++) {
     f = integrandFor(alpha);
-    const dips: [number, number][] = []; // [τ at the bottom, width in τ]
+    // [τ at the bottom, width in τ, largest possible gain −(n/4)·ln(ρ(2−ρ))]. Dips with
+    // ρ ≥ ½ are wider than the grid spacing and are left to the grid, as are dips that can
+    // gain at most e^{0.25}.
+    let dips: [number, number, number][] = [];
     for (let j = 0; j < J; j++) {
       const rho = lam[j] / (alpha * r0[j]);
-      if (rho < 1) {
+      const gain = rho < 0.5 ? -0.25 * n[j] * Math.log(rho * (2 - rho)) : 0;
+      if (gain > 0.25) {
         const tau0 = r0[j] / (2 * lam[j] * alpha);
-        dips.push([tau0 * (1 - rho), tau0 * Math.sqrt(2 * rho)]);
+        dips.push([tau0 * (1 - rho), tau0 * Math.sqrt(2 * rho), gain]);
       }
     }
+    if (dips.length > 32) dips = dips.sort((a, b) => b[2] - a[2]).slice(0, 32);
     if (2 * c * alpha + 1 < 0) {
       const tauS = -(2 * c * alpha + 1) / (2 * alpha * alpha);
-      dips.push([tauS, Math.sqrt(tauS + 1 / (4 * alpha * alpha)) / alpha]);
+      dips.push([tauS, Math.sqrt(tauS + 1 / (4 * alpha * alpha)) / alpha, Infinity]);
     }
     let worst = -Infinity;
-    let lastDip = 0;
+    let lastDip = 0; // the integration range must cover every dip that is not negligible
     for (const [tau, width] of dips) {
+      let local = -Infinity;
       for (let k = 0; k <= 40; k++) {
         const tk = tau - (k * width) / 4;
         if (tk <= 0) break;
         f(Math.sqrt(tk), probe);
-        worst = Math.max(worst, probe[2]);
+        local = Math.max(local, probe[2]);
       }
-      lastDip = Math.max(lastDip, Math.sqrt(tau));
+      worst = Math.max(worst, local);
+      if (local > -41.5) lastDip = Math.max(lastDip, Math.sqrt(tau));
     }
     T = 0.25 * h;
     for (let k = 0; k < 600; k++) {
       f(T, probe);
       worst = Math.max(worst, probe[2]);
       if (probe[2] < -41.5 && T > lastDip) break;
-      T *= 1.2;
+      T *= 1.1;
     }
-    if (process.env.GCHI2_SCAN) console.log('attempt', attempt, alpha, worst, dips, T);
     if (worst <= Math.LN2) break;
     alpha *= 0.5;
   }
 
   const { tail, pdf } = integrate(f, h, T);
-  if (process.env.GCHI2_SCAN) { const o = new Float64Array(3); for (let t = 0; t <= T; t += T / 400) { f(t, o); console.log('scan', t, o[0], o[1], o[2]); } }
-  if (process.env.GCHI2_DEBUG) console.log({ x, sHat, c, alpha, k2, T, logScale, tail, pdf, slopeGap });
   const tailProb = Math.min(1, Math.max(0, (Math.exp(logScale) / (Math.PI * Math.abs(c))) * tail));
   const density = Math.max(0, (Math.exp(logScale) / Math.PI) * pdf);
   return upperSide
@@ -347,7 +367,7 @@ export function generalizedChi2Cdf(x: number, terms: readonly GeneralizedChi2Ter
   if (m === null) return x >= 0 ? 1 : 0;
   if (x <= 0) return 0;
   if (x === Infinity) return 1;
-  return evaluate(m, x).lower;
+  return evaluate(m, x / m.scale).lower;
 }
 
 /**
@@ -362,6 +382,7 @@ export function generalizedChi2Quantile(p: number, terms: readonly GeneralizedCh
   if (m === null) return 0;
   const lower = p < 0.5;
   const logTarget = Math.log(lower ? p : 1 - p); // 1 − p is exact for p ≥ ½
+  // Works on Q/scale throughout; the pdf below is that of Q/scale, consistently.
   const g = m.variance / (2 * m.mean);
   let x = g * chi2Quantile(p, m.mean / g);
   let lo = 0;
@@ -370,25 +391,24 @@ export function generalizedChi2Quantile(p: number, terms: readonly GeneralizedCh
   for (let iter = 0; iter < 100; iter++) {
     const ev = evaluate(m, x);
     const tail = lower ? ev.lower : ev.upper;
-    // mismatch signed to increase with x; slope is its derivative in ln x
+    // ln(tail/target), signed to increase with x; its derivative in ln x is x·pdf/tail
     const mismatch = lower ? Math.log(tail) - logTarget : logTarget - Math.log(tail);
-    if (mismatch === 0) return x;
+    if (mismatch === 0) return x * m.scale;
     if (mismatch > 0) hi = x;
     else lo = x;
     const step = (-mismatch * tail) / (x * ev.pdf);
-    if (process.env.GCHI2_DEBUG) console.log(iter, x, tail, ev.pdf, mismatch, step);
-    if (Math.abs(step) < 1e-14) return x * Math.exp(step);
+    if (Math.abs(step) < 1e-14) return x * Math.exp(step) * m.scale;
     // A step that no longer shrinks quadratically is quadrature noise in the tail value.
-    if (Math.abs(step) < 1e-11 && Math.abs(step) > 0.5 * prevStep) return x * Math.exp(step);
+    if (Math.abs(step) < 1e-11 && Math.abs(step) > 0.5 * prevStep) return x * Math.exp(step) * m.scale;
     prevStep = Math.abs(step);
     let next = x * Math.exp(step);
     if (!(next > lo && next < hi)) {
       // Newton leaving a bracket this narrow means the root sits at its edge, within noise.
-      if ((hi - lo) / hi < 1e-13) return next <= lo ? lo : hi;
+      if ((hi - lo) / hi < 1e-13) return (next <= lo ? lo : hi) * m.scale;
       if (lo > 0 && hi < Infinity) next = Math.sqrt(lo * hi);
       else next = lo > 0 ? lo * 2 : hi / 2;
     }
     x = next;
   }
-  return x;
+  return x * m.scale;
 }

@@ -60,3 +60,54 @@ export function writeFileAtomicSync(path: string, chunks: readonly Uint8Array[])
     throw err;
   }
 }
+
+/**
+ * The same guarantee for writers that stream or patch in place (zip archives): bytes go
+ * to a temp file beside `path` at explicit positions; commit() renames it over `path`,
+ * abort() removes it. Both are idempotent, and after either the file can't be written.
+ */
+export class AtomicFile {
+  private handle: FileHandle | undefined;
+
+  private constructor(
+    readonly path: string,
+    readonly tempPath: string,
+    handle: FileHandle,
+  ) {
+    this.handle = handle;
+  }
+
+  static async open(path: string): Promise<AtomicFile> {
+    const tmp = tempPathFor(path);
+    return new AtomicFile(path, tmp, await open(tmp, 'wx'));
+  }
+
+  /** Write all of `bytes` at `position` (a single write() may be partial). */
+  async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    if (this.handle === undefined) throw new Error(`${this.path}: the file was already committed or aborted`);
+    for (let off = 0; off < bytes.length; ) {
+      const { bytesWritten } = await this.handle.write(bytes, off, bytes.length - off, position + off);
+      off += bytesWritten;
+    }
+  }
+
+  async commit(): Promise<void> {
+    const fh = this.handle;
+    if (fh === undefined) return;
+    this.handle = undefined;
+    try {
+      await fh.close();
+      await rename(this.tempPath, this.path);
+    } catch (err) {
+      await rm(this.tempPath, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    const fh = this.handle;
+    this.handle = undefined;
+    await fh?.close().catch(() => undefined);
+    await rm(this.tempPath, { force: true }).catch(() => undefined);
+  }
+}

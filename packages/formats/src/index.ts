@@ -26,3 +26,40 @@ export {
   type ImageFormat,
   type RgbImage,
 } from './image.js';
+export { isUnicodeArray, parseNpyAny, type NpyAnyArray, type NpyUnicodeArray, type NpyUnicodeDtype, type NpyUnicodeInput } from './npy.js';
+export {
+  crc32,
+  MAX_ENTRY_SIZE,
+  readZip,
+  ZipWriter,
+  type ZipArchive,
+  type ZipEntry,
+  type ZipEntryOptions,
+  type ZipEntryWriter,
+  type ZipWriterOptions,
+} from './zip.js';
+export { NpzWriter, parseNpz, readNpz, readNpzSync, writeNpz, type NpzArrayWriter, type NpzWriteOptions } from './npz.js';
+export {
+  isPyTuple,
+  pyAttributes,
+  PyGlobal,
+  unpickle,
+  unpickleAt,
+  type PickleContext,
+  type PickleGlobal,
+  type PickleGlobals,
+  type UnpickleOptions,
+} from './pickle.js';
+export { NUMPY_GLOBALS, NumpyDtype, PYTHON_GLOBALS } from './pickle-globals.js';
+export {
+  loadTorchCheckpoint,
+  readTorchCheckpoint,
+  readTorchCheckpointSync,
+  requireTorchDtype,
+  stateDictTensors,
+  TorchTensor,
+  type TorchData,
+  type TorchDataMap,
+  type TorchDtype,
+  type TorchLoadOptions,
+} from './torch.js';

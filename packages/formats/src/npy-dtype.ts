@@ -24,6 +24,13 @@ export interface NpyDataMap {
 
 export type NpyData = NpyDataMap[NpyDtype];
 
+/**
+ * NumPy fixed-width unicode ('<U9': 9 UTF-32 code units per element, NUL-padded), what
+ * np.array(['I(X_1; θ)', ...]) holds; decoded to JS strings, so kept apart from the
+ * typed-array dtypes above.
+ */
+export type NpyUnicodeDtype = `<U${number}`;
+
 type Ctor<T> = { new (buffer: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
 
 export const DTYPE_CTORS: { readonly [D in NpyDtype]: Ctor<NpyDataMap[D]> } = {
@@ -75,6 +82,13 @@ export function resolveDescr(descr: string): ResolvedDescr | string {
   // writer's native order, which NumPy never puts in a header, so it is ambiguous.
   if (size > 1 && order !== '<' && order !== '>') return `dtype '${descr}' has no explicit byte order`;
   return { dtype, bigEndian: size > 1 && order === '>' };
+}
+
+/** Width and byte order of a unicode descr; undefined when `descr` is not one. */
+export function resolveUnicodeDescr(descr: string): { width: number; bigEndian: boolean } | undefined {
+  const m = /^([<>])U(\d+)$/.exec(descr);
+  if (!m) return undefined;
+  return { width: Number(m[2]), bigEndian: m[1] === '>' };
 }
 
 /** The dtype NumPy would infer for this typed array, used when the caller gives none. */

@@ -11,15 +11,29 @@
  * Writing: byte-for-byte what np.save writes for the same C-ordered array (version 1.0,
  * 64-byte aligned header with NumPy's growth padding), falling back to 2.0 only when
  * the header exceeds 65535 bytes.
+ *
+ * Unicode string arrays ('<U9') decode to JS strings (trailing NULs dropped, as NumPy
+ * does). They come only from parseNpyAny (and readNpz), so that parseNpy/readNpy keep
+ * promising a typed array to the numeric code that uses them.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
 import { FormatError, hexPreview } from './errors.js';
-import { DTYPE_CTORS, dtypeOf, itemSize, resolveDescr, type NpyData, type NpyDataMap, type NpyDtype } from './npy-dtype.js';
+import {
+  DTYPE_CTORS,
+  dtypeOf,
+  itemSize,
+  resolveDescr,
+  resolveUnicodeDescr,
+  type NpyData,
+  type NpyDataMap,
+  type NpyDtype,
+  type NpyUnicodeDtype,
+} from './npy-dtype.js';
 import { isDict, isTuple, parsePyLiteral, PyLiteralError, type PyValue } from './pyliteral.js';
 
-export type { NpyData, NpyDataMap, NpyDtype } from './npy-dtype.js';
+export type { NpyData, NpyDataMap, NpyDtype, NpyUnicodeDtype } from './npy-dtype.js';
 
 /** A decoded array; a union over dtypes so that checking `dtype` narrows `data`. */
 export type NpyArray<D extends NpyDtype = NpyDtype> = D extends NpyDtype
@@ -32,6 +46,24 @@ export interface NpyInput {
   data: NpyData;
   /** Defaults to the dtype matching the typed array; give '|b1' to store a Uint8Array as bool. */
   dtype?: NpyDtype;
+}
+
+/** A decoded '<Un' array: one JS string per element, in C order. */
+export interface NpyUnicodeArray {
+  dtype: NpyUnicodeDtype;
+  shape: number[];
+  data: string[];
+}
+
+/** Any array parseNpyAny (or readNpz) returns; checking `dtype` against a numeric dtype narrows to NpyArray. */
+export type NpyAnyArray = NpyArray | NpyUnicodeArray;
+
+export interface NpyUnicodeInput {
+  shape: readonly number[];
+  /** C-order elements; length must equal the product of `shape`. */
+  data: readonly string[];
+  /** Fixed width in code points; defaults to the longest string (at least 1), as NumPy infers it. */
+  dtype?: NpyUnicodeDtype;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -151,9 +183,51 @@ function fortranToC(src: ArrayBuffer, shape: readonly number[], size: number): A
   return to.buffer as ArrayBuffer;
 }
 
-/** Decode .npy bytes. `file` only labels error messages. */
-export function parseNpy(bytes: Uint8Array, file?: string): NpyArray {
+/** Column-major → row-major for JS arrays, by permuting indices with the typed-array routine. */
+function fortranToCItems<T>(items: T[], shape: readonly number[]): T[] {
+  const order = new Uint32Array(fortranToC(Uint32Array.from(items, (_, i) => i).buffer, shape, 4));
+  return Array.from(order, (k) => items[k]);
+}
+
+function decodeUnicode(bytes: Uint8Array, header: Header, width: number, bigEndian: boolean, file: string | undefined): NpyUnicodeArray {
+  const count = product(header.shape);
+  const needed = count * width * 4;
+  const available = bytes.length - header.dataOffset;
+  if (!Number.isSafeInteger(needed) || available < needed) {
+    fail(file, `truncated data: shape (${header.shape.join(', ')}) of ${header.descr} needs ${needed} bytes, file has ${available}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + header.dataOffset, needed);
+  const items = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const base = i * width * 4;
+    let end = width;
+    while (end > 0 && view.getUint32(base + (end - 1) * 4, !bigEndian) === 0) end--;
+    let text = '';
+    // String.fromCodePoint in slices: a very wide dtype must not overflow the argument list
+    for (let j = 0; j < end; j += 4096) {
+      const cps: number[] = [];
+      for (let k = j; k < Math.min(end, j + 4096); k++) {
+        const cp = view.getUint32(base + k * 4, !bigEndian);
+        if (cp > 0x10ffff) fail(file, `element ${i} holds ${cp.toString(16)}, which is not a Unicode code point`);
+        cps.push(cp);
+      }
+      text += String.fromCodePoint(...cps);
+    }
+    items[i] = text;
+  }
+  const data = header.fortranOrder && header.shape.length > 1 ? fortranToCItems(items, header.shape) : items;
+  return { dtype: `<U${width}`, shape: header.shape, data };
+}
+
+function decode(bytes: Uint8Array, file: string | undefined, allowUnicode: boolean): NpyAnyArray {
   const header = readHeader(bytes, file);
+  const unicode = resolveUnicodeDescr(header.descr);
+  if (unicode !== undefined) {
+    if (!allowUnicode) {
+      fail(file, `unsupported dtype '${header.descr}': unicode string arrays are returned by parseNpyAny (and readNpz), not parseNpy/readNpy`);
+    }
+    return decodeUnicode(bytes, header, unicode.width, unicode.bigEndian, file);
+  }
   const resolved = resolveDescr(header.descr);
   if (typeof resolved === 'string') fail(file, resolved);
   const { dtype, bigEndian } = resolved;
@@ -175,6 +249,16 @@ export function parseNpy(bytes: Uint8Array, file?: string): NpyArray {
   return { dtype, shape: header.shape, data } as NpyArray;
 }
 
+/** Decode .npy bytes holding a numeric array. `file` only labels error messages. */
+export function parseNpy(bytes: Uint8Array, file?: string): NpyArray {
+  return decode(bytes, file, false) as NpyArray;
+}
+
+/** Decode .npy bytes holding a numeric or a unicode ('<Un') array, as np.load does. */
+export function parseNpyAny(bytes: Uint8Array, file?: string): NpyAnyArray {
+  return decode(bytes, file, true);
+}
+
 export async function readNpy(path: string): Promise<NpyArray> {
   return parseNpy(await readFile(path), path);
 }
@@ -183,10 +267,17 @@ export function readNpySync(path: string): NpyArray {
   return parseNpy(readFileSync(path), path);
 }
 
-/** Narrow a decoded array to one dtype, or throw naming the file and both dtypes. */
-export function requireDtype<D extends NpyDtype>(array: NpyArray, dtype: D, file?: string): NpyArray<D> {
-  if (array.dtype !== dtype) fail(file, `expected dtype ${dtype}, found ${array.dtype}`);
-  return array as NpyArray<D>;
+export function isUnicodeArray(array: NpyAnyArray): array is NpyUnicodeArray {
+  return Array.isArray(array.data);
+}
+
+/** Narrow a decoded array to one dtype ('<U': unicode of any width), or throw naming the file and both dtypes. */
+export function requireDtype<D extends NpyDtype>(array: NpyAnyArray, dtype: D, file?: string): NpyArray<D>;
+export function requireDtype(array: NpyAnyArray, dtype: '<U', file?: string): NpyUnicodeArray;
+export function requireDtype(array: NpyAnyArray, dtype: NpyDtype | '<U', file?: string): NpyAnyArray {
+  const ok = dtype === '<U' ? isUnicodeArray(array) : array.dtype === dtype;
+  if (!ok) fail(file, `expected dtype ${dtype === '<U' ? '<U (unicode)' : dtype}, found ${array.dtype}`);
+  return array;
 }
 
 function shapeRepr(shape: readonly number[]): string {
@@ -194,28 +285,39 @@ function shapeRepr(shape: readonly number[]): string {
   return `(${shape.join(', ')})`;
 }
 
-function checkInput(array: NpyInput): NpyDtype {
-  const { shape, data } = array;
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new Error(`encodeNpy: shape [${shape.join(', ')}] must be non-negative integers`);
+/** @internal Throws unless `shape` is a valid shape; returns its element count. */
+export function checkShape(shape: readonly number[], who = 'encodeNpy'): number {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new Error(`${who}: shape [${String(shape)}] must be non-negative integers`);
   }
-  if (product(shape) !== data.length) {
-    throw new Error(`encodeNpy: shape (${shape.join(', ')}) has ${product(shape)} elements, data has ${data.length}`);
-  }
-  const natural = dtypeOf(data);
-  if (natural === undefined) throw new Error(`encodeNpy: unsupported data type ${Object.prototype.toString.call(data)}`);
-  const dtype = array.dtype ?? natural;
-  if (!(dtype in DTYPE_CTORS)) throw new Error(`encodeNpy: unsupported dtype '${dtype}'`);
-  const compatible = dtype === natural || (dtype === '|b1' && natural === '|u1');
-  if (!compatible) throw new Error(`encodeNpy: dtype ${dtype} does not match the data (${natural}); convert the data first`);
-  if (dtype === '|b1' && (data as Uint8Array).some((v) => v > 1)) {
-    throw new Error('encodeNpy: bool (|b1) data must contain only 0 and 1');
-  }
-  return dtype;
+  return product(shape);
 }
 
-/** The header (magic, version, length, padded dict) exactly as np.save lays it out. */
-function encodeHeader(dtype: NpyDtype, shape: readonly number[]): Uint8Array {
+/** @internal Throws unless `data` can be stored as `dtype` (the typed array's own dtype if omitted); returns the dtype. */
+export function checkData(data: NpyData, dtype: NpyDtype | undefined, who = 'encodeNpy'): NpyDtype {
+  const natural = dtypeOf(data);
+  if (natural === undefined) throw new Error(`${who}: unsupported data type ${Object.prototype.toString.call(data)}`);
+  const chosen = dtype ?? natural;
+  if (!(chosen in DTYPE_CTORS)) throw new Error(`${who}: unsupported dtype '${chosen}'`);
+  const compatible = chosen === natural || (chosen === '|b1' && natural === '|u1');
+  if (!compatible) throw new Error(`${who}: dtype ${chosen} does not match the data (${natural}); convert the data first`);
+  if (chosen === '|b1' && (data as Uint8Array).some((v) => v > 1)) {
+    throw new Error(`${who}: bool (|b1) data must contain only 0 and 1`);
+  }
+  return chosen;
+}
+
+function checkInput(array: NpyInput): NpyDtype {
+  const { shape, data } = array;
+  const count = checkShape(shape);
+  if (count !== data.length) {
+    throw new Error(`encodeNpy: shape (${shape.join(', ')}) has ${count} elements, data has ${data.length}`);
+  }
+  return checkData(data, array.dtype);
+}
+
+/** @internal The header (magic, version, length, padded dict) exactly as np.save lays it out. */
+export function encodeHeader(dtype: string, shape: readonly number[]): Uint8Array {
   let dict = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
   if (shape.length > 0) dict += ' '.repeat(GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length);
   for (const major of [1, 2]) {
@@ -241,14 +343,45 @@ function encodeHeader(dtype: NpyDtype, shape: readonly number[]): Uint8Array {
   throw new Error('encodeNpy: header too large even for format 2.0');
 }
 
-function encodeParts(array: NpyInput): [Uint8Array, Uint8Array] {
-  const dtype = checkInput(array);
-  const { data } = array;
-  return [encodeHeader(dtype, array.shape), new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
+/** UTF-32LE, NUL-padded to the dtype's width (the longest string when none is given). */
+function encodeUnicode(array: NpyUnicodeInput): [Uint8Array, Uint8Array] {
+  const { shape, data } = array;
+  const count = checkShape(shape);
+  if (!Array.isArray(data) || count !== data.length) {
+    throw new Error(`encodeNpy: shape (${shape.join(', ')}) has ${count} elements, data has ${data.length}`);
+  }
+  const codePoints = data.map((s, i) => {
+    if (typeof s !== 'string') throw new Error(`encodeNpy: element ${i} of a unicode array is not a string`);
+    return Array.from(s, (ch) => ch.codePointAt(0)!);
+  });
+  let width = Math.max(1, ...codePoints.map((c) => c.length));
+  if (array.dtype !== undefined) {
+    const given = resolveUnicodeDescr(array.dtype);
+    if (given === undefined || given.bigEndian) throw new Error(`encodeNpy: unicode dtype must look like '<U12', got '${array.dtype}'`);
+    const longest = codePoints.findIndex((c) => c.length > given.width);
+    if (longest >= 0) {
+      throw new Error(`encodeNpy: element ${longest} has ${codePoints[longest].length} code points, more than ${array.dtype} holds`);
+    }
+    width = given.width;
+  }
+  const body = new Uint32Array(count * width);
+  codePoints.forEach((c, i) => body.set(c, i * width));
+  return [encodeHeader(`<U${width}`, shape), new Uint8Array(body.buffer)];
 }
 
-/** Encode as .npy bytes (C order, little-endian). */
-export function encodeNpy(array: NpyInput): Uint8Array {
+function encodeParts(array: NpyInput | NpyUnicodeInput): [Uint8Array, Uint8Array] {
+  if (Array.isArray(array.data)) return encodeUnicode(array as NpyUnicodeInput);
+  const input = array as NpyInput;
+  const dtype = checkInput(input);
+  const { data } = input;
+  return [encodeHeader(dtype, input.shape), new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
+}
+
+/** @internal Header and body of the .npy encoding, for writers that place them without concatenating. */
+export const encodeNpyParts = encodeParts;
+
+/** Encode as .npy bytes (C order, little-endian; unicode as '<Un' UTF-32LE). */
+export function encodeNpy(array: NpyInput | NpyUnicodeInput): Uint8Array {
   const [header, body] = encodeParts(array);
   const out = new Uint8Array(header.length + body.length);
   out.set(header, 0);
@@ -257,10 +390,10 @@ export function encodeNpy(array: NpyInput): Uint8Array {
 }
 
 /** Write atomically (temp file in the same folder, then rename). */
-export async function writeNpy(path: string, array: NpyInput): Promise<void> {
+export async function writeNpy(path: string, array: NpyInput | NpyUnicodeInput): Promise<void> {
   await writeFileAtomic(path, encodeParts(array));
 }
 
-export function writeNpySync(path: string, array: NpyInput): void {
+export function writeNpySync(path: string, array: NpyInput | NpyUnicodeInput): void {
   writeFileAtomicSync(path, encodeParts(array));
 }

@@ -1,0 +1,68 @@
+/**
+ * Fréchet distance between two Gaussians N(μ₁, Σ₁), N(μ₂, Σ₂) — the FID of two feature
+ * statistics:
+ *
+ *   d² = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2·tr (Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}
+ *
+ * The last trace equals tr √(Σ₁Σ₂) (scipy.linalg.sqrtm in pytorch-fid), but it is formed
+ * here from symmetric eigen-decompositions: Σ₁^{1/2} = V·diag(√max(λ, 0))·Vᵀ, then the
+ * eigenvalues of the symmetric PSD matrix Σ₁^{1/2}Σ₂Σ₁^{1/2}, each clamped at 0 before its
+ * square root. That stays real and stable when the covariances are singular (fewer
+ * samples than dimensions), where sqrtm of the non-symmetric product returns complex
+ * noise. All arithmetic is float64.
+ */
+import { symmetricEigen } from './eigen.js';
+import { matMul, symmetrize, trace } from './matrix.js';
+import type { GaussianStats } from './stats.js';
+
+/** The PSD square root of a symmetric matrix (negative eigenvalues from rounding clamp to 0). */
+export function psdSqrt(sigma: Float64Array, n: number): Float64Array {
+  const { values, vectors } = symmetricEigen(sigma, n);
+  const v = vectors!;
+  // Σ^{1/2} = Σ_k √λ_k·v_k·v_kᵀ
+  const out = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) {
+    const sk = Math.sqrt(Math.max(values[k], 0));
+    if (sk === 0) continue;
+    for (let i = 0; i < n; i++) {
+      const w = v[k * n + i] * sk;
+      if (w === 0) continue;
+      const row = i * n;
+      const src = k * n;
+      for (let j = 0; j < n; j++) out[row + j] += w * v[src + j];
+    }
+  }
+  return symmetrize(out, n);
+}
+
+/** tr (A·B·A)^{1/2} for symmetric PSD A (already a square root) and B. */
+export function traceSqrtProduct(sqrtA: Float64Array, b: Float64Array, n: number): number {
+  const m = symmetrize(matMul(matMul(sqrtA, b, n, n, n), sqrtA, n, n, n), n);
+  const { values } = symmetricEigen(m, n, true);
+  let t = 0;
+  for (const v of values) t += Math.sqrt(Math.max(v, 0));
+  return t;
+}
+
+function checkStats(s: GaussianStats, name: string): void {
+  const n = s.mu.length;
+  if (s.sigma.length !== n * n) throw new RangeError(`${name}: sigma has ${s.sigma.length} values, expected ${n}×${n} for mu of length ${n}`);
+  for (const v of s.mu) if (!Number.isFinite(v)) throw new RangeError(`${name}: mu has non-finite values`);
+  for (const v of s.sigma) if (!Number.isFinite(v)) throw new RangeError(`${name}: sigma has non-finite values`);
+}
+
+export interface FrechetOptions {
+  /** Σ₁^{1/2}, when cached (e.g. for fixed reference statistics). */
+  sqrtSigma1?: Float64Array;
+}
+
+export function frechetDistance(s1: GaussianStats, s2: GaussianStats, options: FrechetOptions = {}): number {
+  checkStats(s1, 'first statistics');
+  checkStats(s2, 'second statistics');
+  const n = s1.mu.length;
+  if (s2.mu.length !== n) throw new RangeError(`statistics of different dimension: ${n} and ${s2.mu.length}`);
+  let diff = 0;
+  for (let i = 0; i < n; i++) diff += (s1.mu[i] - s2.mu[i]) ** 2;
+  const root = options.sqrtSigma1 ?? psdSqrt(s1.sigma, n);
+  return diff + trace(s1.sigma, n) + trace(s2.sigma, n) - 2 * traceSqrtProduct(root, s2.sigma, n);
+}

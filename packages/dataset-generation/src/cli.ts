@@ -1,0 +1,48 @@
+/**
+ * `mmmi-generate` — the dataset generator's command line; it only parses and prints.
+ *
+ *   mmmi-generate @args.txt [flags]      generate one shard (job --job_id)
+ *   mmmi-generate verify <folder>        check shards against their manifests
+ */
+import { existsSync } from 'node:fs';
+import { formatFlagHelp } from '@mmmi/latents';
+import { generate } from './generate.js';
+import { GENERATION_FLAGS } from './options.js';
+import { verifyFolder } from './verify.js';
+
+const USAGE = `usage: mmmi-generate @args.txt [flags]
+       mmmi-generate verify <folder>
+
+Generates <dataset_loc>/<dataset_name>_<job_id>.npz with the exact MI table, a manifest,
+a log and a preview grid. Without arguments: @generation_arguments/default.txt. A rerun with the same arguments skips a complete shard and
+resumes a partial one.
+
+flags (the reference's names; later flags override earlier ones):
+${formatFlagHelp(GENERATION_FLAGS)}`;
+
+/** With no arguments at all, the job of the project's default configuration (from the repository root). */
+export const DEFAULT_ARGUMENT_FILE = 'generation_arguments/default.txt';
+
+export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
+  if (argv.length === 0 && existsSync(DEFAULT_ARGUMENT_FILE)) argv = [`@${DEFAULT_ARGUMENT_FILE}`];
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv.includes('--help')) {
+    out(USAGE);
+    return argv.length === 0 ? 2 : 0;
+  }
+  try {
+    if (argv[0] === 'verify') {
+      if (!argv[1]) throw new Error('verify needs a folder');
+      const { shards, partial } = await verifyFolder(argv[1]);
+      for (const s of shards) out(`${s.ok ? 'ok     ' : 'FAILED '} ${s.file || s.manifest}${s.count ? ` (${s.count} samples)` : ''}${s.problems.length ? ': ' + s.problems.join('; ') : ''}`);
+      for (const p of partial) out(`partial ${p} (an unfinished job; rerun it to resume)`);
+      if (shards.length === 0) out(`no manifests in ${argv[1]}`);
+      return shards.length > 0 && shards.every((s) => s.ok) ? 0 : 1;
+    }
+    const result = await generate(argv);
+    out(result.npzPath);
+    return 0;
+  } catch (e) {
+    err(`mmmi-generate: error: ${(e as Error).message}`);
+    return 2;
+  }
+}

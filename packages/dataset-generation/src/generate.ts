@@ -1,0 +1,255 @@
+/**
+ * One generation job (one shard): latents (packages/latents) → invertible map → scaling →
+ * `<dataset_loc>/<dataset_name>_<job_id>.npz`, written as it goes and resumable, with a
+ * manifest, a log, a preview grid and `dataset_gen_args.json` beside it.
+ *
+ * Everything that can be wrong with the input is checked before the first batch: the
+ * arguments, the latent specification (shapes, positive definiteness), the map.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NpzWriter } from '@mmmi/formats';
+import {
+  ArgumentError,
+  buildLatentModel,
+  describeStructure,
+  miTable,
+  sampleBatch,
+  specFromArgs,
+  thetaVariance,
+  type LatentModel,
+  type MiTable,
+} from '@mmmi/latents';
+import { imageShape, metadataArrays, type ArrayInput } from './contents.js';
+import { jsonNumber, MANIFEST_FORMAT, sha256File, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
+import { generationOptions, parseGenerationArgs, type GenerationOptions } from './options.js';
+import { writePreview } from './preview.js';
+import { Progress } from './progress.js';
+import { scaleBatch, SCALINGS } from './scaling.js';
+import { applyTransform, TRANSFORMS } from './transforms.js';
+import { ShardWorkspace, type StreamedArray } from './workspace.js';
+
+export interface GenerateResult {
+  npzPath: string;
+  manifestPath: string;
+  previewPath: string | null;
+  mi: MiTable | null;
+  count: number;
+  /** True when a complete shard with the same fingerprint was already there. */
+  skipped: boolean;
+}
+
+export interface GenerateIo {
+  /** Progress and log lines (default: stderr). */
+  stream?: NodeJS.WriteStream;
+}
+
+interface Job {
+  options: GenerationOptions;
+  model: LatentModel;
+  mi: MiTable | null;
+  miMethod: 'numerical' | 'analytical' | null;
+  arguments: Record<string, unknown>;
+  fingerprint: string;
+  paths: { npz: string; manifest: string; log: string; preview: string; partial: string; args: string };
+}
+
+/** Parse, validate and prepare a job; no file is written. */
+export async function prepareJob(tokens: readonly string[]): Promise<Job> {
+  const parsed = parseGenerationArgs(tokens);
+  const spec = specFromArgs(parsed);
+  const options = generationOptions(parsed, spec.nMod, spec.labels);
+  if (!options.transform) {
+    throw new ArgumentError(
+      `no flow model to map latents to images${options.checkpointPath ? ` (--checkpoint_path ${options.checkpointPath})` : ''}: ` +
+        'flow checkpoints and the model registry arrive with packages/flow-train (issue #3), which is not built yet. ' +
+        `For a model-free dataset with the same exact MI, pass --transform ${Object.keys(TRANSFORMS).join('|')}.`,
+    );
+  }
+  const model = await buildLatentModel(spec);
+  let miMethod = options.calculateMi;
+  if (miMethod === 'analytical' && !model.structure.vectors.every((v) => v.kind === 'const')) miMethod = 'numerical';
+  const mi = miMethod ? miTable(model.structure, miMethod) : null;
+  const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(args), seed: options.sampleSeed }))
+    .digest('hex');
+  const base = `${options.datasetName}_${options.jobId}`;
+  const dir = options.datasetLoc;
+  return {
+    options,
+    model,
+    mi,
+    miMethod,
+    arguments: args,
+    fingerprint,
+    paths: {
+      npz: join(dir, `${base}.npz`),
+      manifest: join(dir, `${base}.manifest.json`),
+      log: join(dir, `${base}.log`),
+      preview: join(dir, `${base}.preview.png`),
+      partial: join(dir, `.${base}.partial`),
+      args: join(dir, 'dataset_gen_args.json'),
+    },
+  };
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function alreadyComplete(job: Job): boolean {
+  if (!existsSync(job.paths.npz) || !existsSync(job.paths.manifest)) return false;
+  try {
+    const m = JSON.parse(readFileSync(job.paths.manifest, 'utf8')) as Manifest;
+    return m.fingerprint === job.fingerprint;
+  } catch {
+    return false;
+  }
+}
+
+export async function generate(tokens: readonly string[], io: GenerateIo = {}): Promise<GenerateResult> {
+  const job = await prepareJob(tokens);
+  const { options: o, model, paths } = job;
+  await mkdir(o.datasetLoc, { recursive: true });
+  const progress = new Progress(o.datasetSize, 'samples', paths.log, io.stream);
+  const previewPath = o.preview > 0 && model.structure.modDim === 3072 ? paths.preview : null;
+  if (alreadyComplete(job)) {
+    const { sha256 } = await sha256File(paths.npz);
+    const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as Manifest;
+    if (sha256 === manifest.file.sha256) {
+      progress.log(`${paths.npz} is already complete (same arguments, checksum verified): skipped`);
+      return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: true };
+    }
+    progress.log(`${paths.npz} does not match its manifest's checksum: generating it again`);
+  }
+  await writeJsonAtomic(paths.args, job.arguments);
+  logStart(job, progress);
+
+  const m = model.structure;
+  const perDraw: Record<StreamedArray, number> = { X: m.nMod * m.modDim, Noise: m.nMod * m.modDim, Y: 1 };
+  const ws = await ShardWorkspace.open(paths.partial, job.fingerprint);
+  if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);
+  const buffers = { theta: new Float64Array(o.drawsPerBatch), x: new Float64Array(o.drawsPerBatch * perDraw.X) };
+  const resumedFrom = ws.drawsDone;
+  const transform = o.transform!;
+  // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
+  const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
+  for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
+    const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
+    const lat = sampleBatch(m, o.sampleSeed, b, count, buffers);
+    await ws.append(
+      { X: scaleBatch(o.scaling, applyTransform(transform, lat.x)), Noise: Float32Array.from(lat.x), Y: Float32Array.from(lat.theta) },
+      count,
+      perDraw,
+    );
+    progress.update(ws.drawsDone, resumedFrom);
+    if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
+    if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
+  }
+
+  const arrays = await assemble(job, ws, perDraw);
+  if (previewPath) {
+    const k = Math.min(o.preview, o.datasetSize);
+    await writePreview(previewPath, await ws.read('X', 0, k * perDraw.X), k, m.nMod);
+  }
+  await ws.remove();
+  const file = await sha256File(paths.npz);
+  await writeJsonAtomic(paths.manifest, manifestOf(job, arrays, file));
+  logEnd(job, progress, previewPath);
+  return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: false };
+}
+
+/** Stream the workspace into the .npz (temporary name, renamed when complete). */
+async function assemble(job: Job, ws: ShardWorkspace, perDraw: Record<StreamedArray, number>): Promise<Record<string, { dtype: string; shape: number[] }>> {
+  const { options: o, model } = job;
+  const m = model.structure;
+  const n = o.datasetSize;
+  const shapes: Record<string, { dtype: string; shape: number[] }> = {};
+  const writer = await NpzWriter.create(job.paths.npz);
+  try {
+    const images = imageShape(m.nMod, m.modDim);
+    for (const [name, shape] of [
+      ['X', [n, ...images]],
+      ['Noise', [n, ...images]],
+      ['Y', [n]],
+    ] as const) {
+      const stream = await writer.beginArray(name, { dtype: '<f4', shape });
+      const chunkDraws = Math.max(1, Math.floor((8 * 2 ** 20) / (4 * perDraw[name])));
+      for (let start = 0; start < n; start += chunkDraws) {
+        const draws = Math.min(chunkDraws, n - start);
+        await stream.write(await ws.read(name, start * perDraw[name], draws * perDraw[name]));
+      }
+      await stream.end();
+      shapes[name] = { dtype: '<f4', shape: [...shape] };
+    }
+    const labels = new Int32Array(n * m.nMod);
+    for (let c = 0; c < n; c++) labels.set(o.labels, c * m.nMod);
+    const rest: Record<string, ArrayInput> = {
+      labels: { dtype: '<i4', shape: [n, m.nMod], data: labels },
+      ...metadataArrays(model, job.mi, o.sigmaMaxBytes),
+    };
+    for (const [name, array] of Object.entries(rest)) {
+      await writer.addArray(name, array);
+      shapes[name] = { dtype: array.dtype ?? unicodeDtype(array.data as string[]), shape: [...array.shape] };
+    }
+    await writer.close();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+  return shapes;
+}
+
+function unicodeDtype(strings: string[]): string {
+  return `<U${Math.max(1, ...strings.map((s) => [...s].length))}`;
+}
+
+function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: number[] }>, file: { sha256: string; bytes: number }): Manifest {
+  const { options: o, model } = job;
+  const m = model.structure;
+  const t = TRANSFORMS[o.transform!];
+  return {
+    format: MANIFEST_FORMAT,
+    toolkit: { name: 'mmmi', version: TOOLKIT_VERSION },
+    file: { name: job.paths.npz.split(/[\\/]/).pop()!, bytes: file.bytes, sha256: file.sha256 },
+    count: o.datasetSize,
+    arrays,
+    arguments: job.arguments,
+    seeds: { sample_seed: o.sampleSeed, cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0, job_id: o.jobId },
+    map: { kind: 'transform', name: o.transform!, formula: t.formula },
+    scaling: o.scaling,
+    mi_exact_in_images: SCALINGS[o.scaling].keepsMiExact,
+    latent: {
+      paradigm: m.paradigm,
+      n_mod: m.nMod,
+      mod_dim: m.modDim,
+      theta_var: thetaVariance(m),
+      alignment: model.alignment,
+      structure: describeStructure(m),
+    },
+    mi: job.mi ? { method: job.miMethod!, units: 'nats', labels: job.mi.labels, values: job.mi.values.map(jsonNumber) } : null,
+    fingerprint: job.fingerprint,
+  };
+}
+
+function logStart(job: Job, progress: Progress): void {
+  const { options: o, model } = job;
+  progress.log(
+    `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}) → ${job.paths.npz}; ` +
+      `map: transform ${o.transform} (${TRANSFORMS[o.transform!].formula}); scaling: ${o.scaling}` +
+      (SCALINGS[o.scaling].keepsMiExact ? ' (the images keep the MI exactly)' : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),
+  );
+  if (job.miMethod !== o.calculateMi) progress.log('analytical MI needs constant templates: computed numerically instead');
+}
+
+function logEnd(job: Job, progress: Progress, previewPath: string | null): void {
+  if (job.mi) {
+    const width = Math.max(...job.mi.labels.map((l) => l.length));
+    progress.log(`MI (${job.miMethod}, nats):`);
+    job.mi.labels.forEach((l, i) => progress.log(`  ${l.padEnd(width)}  ${job.mi!.values[i]}`));
+  }
+  progress.log(`wrote ${job.paths.npz}, ${job.paths.manifest}${previewPath ? `, ${previewPath}` : ''}; log ${job.paths.log}`);
+}

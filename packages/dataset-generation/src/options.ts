@@ -1,0 +1,89 @@
+/**
+ * Options of a generation job: the reference's flags (SPEC §4) and this toolkit's, parsed
+ * and checked before any model is built or any file is written.
+ */
+import { ArgumentError, LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, parseArgs, type FlagDef, type ParsedArgs } from '@mmmi/latents';
+import { TRANSFORMS, type TransformName } from './transforms.js';
+import { SCALINGS, type ScalingName } from './scaling.js';
+
+export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
+  ...REFERENCE_FLAGS,
+  ...LATENT_EXTENSION_FLAGS,
+  transform: {
+    kind: 'choice',
+    choices: Object.keys(TRANSFORMS),
+    help: 'model-free invertible map applied to each modality instead of a flow checkpoint',
+  },
+  scaling: {
+    kind: 'choice',
+    choices: Object.keys(SCALINGS),
+    help: 'output scaling: minmax-batch (reference), clamp, or float (no rescale, no quantisation)',
+  },
+  sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
+  preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
+  help: { kind: 'boolean', help: 'show this help' },
+};
+
+export interface GenerationOptions {
+  datasetSize: number;
+  /** Draws per batch: the reference's batch_size counts images, N_mod per draw. */
+  drawsPerBatch: number;
+  batchSize: number;
+  datasetName: string;
+  datasetLoc: string;
+  jobId: number;
+  sampleSeed: number;
+  timestepSize: number;
+  calculateMi: 'numerical' | 'analytical' | null;
+  checkpointPath: string | null;
+  transform: TransformName | null;
+  scaling: ScalingName;
+  sigmaMaxBytes: number;
+  preview: number;
+  labels: number[];
+}
+
+const DEFAULTS = {
+  dataset_size: 10,
+  batch_size: 32,
+  dataset_name: 'dataset_test',
+  dataset_loc: './output_dir/datasets/test/',
+  job_id: 0,
+  timestep_size: 1000,
+  sigma_max_mb: 64,
+  preview: 8,
+};
+
+export function generationOptions(parsed: ParsedArgs, nMod: number, labels: number[] | null): GenerationOptions {
+  const v = parsed.values;
+  const get = <T>(name: keyof typeof DEFAULTS | string, fallback: T): T => (v[name] === undefined ? fallback : (v[name] as T));
+  const jobId = get('job_id', DEFAULTS.job_id);
+  const batchSize = get('batch_size', DEFAULTS.batch_size);
+  const transform = (v.transform as TransformName | undefined) ?? null;
+  const checkpointPath = (v.checkpoint_path as string | undefined) ?? null;
+  if (transform && checkpointPath) {
+    throw new ArgumentError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
+  }
+  if (!labels) throw new ArgumentError(`--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`);
+  return {
+    datasetSize: get('dataset_size', DEFAULTS.dataset_size),
+    batchSize,
+    drawsPerBatch: Math.max(1, Math.floor(batchSize / nMod)),
+    datasetName: get('dataset_name', DEFAULTS.dataset_name),
+    datasetLoc: get('dataset_loc', DEFAULTS.dataset_loc),
+    jobId,
+    sampleSeed: get('sample_seed', jobId),
+    timestepSize: get('timestep_size', DEFAULTS.timestep_size),
+    calculateMi: (v.calculate_MI as 'numerical' | 'analytical' | undefined) ?? null,
+    checkpointPath,
+    transform,
+    scaling: (v.scaling as ScalingName | undefined) ?? 'minmax-batch',
+    sigmaMaxBytes: get('sigma_max_mb', DEFAULTS.sigma_max_mb) * 2 ** 20,
+    preview: get('preview', DEFAULTS.preview),
+    labels,
+  };
+}
+
+export function parseGenerationArgs(tokens: readonly string[]): ParsedArgs {
+  return parseArgs(tokens, GENERATION_FLAGS);
+}

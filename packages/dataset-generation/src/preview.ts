@@ -1,0 +1,37 @@
+/**
+ * A preview grid of the first samples: one row per modality, one column per draw, each
+ * 32×32 RGB tile shown as stored (values in [0, 1]; other ranges are min–max scaled per
+ * tile for display only).
+ */
+import { writePng } from '@mmmi/formats';
+
+const SIDE = 32;
+const GAP = 2;
+
+export async function writePreview(path: string, x: Float32Array, draws: number, nMod: number): Promise<void> {
+  const width = draws * (SIDE + GAP) + GAP;
+  const height = nMod * (SIDE + GAP) + GAP;
+  const data = new Uint8Array(width * height * 3).fill(255);
+  for (let c = 0; c < draws; c++)
+    for (let i = 0; i < nMod; i++) {
+      const off = (c * nMod + i) * 3 * SIDE * SIDE;
+      let min = Infinity;
+      let max = -Infinity;
+      for (let t = 0; t < 3 * SIDE * SIDE; t++) {
+        min = Math.min(min, x[off + t]);
+        max = Math.max(max, x[off + t]);
+      }
+      const inUnit = min >= 0 && max <= 1;
+      const scale = inUnit ? 1 : max > min ? 1 / (max - min) : 0;
+      const shift = inUnit ? 0 : min;
+      for (let yy = 0; yy < SIDE; yy++)
+        for (let xx = 0; xx < SIDE; xx++)
+          for (let ch = 0; ch < 3; ch++) {
+            const v = (x[off + ch * SIDE * SIDE + yy * SIDE + xx] - shift) * scale;
+            const px = GAP + c * (SIDE + GAP) + xx;
+            const py = GAP + i * (SIDE + GAP) + yy;
+            data[(py * width + px) * 3 + ch] = Math.round(255 * Math.min(1, Math.max(0, v)));
+          }
+    }
+  await writePng(path, { width, height, data });
+}

@@ -1,0 +1,40 @@
+/**
+ * Model-free invertible maps, applied elementwise to each modality's latent. Each is a
+ * strictly increasing bijection of R onto its image, so every MI of the latents is the MI
+ * of the outputs (SPEC §3: MI is invariant under invertible maps of each modality).
+ */
+
+export interface Transform {
+  /** What the map does, for the manifest and the README. */
+  formula: string;
+  apply(x: number): number;
+  invert(y: number): number;
+}
+
+export const TRANSFORMS = {
+  identity: { formula: 'y = x', apply: (x: number) => x, invert: (y: number) => y },
+  tanh: {
+    formula: 'y = tanh(x / 2), onto (−1, 1)',
+    apply: (x: number) => Math.tanh(x / 2),
+    invert: (y: number) => 2 * Math.atanh(y),
+  },
+  cubic: {
+    formula: 'y = x + x³/3',
+    apply: (x: number) => x + (x * x * x) / 3,
+    invert: (y: number) => {
+      // the real root of x³/3 + x − y = 0 (Cardano; the map is strictly increasing)
+      const q = 1.5 * y;
+      const s = Math.sqrt(q * q + 1);
+      return Math.cbrt(q + s) + Math.cbrt(q - s);
+    },
+  },
+} as const satisfies Record<string, Transform>;
+
+export type TransformName = keyof typeof TRANSFORMS;
+
+export function applyTransform(name: TransformName, values: Float64Array): Float64Array {
+  const f = TRANSFORMS[name].apply;
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f(values[i]);
+  return out;
+}

@@ -1,0 +1,218 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { readNpz } from '@mmmi/formats';
+import { denseSigma, latentModelFromTokens, miTable } from '@mmmi/latents';
+import { describe, expect, it } from 'vitest';
+import { generate, prepareJob } from '../src/generate.js';
+import { main } from '../src/cli.js';
+import { verifyFolder } from '../src/verify.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const configs = readdirSync(join(repo, 'generation_arguments')).filter((f) => f.endsWith('.txt'));
+const tmp = () => mkdtempSync(join(tmpdir(), 'mmmi-gen-'));
+const quiet = { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream };
+const hasNumpy = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const small = (dir: string, ...extra: string[]) => [
+  `@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--dataset_loc', dir, '--dataset_size', '10', ...extra,
+];
+
+describe('arguments', () => {
+  it('every file in generation_arguments/ parses and validates; the MI table equals mmmi-latents', async () => {
+    expect(configs.length).toBeGreaterThanOrEqual(5);
+    for (const f of configs) {
+      if (f === 'default.txt') {
+        // names the registry's default flow model, which flow-train will provide
+        await expect(prepareJob([`@${repo}generation_arguments/${f}`])).rejects.toThrow(/no flow model/);
+        continue;
+      }
+      const tokens = [`@${repo}generation_arguments/${f}`, '--transform', 'identity'];
+      const job = await prepareJob(tokens);
+      const { structure } = await latentModelFromTokens([`@${repo}generation_arguments/${f}`]);
+      expect(job.mi!.values).toEqual(miTable(structure).values);
+    }
+  });
+
+  it('bad inputs fail before any file is written, naming the cause', async () => {
+    const dir = join(tmp(), 'out');
+    await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir], quiet)).rejects.toThrow(
+      /no flow model .*packages\/flow-train \(issue #3\).*--transform identity\|tanh\|cubic/,
+    );
+    await expect(generate([...small(dir), '--checkpoint_path', 'x.pth'], quiet)).rejects.toThrow(/choose one map/);
+    await expect(generate([...small(dir), '--N_mod', '3', '--N_u', '3', '--rho_arg', '[1,1,1]', '--DAG_ul', '[[1,0,0],[0,1,0],[0,0,1]]', '--DAG_theta', '[[1],[1],[1]]', '--labels', '[1,2]'], quiet)).rejects.toThrow(/--labels .*N_mod = 3/);
+    await expect(generate([...small(dir), '--scaling', 'log'], quiet)).rejects.toThrow(/--scaling log .*expected one of minmax-batch, clamp, float/);
+    await expect(generate([...small(dir), '--dataset_size', '0'], quiet)).rejects.toThrow(/--dataset_size 0 .*≥ 1/);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('shards', () => {
+  it.skipIf(!hasNumpy)('numpy.load reads the reference keys, dtypes and shapes, and the values we wrote', async () => {
+    const dir = tmp();
+    const r = await generate(small(dir, '--dataset_size', '5', '--batch_size', '4', '--scaling', 'minmax-batch'), quiet);
+    const out = execFileSync('python3', ['-c', `
+import numpy as np, json
+f = np.load(${JSON.stringify(r.npzPath)})
+print(json.dumps({k: [str(f[k].dtype), list(f[k].shape)] for k in f.files}))
+print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) for v in f["Y"]], "MI": [float(v) for v in f["MI_results"]], "labels": f["labels"].tolist(), "paradigm": str(f["generation_paradigm"]), "lo": float(f["X"].min()), "hi": float(f["X"].max())}))
+`], { encoding: 'utf8' }).trim().split('\n');
+    const shapes = JSON.parse(out[0]);
+    expect(shapes).toMatchObject({
+      X: ['float32', [5, 2, 3, 32, 32]],
+      Noise: ['float32', [5, 2, 3, 32, 32]],
+      Y: ['float32', [5]],
+      labels: ['int32', [5, 2]],
+      Mu: ['float32', [6145]],
+      eta: ['float32', [1]],
+      rho_theta: ['float32', [1]],
+      rho: ['float32', [2]],
+      alpha: ['float64', []],
+      beta: ['float64', []],
+      N_u_theta: ['int64', []],
+      N_mod: ['int64', []],
+      mod_dim: ['int64', []],
+      generation_paradigm: ['<U12', []],
+      MI_results: ['float64', [8]],
+      MI_labels: ['<U15', [8]],
+    });
+    const values = JSON.parse(out[1]);
+    const ours = await readNpz(r.npzPath);
+    const x = ours.get('X')!.data as Float32Array;
+    expect(values.X).toBeCloseTo(x.reduce((s, v) => s + v, 0), 6);
+    expect(values.Y).toEqual(Array.from(ours.get('Y')!.data as Float32Array));
+    expect(values.MI).toEqual(r.mi!.values);
+    expect(values.labels).toEqual([[1, 6], [1, 6], [1, 6], [1, 6], [1, 6]]);
+    expect(values.paradigm).toBe('constructive');
+    expect(values.lo).toBe(0);
+    expect(values.hi).toBeLessThanOrEqual(1);
+    // 8-bit levels
+    for (const v of x.subarray(0, 100)) expect(Math.abs(v * 255 - Math.round(v * 255))).toBeLessThan(1e-4);
+  });
+
+  it('identity + float: the images are the latents, whose sample covariance matches Σ', async () => {
+    const dir = tmp();
+    const tokens = ['--mod_dim', '3', '--N_u_theta', '1', '--rho_arg', '[0.5,0.7]', '--DAG_ul', '[[1,0],[1,1]]', '--rho_theta_arg', '[0.8]', '--labels', '[0,1]'];
+    const r = await generate(['--transform', 'identity', '--scaling', 'float', '--dataset_loc', dir, '--dataset_size', '20000', '--batch_size', '2000', '--sigma_max_mb', '1', ...tokens], quiet);
+    const f = await readNpz(r.npzPath);
+    const x = f.get('X')!.data as Float32Array;
+    expect(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from((f.get('Noise')!.data as Float32Array).buffer))).toBe(true);
+    const y = f.get('Y')!.data as Float32Array;
+    const { structure } = await latentModelFromTokens(tokens);
+    const sigma = denseSigma(structure, 'constructive');
+    expect(Array.from(f.get('Sigma')!.data as Float64Array)).toEqual(Array.from(sigma));
+    const n = 7;
+    const row = (c: number, a: number) => (a === 0 ? y[c] : x[c * 6 + a - 1]);
+    let worst = 0;
+    for (let a = 0; a < n; a++)
+      for (let b = 0; b <= a; b++) {
+        let s = 0;
+        for (let c = 0; c < 20000; c++) s += row(c, a) * row(c, b);
+        const want = sigma[a * n + b];
+        const se = Math.sqrt((sigma[a * n + a] * sigma[b * n + b] + want * want) / 20000);
+        worst = Math.max(worst, Math.abs(s / 20000 - want) / se);
+      }
+    expect(worst).toBeLessThan(5);
+  });
+
+  it('the sampling paradigm works for N_mod = 2 and 3', async () => {
+    for (const extra of [[], ['--N_mod', '3', '--cov_images', '[[1,0.2,0.1],[0.2,1,0.3],[0.1,0.3,1]]', '--cov_theta', '[0.1,0.1,0.1]', '--theta_var', '200', '--labels', '[0,1,2]']]) {
+      const dir = tmp();
+      const r = await generate(['--generation_paradigm', 'sampling', '--transform', 'tanh', '--dataset_loc', dir, '--dataset_size', '6', '--calculate_MI', ...extra], quiet);
+      const f = await readNpz(r.npzPath);
+      expect(f.get('X')!.shape[1]).toBe(extra.length ? 3 : 2);
+      expect(r.mi!.values.every(Number.isFinite)).toBe(true);
+    }
+  });
+
+  it('two runs with one seed give identical bytes; a rerun skips the complete shard; verify checks it', async () => {
+    const a = tmp();
+    const b = tmp();
+    const ra = await generate(small(a, '--dataset_size', '7', '--batch_size', '4'), quiet);
+    const rb = await generate(small(b, '--dataset_size', '7', '--batch_size', '4'), quiet);
+    expect(readFileSync(ra.npzPath).equals(readFileSync(rb.npzPath))).toBe(true);
+    expect((await generate(small(a, '--dataset_size', '7', '--batch_size', '4'), quiet)).skipped).toBe(true);
+    const other = await generate(small(b, '--dataset_size', '7', '--batch_size', '4', '--sample_seed', '5'), quiet);
+    expect(other.skipped).toBe(false);
+    expect(readFileSync(other.npzPath).equals(readFileSync(ra.npzPath))).toBe(false);
+    expect((await verifyFolder(a)).shards.every((s) => s.ok)).toBe(true);
+    const bytes = readFileSync(ra.npzPath);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(ra.npzPath, bytes);
+    const v = await verifyFolder(a);
+    expect(v.shards[0].ok).toBe(false);
+    expect(v.shards[0].problems.join()).toMatch(/sha256 does not match/);
+    const lines: string[] = [];
+    expect(await main(['verify', a], (s) => lines.push(s))).toBe(1);
+    expect(lines.join('\n')).toMatch(/FAILED .*simple_fig1_DAG_0\.npz/);
+  });
+
+  it('the manifest validates against the published JSON Schema', async () => {
+    const dir = tmp();
+    const r = await generate(small(dir), quiet);
+    const schema = JSON.parse(readFileSync(new URL('../schema/manifest.schema.json', import.meta.url), 'utf8'));
+    const validate = new Ajv2020({ strict: false }).compile(schema);
+    const manifest = JSON.parse(readFileSync(r.manifestPath, 'utf8'));
+    expect(validate(manifest), JSON.stringify(validate.errors)).toBe(true);
+    expect(manifest.mi.labels[0]).toBe('I(X_1; θ)');
+    expect(manifest.mi_exact_in_images).toBe(false);
+    expect(existsSync(join(dir, 'dataset_gen_args.json'))).toBe(true);
+    expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toMatch(/MI \(numerical, nats\)/);
+  });
+});
+
+const built = existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)));
+
+describe.skipIf(!built)('kill and rerun', () => {
+  it('a killed job leaves no complete-looking file; the rerun resumes to the same bytes as an uninterrupted run', async () => {
+    const dir = tmp();
+    const args = [`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--mod_dim', '16', '--dataset_size', '400', '--batch_size', '2', '--dataset_loc', dir, '--calculate_MI'];
+    const child = spawn('node', [join(repo, 'packages/dataset-generation/bin/mmmi-generate.js'), ...args], {
+      stdio: 'ignore',
+      env: { ...process.env, MMMI_KILL_AFTER_BATCHES: '150' },
+    });
+    const signal = await new Promise((r) => child.on('exit', (_code, sig) => r(sig)));
+    expect(signal).toBe('SIGKILL');
+    const progress = join(dir, '.simple_fig1_DAG_0.partial', 'progress.json');
+    const done = JSON.parse(readFileSync(progress, 'utf8')).drawsDone;
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(400);
+    expect(existsSync(join(dir, 'simple_fig1_DAG_0.npz'))).toBe(false);
+    expect((await verifyFolder(dir)).partial).toEqual(['.simple_fig1_DAG_0.partial']);
+    const resumed = await generate(args, quiet);
+    expect(existsSync(join(dir, '.simple_fig1_DAG_0.partial'))).toBe(false);
+    const fresh = await generate([...args.slice(0, -3), '--dataset_loc', tmp(), '--calculate_MI'], quiet);
+    expect(readFileSync(resumed.npzPath).equals(readFileSync(fresh.npzPath))).toBe(true);
+  });
+});
+
+describe.skipIf(!built)('command line', () => {
+  it('with no arguments runs generation_arguments/default.txt, which says the flow model does not exist yet', () => {
+    const r = spawnSync('node', ['packages/dataset-generation/bin/mmmi-generate.js'], { cwd: repo, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no flow model to map latents to images \(--checkpoint_path default\).*issue #3/);
+  });
+
+  it('nx run dataset-generation:generate passes the reference flags through intact', () => {
+    const dir = tmp();
+    const r = spawnSync(
+      'npx',
+      ['nx', 'run', 'dataset-generation:generate', '@generation_arguments/simple_fig1_DAG.txt', '--transform', 'identity', '--batch_size', '8',
+        '--dataset_size', '3', '--dataset_loc', dir, '--job_id', '2', '--sample_seed', '7', '--calculate_MI', 'analytical', '--skip-nx-cache'],
+      { cwd: repo, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_ISOLATE_PLUGINS: 'false', NX_TUI: 'false' } },
+    );
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'simple_fig1_DAG_2.manifest.json'), 'utf8'));
+    expect(m.arguments).toMatchObject({ batch_size: 8, dataset_size: 3, job_id: 2, sample_seed: 7, calculate_MI: 'analytical', transform: 'identity' });
+    expect(m.seeds).toEqual({ sample_seed: 7, cov_seed: 0, job_id: 2 });
+  });
+});

@@ -216,3 +216,27 @@ describe.skipIf(!built)('command line', () => {
     expect(m.seeds).toEqual({ sample_seed: 7, cov_seed: 0, job_id: 2 });
   });
 });
+
+describe.skipIf(!built)('cluster wrapper (environments/run-shard.sh)', () => {
+  it("turns each scheduler's task index into --job_id", () => {
+    const dir = tmp();
+    const env = (v: Record<string, string>) => {
+      const e: Record<string, string | undefined> = { ...process.env, ...v };
+      for (const k of ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX', 'MMMI_PROCESS', 'MMMI_JOB_ID']) if (!(k in v)) delete e[k];
+      return e;
+    };
+    const run = (v: Record<string, string>) =>
+      spawnSync('bash', [join(repo, 'environments/run-shard.sh'), '@generation_arguments/simple_fig1_DAG.txt', '--transform', 'identity', '--dataset_size', '2', '--dataset_loc', dir], {
+        encoding: 'utf8',
+        env: env(v),
+      });
+    for (const [v, k] of [[{ SLURM_ARRAY_TASK_ID: '3' }, 3], [{ JOB_COMPLETION_INDEX: '4' }, 4], [{ MMMI_PROCESS: '5' }, 5]] as const) {
+      const r = run(v);
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(join(dir, `simple_fig1_DAG_${k}.npz`))).toBe(true);
+    }
+    const none = run({});
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/no task index/);
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * `mmmi-fid` — Fréchet Inception Distance from the command line.
+ *
+ *   mmmi-fid <a> <b>                 FID between two sides; each is a statistics .npz
+ *                                    (mu, sigma: pytorch-fid's format) or images (a folder
+ *                                    of PNG/JPEG, or an .npz image array)
+ *   mmmi-fid stats <source> -o out.npz   statistics of an image source, pytorch-fid format
+ *   mmmi-fid download-weights        fetch the Inception weights into the cache (SHA-256 checked)
+ *
+ * Everything that can fail fast (arguments, missing files, missing weights) is checked
+ * before any image is read or the network is built.
+ */
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stderrDownloadProgress } from './download.js';
+import { frechetDistance } from './frechet.js';
+import { INCEPTION_SIZE, preprocessForInception } from './preprocess.js';
+import { Progress, type ProgressStream } from './progress.js';
+import { isStatsFile, openImageSource, type ImageSource } from './sources.js';
+import { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
+import { DOWNLOAD_COMMAND, ensureWeights, FID_WEIGHTS_SHA256, locateWeights, loadWeights, verifyWeights, WeightsNotFoundError } from './weights.js';
+
+const USAGE = `usage:
+  mmmi-fid <a> <b> [options]              print the FID between a and b
+  mmmi-fid stats <source> -o <out.npz> [options]
+                                          write the Inception statistics (mu, sigma) of images
+  mmmi-fid download-weights [--force] [--url <url>]
+                                          download the Inception weights into the cache
+
+Each side <a>, <b> is a statistics .npz (arrays mu and sigma, as pytorch-fid writes them)
+or images: a folder of PNG/JPEG files (recursive) or an .npz image array (dataset shards:
+X (n, N_mod, 3, H, W) in [0, 1]; or (n, H, W, 3) uint8, (n, 3, H, W) float).
+
+The features are torchmetrics' FrechetInceptionDistance(normalize=True) with torch-fidelity's
+Inception-v3: images in [0, 1] → uint8 → TF1 bilinear resize to 299×299 → pool3 (2048).
+
+options:
+  --batch-size <n>   images per network batch (default 50)
+  --backend <name>   auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
+  --weights <path>   Inception weight file (default: the cache, $MMMI_CACHE or ~/.cache/mmmi/fid)
+  --key <name>       array holding the images inside an image .npz
+  --log <file>       also append progress lines to this file
+  --json             print JSON instead of the bare number
+  -o, --output <f>   (stats) output .npz
+  --force            (download-weights) download even if present
+  --url <url>        (download-weights) download from this URL (a mirror) instead
+  -h, --help         show this help`;
+
+export interface CliIo {
+  out?: (s: string) => void;
+  err?: (s: string) => void;
+  env?: Record<string, string | undefined>;
+  /** Progress output (default process.stderr; null for none). */
+  progressStream?: ProgressStream | null;
+}
+
+class UsageError extends Error {}
+
+/** Extracts n × d features from n preprocessed images (n × 299 × 299 × 3, in [-1, 1]). */
+export type FeatureFn = (images: Float32Array, n: number) => Promise<Float32Array>;
+
+export interface StatsRunOptions {
+  batchSize: number;
+  label: string;
+  logFile?: string;
+  progressStream?: ProgressStream | null;
+}
+
+/** Batches → preprocess → features → running statistics, with a progress bar. */
+export async function computeSourceStats(source: ImageSource, extract: FeatureFn, options: StatsRunOptions): Promise<GaussianStats> {
+  const progress = new Progress({ label: options.label, total: source.count, logFile: options.logFile, stream: options.progressStream });
+  let acc: StatsAccumulator | undefined;
+  for await (const batch of source.batches(options.batchSize)) {
+    const x = preprocessForInception(batch.data, batch);
+    const features = await extract(x, batch.n);
+    if (features.length % batch.n !== 0 || features.length === 0) {
+      throw new Error(`the feature extractor returned ${features.length} values for ${batch.n} images`);
+    }
+    acc ??= new StatsAccumulator(features.length / batch.n);
+    acc.add(features, batch.n);
+    progress.tick(batch.n);
+  }
+  progress.finish();
+  if (!acc) throw new Error(`${source.description}: no images`);
+  return acc.result();
+}
+
+type Side = { arg: string; kind: 'stats' } | { arg: string; kind: 'images' };
+
+async function classify(arg: string): Promise<Side> {
+  let s;
+  try {
+    s = await stat(arg);
+  } catch {
+    throw new UsageError(`${arg}: no such file or folder`);
+  }
+  if (s.isDirectory()) return { arg, kind: 'images' };
+  if (extname(arg).toLowerCase() === '.npz') return { arg, kind: (await isStatsFile(arg)) ? 'stats' : 'images' };
+  throw new UsageError(`${arg}: expected a statistics .npz, an image .npz or a folder of images`);
+}
+
+interface Network {
+  extract: FeatureFn;
+  dispose(): void;
+  backend: string;
+}
+
+/** Locate (fast) and check the weights; throws naming the download command when missing. */
+async function requireWeights(weightsOpt: string | undefined, env: CliIo['env'], err: (s: string) => void): Promise<string> {
+  const path = locateWeights({ weightsPath: weightsOpt, env });
+  const v = await verifyWeights(path);
+  if (!v.ok) {
+    const msg = `${path}: SHA-256 ${v.sha256}, the published FID weights have ${FID_WEIGHTS_SHA256}`;
+    if (weightsOpt === undefined) throw new Error(`${msg}. Delete it and run ${DOWNLOAD_COMMAND}.`);
+    err(`mmmi-fid: warning: ${msg}; using it anyway`);
+  }
+  return path;
+}
+
+async function buildNetwork(weightsPath: string, backend: string | undefined): Promise<Network> {
+  // Loaded only here: statistics-only runs never load TensorFlow.js.
+  const tf = await import('@tensorflow/tfjs-core');
+  const { selectBackend } = await import('./backend.js');
+  const { createInceptionFeatureExtractor } = await import('./inception/index.js');
+  const chosen = await selectBackend(backend);
+  const net = createInceptionFeatureExtractor(await loadWeights(weightsPath));
+  return {
+    backend: chosen,
+    dispose: () => net.dispose(),
+    extract: async (images, n) => {
+      const t = tf.tensor4d(images, [n, INCEPTION_SIZE, INCEPTION_SIZE, 3], 'float32');
+      try {
+        return await net.features(t);
+      } finally {
+        t.dispose();
+      }
+    },
+  };
+}
+
+function positiveInt(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
+  return Number(v);
+}
+
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const out = io.out ?? ((s: string) => console.log(s));
+  const err = io.err ?? ((s: string) => console.error(s));
+  const env = io.env ?? process.env;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'batch-size': { type: 'string' },
+        backend: { type: 'string' },
+        weights: { type: 'string' },
+        key: { type: 'string' },
+        log: { type: 'string' },
+        json: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+        force: { type: 'boolean' },
+        url: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    err(`mmmi-fid: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: o, positionals: pos } = parsed;
+  if (o.help || pos[0] === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  if (pos.length === 0) {
+    err(USAGE);
+    return 2;
+  }
+  let network: Network | undefined;
+  try {
+    const batchSize = positiveInt(o['batch-size'], '--batch-size', 50);
+    const run = { batchSize, logFile: o.log, progressStream: io.progressStream };
+    const getNetwork = async (weightsPath: string) => {
+      network ??= await buildNetwork(weightsPath, o.backend);
+      return network;
+    };
+
+    if (pos[0] === 'download-weights') {
+      if (pos.length > 1) throw new UsageError(`download-weights takes no arguments, got '${pos[1]}'`);
+      const r = await ensureWeights({
+        env,
+        force: o.force,
+        urls: o.url !== undefined ? [o.url] : undefined,
+        onProgress: io.progressStream === null ? () => {} : stderrDownloadProgress('download', io.progressStream ?? process.stderr),
+        log: err,
+      });
+      if (!r.downloaded) err(`mmmi-fid: the weights are already in place (use --force to download again)`);
+      out(r.path);
+      return 0;
+    }
+
+    if (pos[0] === 'stats') {
+      if (pos.length !== 2) throw new UsageError(`stats takes one image source, got ${pos.length - 1}`);
+      if (o.output === undefined) throw new UsageError('stats needs -o <out.npz>');
+      const side = await classify(pos[1]);
+      if (side.kind === 'stats') throw new UsageError(`${pos[1]} already holds statistics (mu, sigma)`);
+      const weightsPath = await requireWeights(o.weights, env, err);
+      const source = await openImageSource(pos[1], { key: o.key });
+      const net = await getNetwork(weightsPath);
+      const stats = await computeSourceStats(source, net.extract, { ...run, label: `features ${pos[1]}` });
+      await writeStats(o.output, stats);
+      err(`mmmi-fid: wrote ${o.output} (${stats.count} images, d = ${stats.mu.length})`);
+      if (o.json) out(JSON.stringify({ output: o.output, count: stats.count, dim: stats.mu.length }));
+      return 0;
+    }
+
+    if (pos.length !== 2) throw new UsageError(`expected two sides <a> <b>, got ${pos.length}: ${pos.join(' ')}`);
+    const sides = await Promise.all(pos.map(classify));
+    // Before any long work: the weights, when a side needs the network.
+    const weightsPath = sides.some((s) => s.kind === 'images') ? await requireWeights(o.weights, env, err) : undefined;
+    const stats: GaussianStats[] = [];
+    for (const side of sides) {
+      if (side.kind === 'stats') {
+        stats.push(await readStats(side.arg));
+      } else {
+        const source = await openImageSource(side.arg, { key: o.key });
+        const net = await getNetwork(weightsPath!);
+        stats.push(await computeSourceStats(source, net.extract, { ...run, label: `features ${side.arg}` }));
+      }
+    }
+    if (stats[0].mu.length !== stats[1].mu.length) {
+      throw new Error(`the two sides have different feature dimensions: ${stats[0].mu.length} and ${stats[1].mu.length}`);
+    }
+    const fid = frechetDistance(stats[0], stats[1]);
+    if (o.json) {
+      out(JSON.stringify({ fid, a: pos[0], b: pos[1], count_a: stats[0].count ?? null, count_b: stats[1].count ?? null, dim: stats[0].mu.length }));
+    } else {
+      out(String(fid));
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`mmmi-fid: ${e.message}\n(mmmi-fid --help for usage)`);
+      return 2;
+    }
+    if (e instanceof WeightsNotFoundError) {
+      err(`mmmi-fid: ${e.message}`);
+      return 2;
+    }
+    err(`mmmi-fid: error: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    network?.dispose();
+  }
+}

@@ -3,15 +3,19 @@
  *
  *   mmmi-generate @args.txt [flags]      generate one shard (job --job_id)
  *   mmmi-generate verify <folder>        check shards against their manifests
+ *   mmmi-generate figures | sweep …      the paper's figures and MI tables (src/figures)
  */
 import { existsSync } from 'node:fs';
 import { formatFlagHelp } from '@mmmi/latents';
 import { generate } from './generate.js';
+import { figuresMain, FIGURES_USAGE, sweepMain } from './figures/cli.js';
 import { GENERATION_FLAGS } from './options.js';
 import { verifyFolder } from './verify.js';
 
 const USAGE = `usage: mmmi-generate @args.txt [flags]
        mmmi-generate verify <folder>
+       mmmi-generate figures [--out dir] [--only fig6,dag,radii,samples,tables] [@args.txt …]
+       mmmi-generate sweep @args.txt --sweep alpha=1.2,1.4,1.6 [--query "X1;theta"] [--out table.csv]
 
 Generates <dataset_loc>/<dataset_name>_<job_id>.npz with the exact MI table, a manifest,
 a log and a preview grid. Without arguments: @generation_arguments/default.txt. A rerun with the same arguments skips a complete shard and
@@ -25,6 +29,10 @@ export const DEFAULT_ARGUMENT_FILE = 'generation_arguments/default.txt';
 
 export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
   if (argv.length === 0 && existsSync(DEFAULT_ARGUMENT_FILE)) argv = [`@${DEFAULT_ARGUMENT_FILE}`];
+  if ((argv[0] === 'figures' || argv[0] === 'sweep') && argv.includes('--help')) {
+    out(FIGURES_USAGE);
+    return 0;
+  }
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv.includes('--help')) {
     out(USAGE);
     return argv.length === 0 ? 2 : 0;
@@ -38,6 +46,8 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       if (shards.length === 0) out(`no manifests in ${argv[1]}`);
       return shards.length > 0 && shards.every((s) => s.ok) ? 0 : 1;
     }
+    if (argv[0] === 'figures') return await figuresMain(argv.slice(1), out);
+    if (argv[0] === 'sweep') return await sweepMain(argv.slice(1), out);
     const result = await generate(argv);
     out(result.npzPath);
     return 0;

@@ -4,3 +4,4 @@ export { TRANSFORMS, applyTransform, type TransformName } from './transforms.js'
 export { SCALINGS, scaleBatch, type ScalingName } from './scaling.js';
 export { verifyFolder, type ShardReport } from './verify.js';
 export { MANIFEST_FORMAT, type Manifest } from './manifest.js';
+export * as figures from './figures/index.js';

@@ -240,3 +240,29 @@ describe.skipIf(!built)('cluster wrapper (environments/run-shard.sh)', () => {
     expect(none.stderr).toMatch(/no task index/);
   });
 });
+
+describe('shard loader', () => {
+  it('streams the images, θ and labels that numpy-style reading sees, in batches', async () => {
+    const { ShardReader } = await import('../src/loader.js');
+    const dir = tmp();
+    const r = await generate(small(dir, '--dataset_size', '9', '--batch_size', '4', '--mod_dim', '12'), quiet);
+    const whole = await readNpz(r.npzPath);
+    const shard = await ShardReader.open(r.npzPath);
+    expect([shard.count, shard.nMod, shard.modDim]).toEqual([9, 2, 12]);
+    const xs: number[] = [];
+    const thetas: number[] = [];
+    const labels: number[] = [];
+    for await (const b of shard.batches(4)) {
+      expect(b.count).toBe(Math.min(4, 9 - b.start));
+      xs.push(...b.x);
+      thetas.push(...b.theta);
+      labels.push(...b.labels);
+    }
+    expect(xs).toEqual(Array.from(whole.get('X')!.data as Float32Array));
+    expect(thetas).toEqual(Array.from(whole.get('Y')!.data as Float32Array));
+    expect(labels).toEqual(Array.from(whole.get('labels')!.data as Int32Array));
+    expect((await shard.miTable())!.values).toEqual(r.mi!.values);
+    await shard.close();
+    await expect(ShardReader.open(join(dir, 'simple_fig1_DAG_0.manifest.json'))).rejects.toThrow();
+  });
+});

@@ -9,13 +9,16 @@
  *       (n, H, W, 3) uint8 (divided by 255: exact, see preprocess.ts) or float;
  *       (n, 3, H, W) float; also (n, N_mod, H, W, 3).
  *     The array is chosen by `key`, else `X`, else `images`, else the only 4-d/5-d array.
+ *     A stored (np.savez), C-order array is streamed batch by batch from the file
+ *     (NpzFile.readElements), so shards of any size work; a compressed or Fortran-order one
+ *     is read whole (that array only).
  *
  * uint8 → [0, 1] uses v/255 in float32, which torchmetrics' (x·255).byte() maps back to v
  * for every v, so 8-bit images reach the network exactly.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { readImageRgb, readNpz, type NpyAnyArray } from '@mmmi/formats';
+import { FormatError, NpzFile, readImageRgb, type NpyAnyArray } from '@mmmi/formats';
 
 export interface ImageBatch {
   /** NHWC RGB, float32 in [0, 1]. */
@@ -107,11 +110,16 @@ interface ArrayImages {
   height: number;
   width: number;
   layout: Layout;
-  data: ArrayLike<number>;
   scale: number; // 1/255 for uint8
 }
 
-function pickArray(arrays: Map<string, NpyAnyArray>, file: string, key?: string): [string, NpyAnyArray] {
+/** What choosing and describing an image array needs: dtype and shape (an NpyAnyArray or an NpzArrayInfo). */
+interface ArrayShape {
+  dtype: string;
+  shape: number[];
+}
+
+function pickArray<A extends ArrayShape>(arrays: Map<string, A>, file: string, key?: string): [string, A] {
   if (key !== undefined) {
     const a = arrays.get(key);
     if (!a) throw new Error(`${file}: no array '${key}' (arrays: ${[...arrays.keys()].join(', ') || 'none'})`);
@@ -129,7 +137,7 @@ function pickArray(arrays: Map<string, NpyAnyArray>, file: string, key?: string)
   );
 }
 
-function describeArray(arrays: Map<string, NpyAnyArray>, file: string, key?: string): ArrayImages {
+function describeArray(arrays: Map<string, ArrayShape>, file: string, key?: string): ArrayImages {
   const [k, a] = pickArray(arrays, file, key);
   const shape = a.shape;
   const what = `${file}: array '${k}' ${a.dtype} (${shape.join(', ')})`;
@@ -149,13 +157,17 @@ function describeArray(arrays: Map<string, NpyAnyArray>, file: string, key?: str
   const width = layout === 'HWC' ? shape[shape.length - 2] : shape[shape.length - 1];
   const count = shape.slice(0, shape.length - 3).reduce((p, d) => p * d, 1);
   if (count === 0) throw new Error(`${what}: no images`);
-  return { key: k, count, height, width, layout, data: a.data as ArrayLike<number>, scale };
+  return { key: k, count, height, width, layout, scale };
 }
 
-/** An image source over arrays already read from an `.npz` (see the module comment). */
-export function npzImageSource(arrays: Map<string, NpyAnyArray>, file: string, key?: string): ImageSource {
-  const img = describeArray(arrays, file, key);
-  const { count, height, width, layout, data, scale } = img;
+/** Per batches() call: `fetch(start, n)` gives the C-order elements of images [start, start + n) and the index where image `start` begins. */
+interface ImageReader {
+  fetch(start: number, n: number): Promise<{ data: ArrayLike<number>; offset: number }>;
+  close?(): Promise<void>;
+}
+
+function arrayImageSource(img: ArrayImages, file: string, openReader: () => Promise<ImageReader>): ImageSource {
+  const { count, height, width, layout, scale } = img;
   const per = height * width * 3;
   const plane = height * width;
   return {
@@ -163,77 +175,83 @@ export function npzImageSource(arrays: Map<string, NpyAnyArray>, file: string, k
     count,
     async *batches(batchSize: number) {
       checkBatchSize(batchSize);
-      for (let start = 0; start < count; start += batchSize) {
-        const n = Math.min(batchSize, count - start);
-        const out = new Float32Array(n * per);
-        for (let i = 0; i < n; i++) {
-          const src = (start + i) * per;
-          const dst = i * per;
-          if (layout === 'HWC') {
-            for (let j = 0; j < per; j++) out[dst + j] = data[src + j] * scale;
-          } else {
-            for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) out[dst + p * 3 + c] = data[src + c * plane + p] * scale;
+      const reader = await openReader();
+      try {
+        for (let start = 0; start < count; start += batchSize) {
+          const n = Math.min(batchSize, count - start);
+          const { data, offset } = await reader.fetch(start, n);
+          const out = new Float32Array(n * per);
+          for (let i = 0; i < n; i++) {
+            const src = offset + i * per;
+            const dst = i * per;
+            if (layout === 'HWC') {
+              for (let j = 0; j < per; j++) out[dst + j] = data[src + j] * scale;
+            } else {
+              for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) out[dst + p * 3 + c] = data[src + c * plane + p] * scale;
+            }
           }
+          yield { data: out, n, height, width };
         }
-        yield { data: out, n, height, width };
+      } finally {
+        await reader.close?.();
       }
     },
   };
 }
 
+/** An image source over arrays already read from an `.npz` (see the module comment). */
+export function npzImageSource(arrays: Map<string, NpyAnyArray>, file: string, key?: string): ImageSource {
+  const img = describeArray(arrays, file, key);
+  const data = arrays.get(img.key)!.data as ArrayLike<number>;
+  const per = img.height * img.width * 3;
+  return arrayImageSource(img, file, async () => ({ fetch: async (start) => ({ data, offset: start * per }) }));
+}
+
+/**
+ * An image source over an `.npz` file, read lazily: a stored C-order array batch by batch
+ * from the file (each batches() call opens the file and closes it when done); any other
+ * array whole, now.
+ */
+async function npzFileImageSource(path: string, key?: string): Promise<ImageSource> {
+  const npz = await openNpz(path);
+  try {
+    if (key === undefined && npz.arrays.has('mu') && npz.arrays.has('sigma')) {
+      throw new Error(`${path} holds statistics (mu, sigma), not images`);
+    }
+    const img = describeArray(npz.arrays, path, key);
+    const info = npz.arrays.get(img.key)!;
+    if (!info.stored || (info.fortranOrder && info.shape.length > 1)) {
+      return npzImageSource(new Map([[img.key, await npz.read(img.key)]]), path, img.key);
+    }
+    const per = img.height * img.width * 3;
+    return arrayImageSource(img, path, async () => {
+      const file = await openNpz(path);
+      return {
+        fetch: async (start, n) => ({ data: (await file.readElements(img.key, start * per, n * per)) as ArrayLike<number>, offset: 0 }),
+        close: () => file.close(),
+      };
+    });
+  } finally {
+    await npz.close();
+  }
+}
+
+/** NpzFile.open, with FormatErrors explained as "not a .npz" (as before NpzFile existed). */
+async function openNpz(path: string): Promise<NpzFile> {
+  return NpzFile.open(path).catch((e: unknown) => {
+    throw notNpz(path, e);
+  });
+}
+
+function notNpz(path: string, e: unknown): unknown {
+  return e instanceof FormatError ? new Error(`${path}: not a .npz file that can be read: ${e.reason}`, { cause: e }) : e;
+}
+
 /** Names of the arrays in an `.npz` (np.load's keys), read from the ZIP central directory only. */
 export async function listNpzKeys(path: string): Promise<string[]> {
-  const fh = await open(path, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const read = async (pos: number, len: number): Promise<Buffer> => {
-      if (pos < 0 || len < 0 || pos + len > size) throw new Error(`${path}: not a valid .npz (ZIP) file: directory out of bounds`);
-      const b = Buffer.alloc(len);
-      let got = 0;
-      while (got < len) {
-        const { bytesRead } = await fh.read(b, got, len - got, pos + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return b;
-    };
-    const tailLen = Math.min(size, 22 + 65535 + 20);
-    const tail = await read(size - tailLen, tailLen);
-    let eocd = -1;
-    for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === 0x06054b50) {
-        eocd = i;
-        break;
-      }
-    }
-    if (eocd < 0) throw new Error(`${path}: not a .npz (ZIP) file: no end-of-central-directory record`);
-    let entries = tail.readUInt16LE(eocd + 10);
-    let cdSize = tail.readUInt32LE(eocd + 12);
-    let cdOffset = tail.readUInt32LE(eocd + 16);
-    if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      const loc = eocd - 20;
-      if (loc < 0 || tail.readUInt32LE(loc) !== 0x07064b50) throw new Error(`${path}: ZIP64 archive without its locator`);
-      const z64 = await read(Number(tail.readBigUInt64LE(loc + 8)), 56);
-      if (z64.readUInt32LE(0) !== 0x06064b50) throw new Error(`${path}: bad ZIP64 end record`);
-      entries = Number(z64.readBigUInt64LE(32));
-      cdSize = Number(z64.readBigUInt64LE(40));
-      cdOffset = Number(z64.readBigUInt64LE(48));
-    }
-    const cd = await read(cdOffset, cdSize);
-    const keys: string[] = [];
-    for (let off = 0, k = 0; k < entries; k++) {
-      if (off + 46 > cd.length || cd.readUInt32LE(off) !== 0x02014b50) throw new Error(`${path}: corrupt ZIP central directory`);
-      const nameLen = cd.readUInt16LE(off + 28);
-      const extraLen = cd.readUInt16LE(off + 30);
-      const commentLen = cd.readUInt16LE(off + 32);
-      const name = cd.toString('utf8', off + 46, off + 46 + nameLen);
-      if (name.endsWith('.npy')) keys.push(name.slice(0, -4));
-      off += 46 + nameLen + extraLen + commentLen;
-    }
-    return keys;
-  } finally {
-    await fh.close();
-  }
+  return NpzFile.keys(path).catch((e: unknown) => {
+    throw notNpz(path, e);
+  });
 }
 
 /** True when `path` is a statistics `.npz` (arrays `mu` and `sigma`), judged from its directory. */
@@ -253,11 +271,7 @@ export async function openImageSource(path: string, options: OpenSourceOptions =
   const s = await stat(path);
   if (s.isDirectory()) return folderImageSource(path);
   if (extname(path).toLowerCase() === '.npz') {
-    const arrays = await readNpz(path);
-    if (options.key === undefined && arrays.has('mu') && arrays.has('sigma')) {
-      throw new Error(`${path} holds statistics (mu, sigma), not images`);
-    }
-    return npzImageSource(arrays, path, options.key);
+    return npzFileImageSource(path, options.key);
   }
   throw new Error(`${path}: expected a folder of PNG/JPEG images or an .npz file`);
 }

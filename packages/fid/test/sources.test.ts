@@ -92,6 +92,14 @@ describe('.npz sources', () => {
           }
     expect(await listNpzKeys(file)).toEqual(['X', 'MI_labels']);
     expect(await isStatsFile(file)).toBe(false);
+    // the same from a compressed shard (read whole) and with two iterations at once (streamed)
+    const packed = join(dir, 'shard_packed.npz');
+    await writeNpz(packed, { X: { dtype: '<f4', shape: [n, m, 3, h, w], data: x } }, { compress: true });
+    const whole = await collect(await openImageSource(packed), 4);
+    expect(whole.map((b) => Array.from(b.data))).toEqual(batches.map((b) => Array.from(b.data)));
+    const [one, two] = await Promise.all([collect(src, 5), collect(src, 5)]);
+    expect(one.map((b) => Array.from(b.data))).toEqual(two.map((b) => Array.from(b.data)));
+    expect(one.map((b) => b.n)).toEqual([5, 1]);
   });
 
   it('reads (n, H, W, 3) uint8 as v/255 and (n, 3, H, W) float64 channel-first', async () => {

@@ -38,6 +38,8 @@ export {
   type ZipEntryWriter,
   type ZipWriterOptions,
 } from './zip.js';
+export { ZipFile } from './zip-file.js';
+export { NpzFile, type NpzArrayInfo } from './npz-file.js';
 export { NpzWriter, parseNpz, readNpz, readNpzSync, writeNpz, type NpzArrayWriter, type NpzWriteOptions } from './npz.js';
 export {
   isPyTuple,

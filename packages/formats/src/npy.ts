@@ -89,14 +89,16 @@ function magicHint(bytes: Uint8Array): string {
   return '';
 }
 
-interface Header {
+/** @internal A parsed .npy header; `dataOffset` is where the data starts, from the file's start. */
+export interface Header {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
   dataOffset: number;
 }
 
-function readHeader(bytes: Uint8Array, file: string | undefined): Header {
+/** @internal Parse the header at the start of `bytes`, which need hold only the header. */
+export function readHeader(bytes: Uint8Array, file: string | undefined): Header {
   if (MAGIC.some((b, i) => bytes[i] !== b)) {
     fail(file, `not a .npy file: bad magic bytes [${hexPreview(bytes)}], expected [93 4e 55 4d 50 59]${magicHint(bytes)}`);
   }
@@ -142,7 +144,8 @@ function readHeader(bytes: Uint8Array, file: string | undefined): Header {
   return { descr, fortranOrder: fortran, shape: shape.tuple as number[], dataOffset };
 }
 
-function byteswapInPlace(bytes: Uint8Array, size: number): void {
+/** @internal */
+export function byteswapInPlace(bytes: Uint8Array, size: number): void {
   for (let i = 0; i < bytes.length; i += size) {
     for (let a = i, b = i + size - 1; a < b; a++, b--) {
       const t = bytes[a];

@@ -6,7 +6,7 @@
  * order; unicode arrays ('<U9', e.g. MI labels) come back as JS strings. Entries whose
  * names do not end in `.npy` are skipped (np.load would hand them out as raw bytes; use
  * readZip for those). The whole file is read into memory (Node's readFile stops at
- * 2 GiB), and each array is copied out of it.
+ * 2 GiB), and each array is copied out of it; NpzFile (npz-file.ts) reads lazily instead.
  *
  * Writing goes through ZipWriter, so the file appears complete or not at all. Arrays
  * known whole are added with addArray; an array too large to hold is streamed with

@@ -80,7 +80,8 @@ function magicHint(bytes: Uint8Array): string {
   return '';
 }
 
-interface Located {
+/** @internal An entry as the parser found it in the central directory. */
+export interface Located {
   entry: ZipEntry;
   flags: number;
   /** The name's raw bytes, to compare with the local header's copy. */
@@ -89,7 +90,8 @@ interface Located {
   limit: number;
 }
 
-interface Directory {
+/** @internal */
+export interface Directory {
   count: number;
   offset: number;
   size: number;
@@ -97,14 +99,49 @@ interface Directory {
   limit: number;
 }
 
-class Parser {
+/**
+ * @internal Where a Parser's bytes sit in the file. A parser over a whole file in memory
+ * has base 0 and size = bytes.length; the file-backed reader (zip-file.ts) parses windows
+ * of a file (its tail, the central directory, one local header) with the same code, every
+ * offset absolute. `head` (the file's first bytes) only feeds error messages.
+ */
+export interface ParserWindow {
+  base: number;
+  fileSize: number;
+  head: Uint8Array;
+}
+
+/**
+ * @internal The one ZIP parser, shared by readZip and ZipFile. It works on `bytes`, which
+ * hold the file's bytes [base, base + bytes.length); offsets passed to it are absolute file
+ * offsets. Each step documents which bytes its window must hold.
+ */
+export class Parser {
   private readonly view: DataView;
+  readonly base: number;
+  readonly fileSize: number;
+  private readonly head: Uint8Array;
 
   constructor(
     readonly bytes: Uint8Array,
     readonly file: string | undefined,
+    window?: ParserWindow,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.base = window?.base ?? 0;
+    this.fileSize = window?.fileSize ?? bytes.length;
+    this.head = window?.head ?? bytes;
+  }
+
+  /** The window's bytes [off, off + len) (clipped to the window), absolute offsets. */
+  slice(off: number, len: number): Uint8Array {
+    const from = Math.max(0, off - this.base);
+    return this.bytes.subarray(from, Math.max(from, Math.min(this.bytes.length, off - this.base + len)));
+  }
+
+  /** Whether the window holds the file's bytes [off, off + len). */
+  holds(off: number, len: number): boolean {
+    return off >= this.base && off + len <= this.base + this.bytes.length;
   }
 
   fail(reason: string): never {
@@ -112,58 +149,77 @@ class Parser {
   }
 
   u16(off: number): number {
-    return this.view.getUint16(off, true);
+    return this.view.getUint16(off - this.base, true);
   }
 
   u32(off: number): number {
-    return this.view.getUint32(off, true);
+    return this.view.getUint32(off - this.base, true);
   }
 
   /** A 64-bit field as a number, refusing values beyond 2^53 (no real file has them). */
   u64(off: number, what: string): number {
-    const v = this.view.getBigUint64(off, true);
+    const v = this.view.getBigUint64(off - this.base, true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${what} is impossibly large (${v})`);
     return Number(v);
   }
 
-  /** Last end-of-central-directory signature whose record (and comment) fits the file. */
+  /**
+   * Last end-of-central-directory signature whose record (and comment) fits the file.
+   * The window must end at the end of the file and hold its last EOCD_SIZE + MAX_COMMENT +
+   * ZIP64_LOCATOR_SIZE bytes (or all of it).
+   */
   findEocd(): number {
-    const { bytes } = this;
-    if (bytes.length < Z.EOCD_SIZE) {
-      this.fail(`not a zip file: ${bytes.length} bytes is too short for the end-of-central-directory record [${hexPreview(bytes)}]${magicHint(bytes)}`);
+    const { bytes, head, fileSize } = this;
+    if (fileSize < Z.EOCD_SIZE) {
+      this.fail(`not a zip file: ${fileSize} bytes is too short for the end-of-central-directory record [${hexPreview(head)}]${magicHint(head)}`);
     }
-    const stop = Math.max(0, bytes.length - Z.EOCD_SIZE - Z.MAX_COMMENT);
-    for (let pos = bytes.length - Z.EOCD_SIZE; pos >= stop; pos--) {
-      if (bytes[pos] === 0x50 && this.u32(pos) === Z.SIG_EOCD && pos + Z.EOCD_SIZE + this.u16(pos + 20) <= bytes.length) return pos;
+    const stop = Math.max(0, fileSize - Z.EOCD_SIZE - Z.MAX_COMMENT);
+    for (let pos = fileSize - Z.EOCD_SIZE; pos >= stop; pos--) {
+      if (bytes[pos - this.base] === 0x50 && this.u32(pos) === Z.SIG_EOCD && pos + Z.EOCD_SIZE + this.u16(pos + 20) <= fileSize) return pos;
     }
-    this.fail(`not a zip file: no end-of-central-directory record in its last ${bytes.length - stop} bytes [${hexPreview(bytes)}]${magicHint(bytes)}`);
+    this.fail(`not a zip file: no end-of-central-directory record in its last ${fileSize - stop} bytes [${hexPreview(head)}]${magicHint(head)}`);
   }
 
-  directory(eocd: number): Directory {
+  /** The offset of the ZIP64 end record if a ZIP64 locator precedes the end record (window as for findEocd). */
+  zip64Locator(eocd: number): number | undefined {
     const loc = eocd - Z.ZIP64_LOCATOR_SIZE;
-    if (loc >= 0 && this.u32(loc) === Z.SIG_ZIP64_LOCATOR) {
-      const disks = this.u32(loc + 16);
-      if (disks > 1) this.fail(`multi-disk (split) archives are not supported (${disks} disks)`);
-      const rec = this.u64(loc + 8, 'ZIP64 end record offset');
-      if (rec + Z.ZIP64_EOCD_SIZE > loc) {
-        this.fail(`the ZIP64 end record offset ${rec} points past its locator at ${loc} (file size ${this.bytes.length})`);
-      }
-      if (this.u32(rec) !== Z.SIG_ZIP64_EOCD) this.fail(`no ZIP64 end record at offset ${rec} [${hexPreview(this.bytes.subarray(rec), 4)}]`);
-      return {
-        count: this.u64(rec + 32, 'ZIP64 entry count'),
-        size: this.u64(rec + 40, 'ZIP64 central directory size'),
-        offset: this.u64(rec + 48, 'ZIP64 central directory offset'),
-        limit: rec,
-      };
+    if (loc < 0 || this.u32(loc) !== Z.SIG_ZIP64_LOCATOR) return undefined;
+    const disks = this.u32(loc + 16);
+    if (disks > 1) this.fail(`multi-disk (split) archives are not supported (${disks} disks)`);
+    const rec = this.u64(loc + 8, 'ZIP64 end record offset');
+    if (rec + Z.ZIP64_EOCD_SIZE > loc) {
+      this.fail(`the ZIP64 end record offset ${rec} points past its locator at ${loc} (file size ${this.fileSize})`);
     }
+    return rec;
+  }
+
+  /** The directory the ZIP64 end record at `rec` declares (the window must hold its ZIP64_EOCD_SIZE bytes). */
+  zip64Directory(rec: number): Directory {
+    if (this.u32(rec) !== Z.SIG_ZIP64_EOCD) this.fail(`no ZIP64 end record at offset ${rec} [${hexPreview(this.slice(rec, 4), 4)}]`);
+    return {
+      count: this.u64(rec + 32, 'ZIP64 entry count'),
+      size: this.u64(rec + 40, 'ZIP64 central directory size'),
+      offset: this.u64(rec + 48, 'ZIP64 central directory offset'),
+      limit: rec,
+    };
+  }
+
+  /** The directory the classic end record declares. */
+  classicDirectory(eocd: number): Directory {
     return { count: this.u16(eocd + 10), size: this.u32(eocd + 12), offset: this.u32(eocd + 16), limit: eocd };
+  }
+
+  /** For a window holding the whole file. */
+  directory(eocd: number): Directory {
+    const rec = this.zip64Locator(eocd);
+    return rec === undefined ? this.classicDirectory(eocd) : this.zip64Directory(rec);
   }
 
   checkDirectory(dir: Directory): void {
     if (dir.offset + dir.size > dir.limit) {
       const z64 = dir.offset === Z.U32_SENTINEL || dir.size === Z.U32_SENTINEL ? ' (ZIP64 placeholders without a ZIP64 locator)' : '';
       this.fail(
-        `the central directory (offset ${dir.offset}, size ${dir.size}) extends past the end record at ${dir.limit} (file size ${this.bytes.length})${z64}`,
+        `the central directory (offset ${dir.offset}, size ${dir.size}) extends past the end record at ${dir.limit} (file size ${this.fileSize})${z64}`,
       );
     }
     if (dir.count * Z.CENTRAL_SIZE > dir.size) {
@@ -198,6 +254,7 @@ class Parser {
     this.fail(`entry '${name}' has ZIP64 placeholder sizes/offset (0xFFFFFFFF) but no ZIP64 extra field`);
   }
 
+  /** The entries of the central directory (the window must hold it). */
   entries(dir: Directory): Located[] {
     const end = dir.offset + dir.size;
     const out: Located[] = [];
@@ -205,7 +262,7 @@ class Parser {
     for (let i = 0; i < dir.count; i++) {
       if (p + Z.CENTRAL_SIZE > end) this.fail(`central directory entry #${i} at offset ${p} runs past the directory's end at ${end}`);
       if (this.u32(p) !== Z.SIG_CENTRAL) {
-        this.fail(`central directory entry #${i} at offset ${p} has a bad signature [${hexPreview(this.bytes.subarray(p), 4)}]`);
+        this.fail(`central directory entry #${i} at offset ${p} has a bad signature [${hexPreview(this.slice(p, 4), 4)}]`);
       }
       const flags = this.u16(p + 8);
       const method = this.u16(p + 10);
@@ -214,7 +271,8 @@ class Parser {
       const commentLen = this.u16(p + 32);
       const next = p + Z.CENTRAL_SIZE + nameLen + extraLen + commentLen;
       if (next > end) this.fail(`central directory entry #${i} at offset ${p} (name, extra and comment) runs past the directory's end at ${end}`);
-      const nameBytes = this.bytes.subarray(p + Z.CENTRAL_SIZE, p + Z.CENTRAL_SIZE + nameLen);
+      // a copy: a window's buffer must not be kept alive by its entries
+      const nameBytes = this.slice(p + Z.CENTRAL_SIZE, nameLen).slice();
       const name = decodeName(nameBytes);
       if (method !== Z.METHOD_STORED && method !== Z.METHOD_DEFLATE) {
         const label = METHOD_NAMES[method] ? ` (${METHOD_NAMES[method]})` : '';
@@ -245,9 +303,9 @@ class Parser {
     for (let i = 0; i < byOffset.length; i++) {
       const { entry, nameBytes } = byOffset[i];
       const minEnd = entry.localHeaderOffset + Z.LOCAL_SIZE + nameBytes.length + entry.compressedSize;
-      if (minEnd > this.bytes.length) {
+      if (minEnd > this.fileSize) {
         this.fail(
-          `entry '${entry.name}' extends past the end of the file (offset ${entry.localHeaderOffset}, size ${entry.compressedSize}, file size ${this.bytes.length})`,
+          `entry '${entry.name}' extends past the end of the file (offset ${entry.localHeaderOffset}, size ${entry.compressedSize}, file size ${this.fileSize})`,
         );
       }
       const next = byOffset[i + 1]?.entry;
@@ -265,35 +323,51 @@ class Parser {
     }
   }
 
-  read(loc: Located): Uint8Array {
+  /**
+   * Check the entry's local header and return the absolute offset of its data. The window
+   * must hold the local header and the name (LOCAL_SIZE + the central name's length bytes
+   * from the entry's offset, which checkLayout guarantees are inside the file).
+   */
+  dataStart(loc: Located): number {
     const { entry, flags, nameBytes, limit } = loc;
-    const { name, localHeaderOffset: off, size, compressedSize } = entry;
-    const { bytes } = this;
+    const { name, localHeaderOffset: off, compressedSize } = entry;
     if (flags & Z.FLAG_ENCRYPTED) this.fail(`entry '${name}' is encrypted, which is not supported`);
-    // checkLayout guarantees the fixed header and the name are inside the file
     if (this.u32(off) !== Z.SIG_LOCAL) {
-      this.fail(`entry '${name}': no local file header at offset ${off} [${hexPreview(bytes.subarray(off), 4)}]`);
+      this.fail(`entry '${name}': no local file header at offset ${off} [${hexPreview(this.slice(off, 4), 4)}]`);
     }
     const localNameLen = this.u16(off + 26);
-    const localName = bytes.subarray(off + Z.LOCAL_SIZE, Math.min(bytes.length, off + Z.LOCAL_SIZE + localNameLen));
+    const localName = this.slice(off + Z.LOCAL_SIZE, localNameLen);
     if (localNameLen !== nameBytes.length || !localName.every((b, i) => b === nameBytes[i])) {
       this.fail(`entry '${name}': its local header names it '${decodeName(localName)}'`);
     }
     const start = off + Z.LOCAL_SIZE + localNameLen + this.u16(off + 28);
-    if (start + compressedSize > bytes.length) {
-      this.fail(`entry '${name}' extends past the end of the file (offset ${start}, size ${compressedSize}, file size ${bytes.length})`);
+    if (start + compressedSize > this.fileSize) {
+      this.fail(`entry '${name}' extends past the end of the file (offset ${start}, size ${compressedSize}, file size ${this.fileSize})`);
     }
     if (start + compressedSize > limit) {
       this.fail(
         `entry '${name}': its local header's extra field (${this.u16(off + 28)} bytes) pushes its data (size ${compressedSize}) past the next record at offset ${limit}`,
       );
     }
-    if (size > MAX_ENTRY_SIZE) this.fail(`entry '${name}' declares ${size} bytes, more than the ${MAX_ENTRY_SIZE} that can be read into memory`);
-    // a plain Uint8Array view even when `bytes` is a Buffer, whose slice() would not copy
-    const raw = new Uint8Array(bytes.buffer, bytes.byteOffset + start, compressedSize);
+    return start;
+  }
+
+  /** Refuse entries too large to hold in memory, before anything is allocated. */
+  checkReadable(entry: ZipEntry): void {
+    if (entry.size > MAX_ENTRY_SIZE) this.fail(`entry '${entry.name}' declares ${entry.size} bytes, more than the ${MAX_ENTRY_SIZE} that can be read into memory`);
+  }
+
+  /** A stored entry must declare equal sizes. */
+  checkStored(entry: ZipEntry): void {
+    if (entry.compressedSize !== entry.size) this.fail(`stored entry '${entry.name}' declares size ${entry.size} but compressed size ${entry.compressedSize}`);
+  }
+
+  /** The uncompressed, CRC-checked contents from the entry's raw (compressed) data. */
+  decode(entry: ZipEntry, raw: Uint8Array): Uint8Array {
+    const { name, size } = entry;
     let data: Uint8Array;
     if (entry.method === Z.METHOD_STORED) {
-      if (compressedSize !== size) this.fail(`stored entry '${name}' declares size ${size} but compressed size ${compressedSize}`);
+      this.checkStored(entry);
       data = raw;
     } else {
       data = this.inflate(name, raw, size);
@@ -304,6 +378,15 @@ class Parser {
       this.fail(`entry '${name}' is corrupt: its CRC-32 is ${hex(crc)}, the archive declares ${hex(entry.crc32)}`);
     }
     return data;
+  }
+
+  /** Read an entry from a window holding the whole file. */
+  read(loc: Located): Uint8Array {
+    const start = this.dataStart(loc);
+    this.checkReadable(loc.entry);
+    const { bytes } = this;
+    // a plain Uint8Array view even when `bytes` is a Buffer, whose slice() would not copy
+    return this.decode(loc.entry, new Uint8Array(bytes.buffer, bytes.byteOffset + start - this.base, loc.entry.compressedSize));
   }
 
   private inflate(name: string, raw: Uint8Array, size: number): Uint8Array {
@@ -333,19 +416,28 @@ export function readZip(bytes: Uint8Array, file?: string): ZipArchive {
   parser.checkDirectory(dir);
   const located = parser.entries(dir);
   parser.checkLayout(located, dir);
-  const byName = new Map<string, Located>();
-  for (const loc of located) byName.set(loc.entry.name, loc); // last one wins, as in Python's zipfile
+  const byName = indexByName(located);
   return {
     entries: located.map((l) => l.entry),
     has: (name) => byName.has(name),
-    read(name) {
-      const loc = byName.get(name);
-      if (loc === undefined) {
-        const names = [...byName.keys()];
-        const shown = names.slice(0, 10).map((n) => `'${n}'`).join(', ');
-        parser.fail(`no entry '${name}' (the archive has ${names.length}: ${shown}${names.length > 10 ? ', …' : ''})`);
-      }
-      return parser.read(loc);
-    },
+    read: (name) => parser.read(lookup(parser, byName, name)),
   };
+}
+
+/** @internal Entries by name; of duplicates the last one wins, as in Python's zipfile. */
+export function indexByName(located: Located[]): Map<string, Located> {
+  const byName = new Map<string, Located>();
+  for (const loc of located) byName.set(loc.entry.name, loc);
+  return byName;
+}
+
+/** @internal The entry called `name`, or a FormatError listing what the archive has. */
+export function lookup(parser: Parser, byName: Map<string, Located>, name: string): Located {
+  const loc = byName.get(name);
+  if (loc === undefined) {
+    const names = [...byName.keys()];
+    const shown = names.slice(0, 10).map((n) => `'${n}'`).join(', ');
+    parser.fail(`no entry '${name}' (the archive has ${names.length}: ${shown}${names.length > 10 ? ', …' : ''})`);
+  }
+  return loc;
 }

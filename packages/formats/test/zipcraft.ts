@@ -2,6 +2,7 @@
  * A tiny zip builder that shares no code with src/, so tests can produce any archive,
  * including malformed ones: every header field can be overridden.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { crc32, deflateRawSync } from 'node:zlib';
 
 export interface CraftEntry {
@@ -183,4 +184,39 @@ export function noise(n: number, seed = 1, mod = 256): Uint8Array {
     out[i] = (x >>> 0) % mod;
   }
   return out;
+}
+
+/**
+ * A ZIP64 archive with a huge stored entry as a sparse file (no real disk): a stored entry `big` of 5 GiB whose
+ * data is zeros but for `bigPrefix` and a few marked bytes, then `tailName` after it (past
+ * 4 GiB). Returns the absolute offset of `big`'s data.
+ */
+export function writeSparseZip64(path: string, bigName: string, bigPrefix: Uint8Array, bigSize: number, marks: [number, Uint8Array][], tail: Uint8Array, tailName = 'tail.bin'): number {
+  const localOf = (bytes: Uint8Array) => bytes.subarray(0, Buffer.from(bytes).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
+  const bigLocal = localOf(craftZip([{ name: bigName, zip64: true, size: bigSize, csize: bigSize, crc: 0, payload: bigPrefix }]));
+  const bigDataStart = bigLocal.length - bigPrefix.length;
+  const tailOffset = bigDataStart + bigSize;
+  const tailLocal = localOf(craftZip([{ name: tailName, data: tail, zip64: true }]));
+  const cdOffset = tailOffset + tailLocal.length;
+  const dir = craftZip(
+    [
+      { name: bigName, noLocal: true, zip64: true, size: bigSize, csize: bigSize, crc: 0, offset: 0 },
+      { name: tailName, noLocal: true, zip64: true, data: tail, offset: tailOffset },
+    ],
+    { zip64: true, cdOffset },
+  );
+  // the locator points at the ZIP64 end record, which craftZip placed at the directory's size
+  const view = new DataView(dir.buffer, dir.byteOffset, dir.byteLength);
+  const loc = dir.length - 22 - 20;
+  view.setBigUint64(loc + 8, view.getBigUint64(loc + 8, true) + BigInt(cdOffset), true);
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, bigLocal, 0, bigLocal.length, 0);
+    for (const [at, bytes] of marks) writeSync(fd, bytes, 0, bytes.length, bigDataStart + at);
+    writeSync(fd, tailLocal, 0, tailLocal.length, tailOffset);
+    writeSync(fd, dir, 0, dir.length, cdOffset);
+  } finally {
+    closeSync(fd);
+  }
+  return bigDataStart;
 }

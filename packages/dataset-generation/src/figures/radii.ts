@@ -48,7 +48,7 @@ export interface RadiiOptions {
 }
 
 export async function radiiData(tokens: readonly string[], opts: RadiiOptions = {}): Promise<RadiiData> {
-  const { spec, structure, alignment } = await latentModelFromTokens(tokens);
+  const { structure, alignment } = await latentModelFromTokens(tokens);
   const draws = opts.draws ?? 2000;
   const seed = opts.seed ?? 0;
   const p = alignment?.percentile ?? opts.percentile ?? 0.95;
@@ -85,7 +85,6 @@ export async function radiiData(tokens: readonly string[], opts: RadiiOptions = 
     for (const v of values) counts[Math.min(nBins - 1, Math.floor((v - lo) / width))]++;
     counts.forEach((count, j) => bins.push({ distribution, lo: lo + j * width, hi: lo + (j + 1) * width, count }));
   }
-  void spec;
   return {
     name: configName(tokens),
     percentile: p,

@@ -15,7 +15,8 @@ import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stderrDownloadProgress } from './download.js';
 import { frechetDistance } from './frechet.js';
-import { INCEPTION_SIZE, preprocessForInception } from './preprocess.js';
+import { cifar10ReferenceStats, CIFAR10_BINARY_URL, JPEG_NOT_COMPARABLE, namedSourceSplit } from './cifar10.js';
+import { INCEPTION_SIZE, preprocessForInception, preprocessUint8ForInception } from './preprocess.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { isStatsFile, openImageSource, type ImageSource } from './sources.js';
 import { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
@@ -25,12 +26,21 @@ const USAGE = `usage:
   mmmi-fid <a> <b> [options]              print the FID between a and b
   mmmi-fid stats <source> -o <out.npz> [options]
                                           write the Inception statistics (mu, sigma) of images
+  mmmi-fid stats cifar10-train|cifar10-test [--data-path <p>] -o <out.npz>
+                                          the CIFAR-10 reference statistics (cached)
   mmmi-fid download-weights [--force] [--url <url>]
                                           download the Inception weights into the cache
 
 Each side <a>, <b> is a statistics .npz (arrays mu and sigma, as pytorch-fid writes them)
 or images: a folder of PNG/JPEG files (recursive) or an .npz image array (dataset shards:
-X (n, N_mod, 3, H, W) in [0, 1]; or (n, H, W, 3) uint8, (n, 3, H, W) float).
+X (n, N_mod, 3, H, W) in [0, 1]; or (n, H, W, 3) uint8, (n, 3, H, W) float), or a named
+source: cifar10-train (the 50 000 training images, as the paper's trainer computes its
+reference) or cifar10-test. Named sources read --data-path (default $MMMI_CACHE/cifar10,
+else ~/.cache/mmmi/cifar10): cifar-10-binary.tar.gz or cifar-10-batches-bin/ there, else the
+official binary release is downloaded (${CIFAR10_BINARY_URL}, MD5 checked).
+--data-path may also be a JPEG copy (train/<class>/*.jpg, .tar.gz or folder): not comparable
+with the official data. Their statistics are cached beside the weights and reused; use
+./cifar10-train for a folder of that name.
 
 The features are torchmetrics' FrechetInceptionDistance(normalize=True) with torch-fidelity's
 Inception-v3: images in [0, 1] → uint8 → TF1 bilinear resize to 299×299 → pool3 (2048).
@@ -43,8 +53,9 @@ options:
   --log <file>       also append progress lines to this file
   --json             print JSON instead of the bare number
   -o, --output <f>   (stats) output .npz
-  --force            (download-weights) download even if present
-  --url <url>        (download-weights) download from this URL (a mirror) instead
+  --data-path <p>    (cifar10-*) CIFAR-10 data: a folder or a .tar.gz
+  --force            (download-weights) download even if present; (cifar10-*) recompute the statistics
+  --url <url>        (download-weights, cifar10-*) download from this URL (a mirror) instead
   -h, --help         show this help`;
 
 export interface CliIo {
@@ -53,6 +64,8 @@ export interface CliIo {
   env?: Record<string, string | undefined>;
   /** Progress output (default process.stderr; null for none). */
   progressStream?: ProgressStream | null;
+  /** Use this feature extractor instead of building the Inception network (tests). */
+  extract?: FeatureFn;
 }
 
 class UsageError extends Error {}
@@ -72,7 +85,7 @@ export async function computeSourceStats(source: ImageSource, extract: FeatureFn
   const progress = new Progress({ label: options.label, total: source.count, logFile: options.logFile, stream: options.progressStream });
   let acc: StatsAccumulator | undefined;
   for await (const batch of source.batches(options.batchSize)) {
-    const x = preprocessForInception(batch.data, batch);
+    const x = batch.bytes ? preprocessUint8ForInception(batch.bytes, batch) : preprocessForInception(batch.data, batch);
     const features = await extract(x, batch.n);
     if (features.length % batch.n !== 0 || features.length === 0) {
       throw new Error(`the feature extractor returned ${features.length} values for ${batch.n} images`);
@@ -86,9 +99,10 @@ export async function computeSourceStats(source: ImageSource, extract: FeatureFn
   return acc.result();
 }
 
-type Side = { arg: string; kind: 'stats' } | { arg: string; kind: 'images' };
+type Side = { arg: string; kind: 'stats' | 'images' | 'named' };
 
 async function classify(arg: string): Promise<Side> {
+  if (namedSourceSplit(arg) !== undefined) return { arg, kind: 'named' };
   let s;
   try {
     s = await stat(arg);
@@ -107,7 +121,7 @@ interface Network {
 }
 
 /** Locate (fast) and check the weights; throws naming the download command when missing. */
-async function requireWeights(weightsOpt: string | undefined, env: CliIo['env'], err: (s: string) => void): Promise<string> {
+async function requireWeights(weightsOpt: string | undefined, env: CliIo['env'], err: (s: string) => void): Promise<{ path: string; sha256: string }> {
   const path = locateWeights({ weightsPath: weightsOpt, env });
   const v = await verifyWeights(path);
   if (!v.ok) {
@@ -115,7 +129,7 @@ async function requireWeights(weightsOpt: string | undefined, env: CliIo['env'],
     if (weightsOpt === undefined) throw new Error(`${msg}. Delete it and run ${DOWNLOAD_COMMAND}.`);
     err(`mmmi-fid: warning: ${msg}; using it anyway`);
   }
-  return path;
+  return { path, sha256: v.sha256 };
 }
 
 async function buildNetwork(weightsPath: string, backend: string | undefined): Promise<Network> {
@@ -157,6 +171,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       strict: true,
       options: {
         'batch-size': { type: 'string' },
+        'data-path': { type: 'string' },
         backend: { type: 'string' },
         weights: { type: 'string' },
         key: { type: 'string' },
@@ -186,8 +201,26 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     const batchSize = positiveInt(o['batch-size'], '--batch-size', 50);
     const run = { batchSize, logFile: o.log, progressStream: io.progressStream };
     const getNetwork = async (weightsPath: string) => {
-      network ??= await buildNetwork(weightsPath, o.backend);
+      network ??= io.extract ? { extract: io.extract, dispose: () => {}, backend: 'injected' } : await buildNetwork(weightsPath, o.backend);
       return network;
+    };
+    if (o['data-path'] !== undefined && !pos.slice(pos[0] === 'stats' ? 1 : 0).some((p) => namedSourceSplit(p) !== undefined)) {
+      throw new UsageError('--data-path applies to the named sources cifar10-train / cifar10-test only');
+    }
+    /** Statistics of a named source (cache, else data → network); the weights were checked before. */
+    const namedStats = async (name: string, weights: { path: string; sha256: string }) => {
+      const r = await cifar10ReferenceStats({
+        split: namedSourceSplit(name)!,
+        dataPath: o['data-path'],
+        env,
+        url: o.url,
+        refresh: o.force,
+        weightsSha256: weights.sha256,
+        onProgress: io.progressStream === null ? () => {} : stderrDownloadProgress('download CIFAR-10', io.progressStream ?? process.stderr),
+        log: (m) => err(m.replace(/^fid: /, 'mmmi-fid: ')),
+        compute: async (source, label) => computeSourceStats(source, (await getNetwork(weights.path)).extract, { ...run, label }),
+      });
+      return r;
     };
 
     if (pos[0] === 'download-weights') {
@@ -209,7 +242,18 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       if (o.output === undefined) throw new UsageError('stats needs -o <out.npz>');
       const side = await classify(pos[1]);
       if (side.kind === 'stats') throw new UsageError(`${pos[1]} already holds statistics (mu, sigma)`);
-      const weightsPath = await requireWeights(o.weights, env, err);
+      const weights = await requireWeights(o.weights, env, err);
+      if (side.kind === 'named') {
+        const r = await namedStats(pos[1], weights);
+        await writeStats(o.output, r.stats);
+        const count = r.stats.count;
+        err(`mmmi-fid: wrote ${o.output} (${pos[1]}${count !== undefined ? `, ${count} images` : ''}, d = ${r.stats.mu.length}${r.cached ? ', from the cache' : ''})`);
+        if (o.json) {
+          out(JSON.stringify({ output: o.output, source: pos[1], count: count ?? null, dim: r.stats.mu.length, cached: r.cached, cache: r.cachePath ?? null, layout: r.layout, data: r.data?.path ?? null }));
+        }
+        return 0;
+      }
+      const weightsPath = weights.path;
       const source = await openImageSource(pos[1], { key: o.key });
       const net = await getNetwork(weightsPath);
       const stats = await computeSourceStats(source, net.extract, { ...run, label: `features ${pos[1]}` });
@@ -222,11 +266,17 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     if (pos.length !== 2) throw new UsageError(`expected two sides <a> <b>, got ${pos.length}: ${pos.join(' ')}`);
     const sides = await Promise.all(pos.map(classify));
     // Before any long work: the weights, when a side needs the network.
-    const weightsPath = sides.some((s) => s.kind === 'images') ? await requireWeights(o.weights, env, err) : undefined;
+    const weights = sides.some((s) => s.kind !== 'stats') ? await requireWeights(o.weights, env, err) : undefined;
+    const weightsPath = weights?.path;
     const stats: GaussianStats[] = [];
+    let jpeg = false;
     for (const side of sides) {
       if (side.kind === 'stats') {
         stats.push(await readStats(side.arg));
+      } else if (side.kind === 'named') {
+        const r = await namedStats(side.arg, weights!);
+        jpeg ||= r.layout === 'jpeg';
+        stats.push(r.stats);
       } else {
         const source = await openImageSource(side.arg, { key: o.key });
         const net = await getNetwork(weightsPath!);
@@ -237,6 +287,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       throw new Error(`the two sides have different feature dimensions: ${stats[0].mu.length} and ${stats[1].mu.length}`);
     }
     const fid = frechetDistance(stats[0], stats[1]);
+    if (jpeg) err(`mmmi-fid: ${JPEG_NOT_COMPARABLE}`);
     if (o.json) {
       out(JSON.stringify({ fid, a: pos[0], b: pos[1], count_a: stats[0].count ?? null, count_b: stats[1].count ?? null, dim: stats[0].mu.length }));
     } else {

@@ -33,6 +33,8 @@ export interface DownloadOptions {
   sha256?: string;
   /** Expected leading hex digits of the SHA-256 (e.g. torch hub's 8 digits in file names). */
   sha256Prefix?: string;
+  /** Expected MD5 (hex), for sites that publish only an MD5 (e.g. the CIFAR-10 release). */
+  md5?: string;
   /** Progress callback; default: a progress bar on stderr. Pass `() => {}` for silence. */
   onProgress?: (p: DownloadProgress) => void;
   /** Default 10. */
@@ -45,6 +47,8 @@ export interface DownloadResult {
   path: string;
   bytes: number;
   sha256: string;
+  /** MD5 of the body (hex). */
+  md5: string;
   /** The URL the body came from, after redirects. */
   finalUrl: string;
 }
@@ -83,10 +87,11 @@ export function stderrDownloadProgress(label: string, stream: ProgressStream = p
 }
 
 function checkDigestSpec(opts: DownloadOptions): void {
-  for (const [k, v] of [['sha256', opts.sha256], ['sha256Prefix', opts.sha256Prefix]] as const) {
+  for (const [k, v] of [['sha256', opts.sha256], ['sha256Prefix', opts.sha256Prefix], ['md5', opts.md5]] as const) {
     if (v !== undefined && !/^[0-9a-fA-F]+$/.test(v)) throw new TypeError(`${k} must be hex digits, got '${v}'`);
   }
   if (opts.sha256 !== undefined && opts.sha256.length !== 64) throw new TypeError(`sha256 must have 64 hex digits, got ${opts.sha256.length}`);
+  if (opts.md5 !== undefined && opts.md5.length !== 32) throw new TypeError(`md5 must have 32 hex digits, got ${opts.md5.length}`);
 }
 
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
@@ -123,6 +128,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   await mkdir(dirname(dest), { recursive: true });
   const tmp = join(dirname(dest), `.${basename(dest)}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
   const hash = createHash('sha256');
+  const md5 = createHash('md5');
   let received = 0;
   const t0 = performance.now();
   const report = (done: boolean) => {
@@ -134,6 +140,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const meter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
+      md5.update(chunk);
       received += chunk.length;
       report(false);
       cb(null, chunk);
@@ -161,12 +168,24 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
         current.href,
       );
     }
+    const md5Digest = md5.digest('hex');
+    const wantMd5 = opts.md5?.toLowerCase();
+    if (wantMd5 !== undefined && md5Digest !== wantMd5) {
+      throw new DownloadError(`download of ${current.href} failed the checksum: MD5 ${md5Digest}, expected ${wantMd5}; the file was deleted`, current.href);
+    }
     await rename(tmp, dest);
-    return { path: dest, bytes: received, sha256: digest, finalUrl: current.href };
+    return { path: dest, bytes: received, sha256: digest, md5: md5Digest, finalUrl: current.href };
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw e;
   }
+}
+
+/** MD5 of a file, streamed (hex). */
+export async function md5File(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** SHA-256 of a file, streamed (hex). */

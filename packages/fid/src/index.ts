@@ -22,7 +22,7 @@ export {
   quantizeUnitToUint8,
   type ImageBatchShape,
 } from './preprocess.js';
-export { downloadFile, DownloadError, sha256File, stderrDownloadProgress, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
+export { downloadFile, DownloadError, md5File, sha256File, stderrDownloadProgress, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
 export {
   DOWNLOAD_COMMAND,
   ensureWeights,
@@ -52,4 +52,22 @@ export {
   type OpenSourceOptions,
 } from './sources.js';
 export { formatBytes, formatDuration, Progress, type ProgressOptions, type ProgressSnapshot, type ProgressStream } from './progress.js';
+export {
+  CIFAR10_BINARY_FILE,
+  CIFAR10_BINARY_MD5,
+  CIFAR10_BINARY_URL,
+  cifar10DataDir,
+  cifar10ImageSource,
+  cifar10ReferenceStats,
+  ensureCifar10Data,
+  locateCifar10Data,
+  NAMED_SOURCES,
+  namedSourceSplit,
+  referenceStatsCachePath,
+  type Cifar10Data,
+  type EnsureCifar10Options,
+  type NamedSource,
+  type ReferenceStatsOptions,
+  type ReferenceStatsResult,
+} from './cifar10.js';
 export { computeSourceStats, main as fidCliMain, type CliIo, type FeatureFn, type StatsRunOptions } from './cli.js';

@@ -23,6 +23,8 @@ import { FormatError, NpzFile, readImageRgb, type NpyAnyArray } from '@mmmi/form
 export interface ImageBatch {
   /** NHWC RGB, float32 in [0, 1]. */
   data: Float32Array;
+  /** The same images as uint8 (HWC RGB), when the source has them: fed to the network exactly. */
+  bytes?: Uint8Array;
   n: number;
   height: number;
   width: number;

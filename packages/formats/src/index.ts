@@ -65,3 +65,20 @@ export {
   type TorchDtype,
   type TorchLoadOptions,
 } from './torch.js';
+export { readTar, readTarGz, type TarEntry, type TarReadOptions } from './tar.js';
+export {
+  CIFAR10_BINARY_DIR,
+  CIFAR10_CLASSES,
+  CIFAR10_COUNTS,
+  CIFAR10_RECORD_BYTES,
+  CIFAR10_SIZE,
+  cifar10BatchFiles,
+  cifar10RecordsToHwc,
+  detectCifar10,
+  readCifar10,
+  type Cifar10Batch,
+  type Cifar10Layout,
+  type Cifar10Options,
+  type Cifar10SourceInfo,
+  type Cifar10Split,
+} from './cifar10.js';

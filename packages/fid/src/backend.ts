@@ -23,6 +23,8 @@ export interface SelectBackendOptions {
   log?: (message: string) => void;
   /** Threads for the wasm backend when its multi-threaded build is used (default: tfjs's choice). */
   wasmThreads?: number;
+  /** Prefix of the logged lines, e.g. 'flow-train' (default 'fid'). */
+  label?: string;
 }
 
 const defaultLog = (message: string) => {
@@ -76,6 +78,7 @@ async function tryWasm(threads: number | undefined): Promise<void> {
  */
 export async function selectBackend(preferred?: string, options: SelectBackendOptions = {}): Promise<BackendName> {
   const log = options.log ?? defaultLog;
+  const label = options.label ?? 'fid';
   let candidates: readonly BackendName[];
   if (preferred === undefined || preferred === 'auto') {
     candidates = BACKEND_ORDER;
@@ -92,11 +95,11 @@ export async function selectBackend(preferred?: string, options: SelectBackendOp
       else if (name === 'wasm') await tryWasm(options.wasmThreads);
       else await activate('cpu');
       const extra = name === 'wasm' ? wasmDetails() : '';
-      log(`fid: tfjs backend ${name}${extra}`);
+      log(`${label}: tfjs backend ${name}${extra}`);
       return name;
     } catch (e) {
       failures.push(`${name}: ${errText(e)}`);
-      if (candidates.length > 1) log(`fid: tfjs backend ${name} unavailable (${errText(e)})`);
+      if (candidates.length > 1) log(`${label}: tfjs backend ${name} unavailable (${errText(e)})`);
     }
   }
   throw new Error(`no usable tfjs backend: ${failures.join('; ')}`);

@@ -26,6 +26,8 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** Extra text at the end of each status line (e.g. the current loss). */
+  detail?: () => string;
 }
 
 export interface ProgressSnapshot {
@@ -130,7 +132,8 @@ export class Progress {
     const counts = total !== undefined ? `${this.count(s.done)}/${this.count(total)}` : this.count(s.done);
     const pct = total ? ` (${((100 * s.done) / total).toFixed(1)}%)` : '';
     const eta = s.etaS !== undefined ? `, ETA ${formatDuration(s.etaS)}` : '';
-    return `${this.options.label}: ${counts}${this.options.unit === 'bytes' ? '' : ` ${this.unitName()}`}${pct}, ${this.rateText(s.rate)}${eta}`;
+    const detail = this.options.detail ? `, ${this.options.detail()}` : '';
+    return `${this.options.label}: ${counts}${this.options.unit === 'bytes' ? '' : ` ${this.unitName()}`}${pct}, ${this.rateText(s.rate)}${eta}${detail}`;
   }
 
   private count(v: number): string {

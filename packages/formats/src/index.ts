@@ -65,6 +65,21 @@ export {
   type TorchDtype,
   type TorchLoadOptions,
 } from './torch.js';
+export {
+  bfloat16ToFloat32,
+  encodeSafetensors,
+  float16ToFloat32,
+  float32ToFloat16,
+  parseSafetensors,
+  readSafetensors,
+  SAFETENSORS_MAX_HEADER_SIZE,
+  writeSafetensors,
+  type SafetensorsContents,
+  type SafetensorsData,
+  type SafetensorsDataMap,
+  type SafetensorsDtype,
+  type SafetensorsTensor,
+} from './safetensors.js';
 export { readTar, readTarGz, type TarEntry, type TarReadOptions } from './tar.js';
 export {
   CIFAR10_BINARY_DIR,
@@ -82,3 +97,4 @@ export {
   type Cifar10SourceInfo,
   type Cifar10Split,
 } from './cifar10.js';
+export { AtomicFile, writeFileAtomic, writeFileAtomicSync } from './atomic.js';

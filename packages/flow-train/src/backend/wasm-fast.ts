@@ -1,0 +1,17 @@
+/**
+ * Replacements for wasm kernels that exist but are much slower than what the same backend
+ * can do (measured in bench/wasm-kernels.bench.ts): BatchMatMul with transposes or
+ * batches, Conv2DBackpropInput, Slice and SplitV.
+ */
+import { registerFastWasmConvBackpropInput } from './wasm-conv-input.js';
+import { registerFastWasmMatMul } from './wasm-matmul.js';
+import { registerFastWasmSlicing } from './wasm-slice.js';
+
+/** Registers all replacements (idempotent); returns the kernel names replaced by this call. */
+export function registerFastWasmKernels(): string[] {
+  const done: string[] = [];
+  if (registerFastWasmMatMul()) done.push('BatchMatMul');
+  if (registerFastWasmConvBackpropInput()) done.push('Conv2DBackpropInput');
+  done.push(...registerFastWasmSlicing());
+  return done;
+}

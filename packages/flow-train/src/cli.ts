@@ -1,0 +1,199 @@
+/**
+ * `mmmi-train`: train | info | sample. Parsing and printing only; the work lives in
+ * train.ts, sample.ts, checkpoint.ts and registry.ts.
+ */
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writePng } from '@mmmi/formats';
+import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
+import { selectTrainingBackend } from './backend/index.js';
+import { registerFastWasmKernels } from './backend/wasm-fast.js';
+import { CheckpointError, type SamplingSettings } from './checkpoint.js';
+import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
+import { FlowModel } from './flow-model.js';
+import { listModels, loadModel } from './registry.js';
+import { imageGrid, sampleImages } from './sample.js';
+import { train } from './train.js';
+import { buildArchitecture } from './unet/architecture.js';
+import { UNET_CONFIGS, unetConfig } from './unet/config.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+const USAGE = `usage:
+  mmmi-train train [flags]                 train (see mmmi-train train --help)
+  mmmi-train info <configuration | checkpoint | registry name | registry> [--json]
+  mmmi-train sample --checkpoint <file | registry name> [--labels 0,1,2] [--n 16] [--out grid.png]
+                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--backend b]`;
+
+async function useBackend(name: string, io: CliIo): Promise<void> {
+  const backend = await selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
+  if (backend === 'wasm') {
+    const replaced = registerFastWasmKernels();
+    if (replaced.length) io.err(`flow-train: faster wasm kernels: ${replaced.join(', ')}\n`);
+  }
+}
+
+function samplingFromArgs(a: TrainArgs): SamplingSettings {
+  return { odeMethod: a.ode_method, odeOptions: a.ode_options as Record<string, number>, cfgScale: a.cfg_scale, edmSchedule: a.edm_schedule };
+}
+
+async function runTrain(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`${trainHelp()}\n`);
+    return 0;
+  }
+  const a = parseTrainArgs(argv);
+  if (a.print_args) {
+    io.out(`${JSON.stringify(a)}\n`);
+    return 0;
+  }
+  const config = unetConfig(a.config || (a.dataset === 'cifar10' ? 'cifar10' : 'small'));
+  const outputDir = resolve(a.output_dir);
+  const resume = a.resume === 'latest' ? join(outputDir, 'checkpoint.safetensors') : a.resume;
+  const log = (m: string) => io.err(`${m}\n`);
+  const limit = a.limit_images || undefined;
+  // data first: a missing dataset is reported before any model is built
+  const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
+  await useBackend(a.backend, io);
+  const result = await train(data, {
+    config,
+    batchSize: a.batch_size,
+    accumIter: a.accum_iter,
+    epochs: a.epochs,
+    lr: a.lr,
+    betas: [a.optimizer_betas[0], a.optimizer_betas[1]],
+    decayLr: a.decay_lr,
+    classDropProb: a.class_drop_prob,
+    skewedTimesteps: a.skewed_timesteps,
+    useEma: a.use_ema,
+    sampling: samplingFromArgs(a),
+    evalFrequency: a.eval_frequency,
+    seed: a.seed,
+    resume,
+    startEpoch: a.start_epoch,
+    evalOnly: a.eval_only,
+    testRun: a.test_run,
+    outputDir,
+    registry: a.registry || undefined,
+    name: a.name || undefined,
+    maxImages: a.max_images || undefined,
+    checkpointMinutes: a.checkpoint_minutes || undefined,
+    gridPerClass: a.grid_per_class,
+    args: { ...a, config: config.name },
+    log,
+  });
+  io.out(`${JSON.stringify({ checkpoint: result.checkpoint ?? null, ...result.progress })}\n`);
+  return 0;
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const i = argv.findIndex((t) => t === `--${name}` || t.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const t = argv[i];
+  if (t.includes('=')) return t.slice(t.indexOf('=') + 1);
+  if (i + 1 >= argv.length) throw new ArgsError(`--${name} needs a value`);
+  return argv[i + 1];
+}
+
+async function runInfo(argv: string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  const registry = option(argv, 'registry');
+  const target = argv.find((t, i) => !t.startsWith('--') && !(i > 0 && argv[i - 1] === '--registry'));
+  if (!target || target === 'registry') {
+    const regs = await listModels({ registry });
+    if (json) io.out(`${JSON.stringify(regs)}\n`);
+    else {
+      io.out(`configurations: ${Object.keys(UNET_CONFIGS).join(', ')}\n`);
+      for (const { dir, registry: r } of regs) {
+        io.out(`registry ${dir}${r.default ? ` (default: ${r.default})` : ''}\n`);
+        for (const [name, e] of Object.entries(r.models)) io.out(`  ${name}: ${e.config}, ${e.parameters} parameters, ${e.file}\n`);
+      }
+    }
+    return 0;
+  }
+  if (target in UNET_CONFIGS) {
+    const arch = buildArchitecture(unetConfig(target));
+    const info = { configuration: arch.config, parameters: arch.parameterCount, tensors: arch.params.length };
+    io.out(json ? `${JSON.stringify(info)}\n` : `${target}: ${arch.parameterCount} parameters in ${arch.params.length} tensors\n${JSON.stringify(arch.config, null, 2)}\n`);
+    return 0;
+  }
+  const ckpt = await loadModel(target, { registry });
+  const info = { file: ckpt.resolved.path, sha256: ckpt.sha256, kind: ckpt.kind, configuration: ckpt.meta.config, parameters: ckpt.meta.parameters, weights: ckpt.meta.weights, sampling: ckpt.meta.sampling, progress: ckpt.meta.progress ?? null, provenance: ckpt.meta.provenance };
+  io.out(json ? `${JSON.stringify(info)}\n` : `${JSON.stringify(info, null, 2)}\n`);
+  return 0;
+}
+
+async function runSample(argv: string[], io: CliIo): Promise<number> {
+  const ref = option(argv, 'checkpoint');
+  if (!ref) throw new ArgsError('sample needs --checkpoint <file | registry name>');
+  const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
+  const n = Number(option(argv, 'n') ?? 16);
+  if (!Number.isInteger(n) || n < 1) throw new ArgsError(`--n ${option(argv, 'n')}: expected a positive integer`);
+  const classes = ckpt.meta.config.numClasses;
+  const labelText = option(argv, 'labels');
+  const given = labelText ? labelText.split(/[ ,]+/).filter(Boolean).map(Number) : Array.from({ length: classes }, (_, i) => i);
+  for (const l of given) if (!Number.isInteger(l) || l < 0 || l > classes) throw new ArgsError(`--labels: ${l} is not a class 0–${classes - 1} (or ${classes} = no label)`);
+  const labels = Int32Array.from({ length: n }, (_, i) => given[i % given.length]);
+  const sampling: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
+  const cfg = option(argv, 'cfg_scale');
+  if (cfg !== undefined) sampling.cfgScale = Number(cfg);
+  const method = option(argv, 'ode_method');
+  if (method !== undefined) sampling.odeMethod = method;
+  const nfe = option(argv, 'nfe');
+  if (nfe !== undefined) sampling.odeOptions.nfe = Number(nfe);
+  const out = resolve(option(argv, 'out') ?? 'grid.png');
+  await useBackend(option(argv, 'backend') ?? 'auto', io);
+  const model = new FlowModel(ckpt.meta.config, ckpt.weights, ckpt.resolved.path);
+  try {
+    const t0 = performance.now();
+    const images = await sampleImages(model, model.params, labels, sampling, { seed: Number(option(argv, 'seed') ?? 0) });
+    const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
+    await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
+    io.err(`flow-train: ${n} samples (${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train':
+        return await runTrain(rest, io);
+      case 'info':
+        return await runInfo(rest, io);
+      case 'sample':
+        return await runSample(rest, io);
+      case undefined:
+      case '--help':
+      case '-h':
+        io.out(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        io.err(`mmmi-train: unknown command '${command}'\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ArgsError || e instanceof CheckpointError) {
+      io.err(`mmmi-train: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof Error && /unknown model configuration|does not fit model configuration|not divisible|no such folder|no such file|needs --data_path|no class sub-folders/.test(e.message)) {
+      io.err(`mmmi-train: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    void tf;
+  }
+}

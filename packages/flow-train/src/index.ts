@@ -1,0 +1,13 @@
+export * from './unet/config.js';
+export * from './unet/architecture.js';
+export * from './unet/params.js';
+export { unetForward, timestepEmbedding, avgPool2x2, upsampleNearest2x, type ForwardOptions, type ParamTensors } from './unet/model.js';
+export { FlowModel } from './flow-model.js';
+export * from './checkpoint.js';
+export * from './registry.js';
+export * from './sample.js';
+export * from './solvers/index.js';
+export * from './time-grid.js';
+export * from './timesteps.js';
+export { selectTrainingBackend } from './backend/index.js';
+export { registerFastWasmKernels } from './backend/wasm-fast.js';

@@ -1,0 +1,146 @@
+/**
+ * The model registry: the one contract between flow-train and dataset-generation.
+ *
+ * A registry is a folder with `registry.json`:
+ *   { "format": "mmmi-model-registry", "version": 1, "default": "<name>",
+ *     "models": { "<name>": { "file": "<path, relative to the folder or absolute>",
+ *                            "sha256": "…", "bytes": n, "config": "<configuration name>",
+ *                            "parameters": n, "created": "<ISO time>", "description": "…" } } }
+ * and the checkpoint files (see checkpoint.ts). Names resolve in the user's registry
+ * (`--registry`, else $MMMI_REGISTRY, else ~/.cache/mmmi/registry) and then in the built-in
+ * one shipped with this package (`models/`), whose default is the CPU-trained model.
+ * registry.json is replaced atomically; the sha256 is checked on every load.
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '@mmmi/formats';
+import { CheckpointError, readCheckpointFile, type FlowCheckpoint } from './checkpoint.js';
+
+export const REGISTRY_FORMAT = 'mmmi-model-registry';
+export const REGISTRY_FILE = 'registry.json';
+
+export interface RegistryEntry {
+  file: string;
+  sha256: string;
+  bytes: number;
+  config: string;
+  parameters: number;
+  created: string;
+  description?: string;
+  /** Training progress when registered (epoch, images seen). */
+  epoch?: number;
+  imagesSeen?: number;
+}
+
+export interface Registry {
+  format: typeof REGISTRY_FORMAT;
+  version: 1;
+  default?: string;
+  models: Record<string, RegistryEntry>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The user's registry folder: `--registry`, $MMMI_REGISTRY, or ~/.cache/mmmi/registry. */
+export function userRegistryDir(explicit?: string, env: Env = process.env): string {
+  if (explicit) return resolve(explicit);
+  const v = env.MMMI_REGISTRY;
+  return v && v.trim() !== '' ? resolve(v) : join(homedir(), '.cache', 'mmmi', 'registry');
+}
+
+/** The registry shipped with this package (packages/flow-train/models). */
+export const BUILTIN_REGISTRY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'models');
+
+const emptyRegistry = (): Registry => ({ format: REGISTRY_FORMAT, version: 1, models: {} });
+
+export async function readRegistry(dir: string): Promise<Registry> {
+  const path = join(dir, REGISTRY_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyRegistry();
+    throw e;
+  }
+  let reg: Registry;
+  try {
+    reg = JSON.parse(text) as Registry;
+  } catch (e) {
+    throw new CheckpointError(`${path} is not valid JSON (${(e as Error).message})`);
+  }
+  if (reg.format !== REGISTRY_FORMAT || typeof reg.models !== 'object' || reg.models === null) {
+    throw new CheckpointError(`${path} is not a model registry (format '${String(reg.format)}', expected '${REGISTRY_FORMAT}')`);
+  }
+  return reg;
+}
+
+/** Adds or replaces an entry (and optionally makes it the default), atomically. */
+export async function registerModel(dir: string, name: string, entry: RegistryEntry, makeDefault = false): Promise<void> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`registry name '${name}' must be letters, digits, '.', '_' or '-'`);
+  await mkdir(dir, { recursive: true });
+  const reg = await readRegistry(dir);
+  reg.models[name] = entry;
+  if (makeDefault || !reg.default) reg.default = name;
+  await writeFileAtomic(join(dir, REGISTRY_FILE), [Buffer.from(`${JSON.stringify(reg, null, 2)}\n`)]);
+}
+
+export interface ResolvedModel {
+  name?: string;
+  path: string;
+  entry?: RegistryEntry;
+  registry?: string;
+}
+
+const looksLikePath = (s: string) => s.includes('/') || s.includes('\\') || /\.(safetensors|pth|pt)$/i.test(s);
+
+/**
+ * A checkpoint file or registry name → the file to read. `default` (or an empty string)
+ * is the user registry's default, else the built-in default.
+ */
+export async function resolveModel(ref: string | undefined, options: { registry?: string; env?: Env } = {}): Promise<ResolvedModel> {
+  const userDir = userRegistryDir(options.registry, options.env);
+  const dirs = [userDir, BUILTIN_REGISTRY_DIR];
+  if (ref && looksLikePath(ref)) {
+    const s = await stat(ref).catch(() => undefined);
+    if (s?.isFile()) return { path: resolve(ref) };
+    if (ref.includes('/') || ref.includes('\\')) {
+      throw new CheckpointError(`checkpoint ${ref} does not exist: train one with \`nx run flow-train:train\`, or give a registry name (\`mmmi-train info registry\` lists them)`);
+    }
+  }
+  const wantDefault = !ref || ref === 'default';
+  const known: string[] = [];
+  for (const dir of dirs) {
+    const reg = await readRegistry(dir);
+    known.push(...Object.keys(reg.models));
+    const name = wantDefault ? reg.default : ref;
+    if (!name) continue;
+    const entry = reg.models[name];
+    if (!entry) {
+      if (wantDefault) throw new CheckpointError(`${join(dir, REGISTRY_FILE)}: the default '${name}' has no entry`);
+      continue;
+    }
+    const path = isAbsolute(entry.file) ? entry.file : join(dir, entry.file);
+    return { name, path, entry, registry: dir };
+  }
+  if (wantDefault) {
+    throw new CheckpointError(`no default model: neither ${userDir} nor the built-in registry ${BUILTIN_REGISTRY_DIR} names one; train a model with \`nx run flow-train:train\``);
+  }
+  throw new CheckpointError(
+    `'${ref}' is neither a checkpoint file nor a registry name (known: ${known.length ? [...new Set(known)].join(', ') : 'none'}); train one with \`nx run flow-train:train\``,
+  );
+}
+
+/** Resolves and reads a model, checking the registry's sha256. */
+export async function loadModel(ref: string | undefined, options: { registry?: string; env?: Env } = {}): Promise<FlowCheckpoint & { resolved: ResolvedModel }> {
+  const resolved = await resolveModel(ref, options);
+  const ckpt = await readCheckpointFile(resolved.path, resolved.entry?.sha256);
+  return { ...ckpt, resolved };
+}
+
+/** Every entry of the user and built-in registries (for `info`). */
+export async function listModels(options: { registry?: string; env?: Env } = {}): Promise<{ dir: string; registry: Registry }[]> {
+  const dirs = [userRegistryDir(options.registry, options.env), BUILTIN_REGISTRY_DIR];
+  return Promise.all(dirs.map(async (dir) => ({ dir, registry: await readRegistry(dir) })));
+}

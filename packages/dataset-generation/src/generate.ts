@@ -29,6 +29,8 @@ import { writePreview } from './preview.js';
 import { Progress } from './progress.js';
 import { scaleBatch, SCALINGS } from './scaling.js';
 import { applyTransform, TRANSFORMS } from './transforms.js';
+import { openFlowMap, type FlowMapInfo } from './flow-map.js';
+import { resolveModel } from '@mmmi/flow-train';
 import { ShardWorkspace, type StreamedArray } from './workspace.js';
 
 export interface GenerateResult {
@@ -48,6 +50,10 @@ export interface GenerateIo {
 
 interface Job {
   options: GenerationOptions;
+  /** The flow checkpoint (null for a model-free --transform). */
+  checkpoint: { ref: string; path: string; sha256: string } | null;
+  /** Filled when the flow map is loaded. */
+  flowInfo?: FlowMapInfo;
   model: LatentModel;
   mi: MiTable | null;
   miMethod: 'numerical' | 'analytical' | null;
@@ -61,12 +67,20 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const parsed = parseGenerationArgs(tokens);
   const spec = specFromArgs(parsed);
   const options = generationOptions(parsed, spec.nMod, spec.labels);
+  let checkpoint: Job['checkpoint'] = null;
   if (!options.transform) {
-    throw new ArgumentError(
-      `no flow model to map latents to images${options.checkpointPath ? ` (--checkpoint_path ${options.checkpointPath})` : ''}: ` +
-        'flow checkpoints and the model registry arrive with packages/flow-train (issue #3), which is not built yet. ' +
-        `For a model-free dataset with the same exact MI, pass --transform ${Object.keys(TRANSFORMS).join('|')}.`,
-    );
+    if (spec.modDim !== 3072) {
+      throw new ArgumentError(`a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${spec.modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`);
+    }
+    // resolve and checksum the checkpoint now: a missing or corrupt one fails before any work
+    const resolved = await resolveModel(options.checkpointPath!, { registry: options.flow.registry }).catch((e: Error) => {
+      throw new ArgumentError(`--checkpoint_path ${options.checkpointPath}: ${e.message}`);
+    });
+    const { sha256 } = await sha256File(resolved.path);
+    if (resolved.entry && resolved.entry.sha256 !== sha256) {
+      throw new ArgumentError(`--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`);
+    }
+    checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256 };
   }
   const model = await buildLatentModel(spec);
   let miMethod = options.calculateMi;
@@ -74,12 +88,13 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(args), seed: options.sampleSeed }))
+    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(args), seed: options.sampleSeed, checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');
   const base = `${options.datasetName}_${options.jobId}`;
   const dir = options.datasetLoc;
   return {
     options,
+    checkpoint,
     model,
     mi,
     miMethod,
@@ -134,20 +149,24 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);
   const buffers = { theta: new Float64Array(o.drawsPerBatch), x: new Float64Array(o.drawsPerBatch * perDraw.X) };
   const resumedFrom = ws.drawsDone;
-  const transform = o.transform!;
+  const flow = job.checkpoint
+    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, log: (m) => progress.log(m), overrides: o.flow })
+    : null;
+  if (flow) job.flowInfo = flow.info;
   // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
   const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
-  for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
-    const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
-    const lat = sampleBatch(m, o.sampleSeed, b, count, buffers);
-    await ws.append(
-      { X: scaleBatch(o.scaling, applyTransform(transform, lat.x)), Noise: Float32Array.from(lat.x), Y: Float32Array.from(lat.theta) },
-      count,
-      perDraw,
-    );
-    progress.update(ws.drawsDone, resumedFrom);
-    if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
-    if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
+  try {
+    for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
+      const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
+      const lat = sampleBatch(m, o.sampleSeed, b, count, buffers);
+      const mapped = flow ? await flow.apply(lat.x.subarray(0, count * perDraw.X), count, m.nMod, o.labels) : applyTransform(o.transform!, lat.x.subarray(0, count * perDraw.X));
+      await ws.append({ X: scaleBatch(o.scaling, mapped), Noise: Float32Array.from(lat.x.subarray(0, count * perDraw.X)), Y: Float32Array.from(lat.theta.subarray(0, count)) }, count, perDraw);
+      progress.update(ws.drawsDone, resumedFrom);
+      if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
+      if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
+    }
+  } finally {
+    flow?.dispose();
   }
 
   const arrays = await assemble(job, ws, perDraw);
@@ -210,7 +229,6 @@ function unicodeDtype(strings: string[]): string {
 function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: number[] }>, file: { sha256: string; bytes: number }): Manifest {
   const { options: o, model } = job;
   const m = model.structure;
-  const t = TRANSFORMS[o.transform!];
   return {
     format: MANIFEST_FORMAT,
     toolkit: { name: 'mmmi', version: TOOLKIT_VERSION },
@@ -219,7 +237,7 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
     arrays,
     arguments: job.arguments,
     seeds: { sample_seed: o.sampleSeed, cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0, job_id: o.jobId },
-    map: { kind: 'transform', name: o.transform!, formula: t.formula },
+    map: mapDescription(job),
     scaling: o.scaling,
     mi_exact_in_images: SCALINGS[o.scaling].keepsMiExact,
     latent: {
@@ -235,11 +253,24 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
   };
 }
 
+function mapDescription(job: Job): Manifest['map'] {
+  const o = job.options;
+  if (o.transform) return { kind: 'transform', name: o.transform, formula: TRANSFORMS[o.transform].formula };
+  const f = job.flowInfo!;
+  return {
+    kind: 'flow',
+    name: f.name,
+    formula: `x_img = ODE flow of the learned velocity from t=0 (latent) to t=1 (image), ${f.ode_method}, cfg ${f.cfg_scale}: (1+w)·v(x,t,label) − w·v(x,t,∅)`,
+    checkpoint_sha256: f.sha256,
+    flow: { ...f },
+  };
+}
+
 function logStart(job: Job, progress: Progress): void {
   const { options: o, model } = job;
   progress.log(
     `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}) → ${job.paths.npz}; ` +
-      `map: transform ${o.transform} (${TRANSFORMS[o.transform!].formula}); scaling: ${o.scaling}` +
+      `map: ${o.transform ? `transform ${o.transform} (${TRANSFORMS[o.transform].formula})` : `flow checkpoint ${job.checkpoint!.ref} (${job.checkpoint!.path})`}; scaling: ${o.scaling}` +
       (SCALINGS[o.scaling].keepsMiExact ? ' (the images keep the MI exactly)' : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),
   );
   if (job.miMethod !== o.calculateMi) progress.log('analytical MI needs constant templates: computed numerically instead');

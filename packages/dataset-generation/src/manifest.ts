@@ -18,7 +18,7 @@ export interface Manifest {
   arrays: Record<string, { dtype: string; shape: number[] }>;
   arguments: Record<string, unknown>;
   seeds: { sample_seed: number; cov_seed: number; job_id: number };
-  map: { kind: 'transform' | 'flow'; name: string; formula: string; checkpoint_sha256?: string };
+  map: { kind: 'transform' | 'flow'; name: string; formula: string; checkpoint_sha256?: string; flow?: Record<string, unknown> };
   scaling: string;
   mi_exact_in_images: boolean;
   latent: { paradigm: string; n_mod: number; mod_dim: number; theta_var: number; alignment: object | null; structure: object };

@@ -19,6 +19,12 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
     choices: Object.keys(SCALINGS),
     help: 'output scaling: minmax-batch (reference), clamp, or float (no rescale, no quantisation)',
   },
+  ode_method: { kind: 'choice', choices: ['euler', 'midpoint', 'heun2', 'rk4', 'dopri5'], help: 'ODE solver of the flow map (default: the checkpoint\'s)' },
+  ode_nfe: { kind: 'int', min: 1, help: 'time-grid steps of the flow map (default: the checkpoint\'s; the reference uses 9)' },
+  ode_grid: { kind: 'choice', choices: ['reference', 'uniform', 'edm', 'checkpoint'], help: 'time grid of the flow map: the reference\'s 10 points, uniform or EDM with --ode_nfe steps, or the checkpoint\'s' },
+  cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale of the flow map (default: the checkpoint\'s)' },
+  backend: { kind: 'choice', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend of the flow map (default auto)' },
+  registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
   help: { kind: 'boolean', help: 'show this help' },
@@ -37,6 +43,7 @@ export interface GenerationOptions {
   calculateMi: 'numerical' | 'analytical' | null;
   checkpointPath: string | null;
   transform: TransformName | null;
+  flow: { odeMethod?: string; nfe?: number; grid?: 'reference' | 'uniform' | 'edm' | 'checkpoint'; cfgScale?: number; backend?: string; registry?: string };
   scaling: ScalingName;
   sigmaMaxBytes: number;
   preview: number;
@@ -75,8 +82,16 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
     sampleSeed: get('sample_seed', jobId),
     timestepSize: get('timestep_size', DEFAULTS.timestep_size),
     calculateMi: (v.calculate_MI as 'numerical' | 'analytical' | undefined) ?? null,
-    checkpointPath,
+    checkpointPath: transform ? null : (checkpointPath ?? 'default'),
     transform,
+    flow: {
+      odeMethod: v.ode_method as string | undefined,
+      nfe: v.ode_nfe as number | undefined,
+      grid: v.ode_grid as 'reference' | 'uniform' | 'edm' | 'checkpoint' | undefined,
+      cfgScale: v.cfg_scale as number | undefined,
+      backend: v.backend as string | undefined,
+      registry: v.registry as string | undefined,
+    },
     scaling: (v.scaling as ScalingName | undefined) ?? 'minmax-batch',
     sigmaMaxBytes: get('sigma_max_mb', DEFAULTS.sigma_max_mb) * 2 ** 20,
     preview: get('preview', DEFAULTS.preview),

@@ -17,7 +17,7 @@ export const SCALINGS = {
 
 export type ScalingName = keyof typeof SCALINGS;
 
-export function scaleBatch(name: ScalingName, values: Float64Array): Float32Array {
+export function scaleBatch(name: ScalingName, values: Float64Array | Float32Array): Float32Array {
   const out = new Float32Array(values.length);
   if (name === 'float') {
     out.set(values);

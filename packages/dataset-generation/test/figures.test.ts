@@ -93,7 +93,7 @@ describe('DAG, radii, samples, MI table', () => {
     expect(r.data).toMatchObject({ nMod: 2, samples: 4, templates: 2 });
     const svg = checkFigure(r.figure);
     expect(svg.match(/<image /g)).toHaveLength(2 * (4 + 2));
-    expect(svg).toContain('no flow model yet');
+    expect(svg).toContain('model-free samples');
     const plain = await writeSampleGrid(out, [ARGS('simple_fig1_DAG')], { samples: 8 });
     expect(plain.data.templates).toBe(0);
     expect(readFileSync(plain.figure.svg, 'utf8').match(/<image /g)).toHaveLength(16);

@@ -31,12 +31,8 @@ describe('arguments', () => {
   it('every file in generation_arguments/ parses and validates; the MI table equals mmmi-latents', async () => {
     expect(configs.length).toBeGreaterThanOrEqual(5);
     for (const f of configs) {
-      if (f === 'default.txt') {
-        // names the registry's default flow model, which flow-train will provide
-        await expect(prepareJob([`@${repo}generation_arguments/${f}`])).rejects.toThrow(/no flow model/);
-        continue;
-      }
-      const tokens = [`@${repo}generation_arguments/${f}`, '--transform', 'identity'];
+      // default.txt names the registry's default flow model (flow-train's built-in one)
+      const tokens = [`@${repo}generation_arguments/${f}`, ...(f === 'default.txt' ? [] : ['--transform', 'identity'])];
       const job = await prepareJob(tokens);
       const { structure } = await latentModelFromTokens([`@${repo}generation_arguments/${f}`]);
       expect(job.mi!.values).toEqual(miTable(structure).values);
@@ -45,8 +41,11 @@ describe('arguments', () => {
 
   it('bad inputs fail before any file is written, naming the cause', async () => {
     const dir = join(tmp(), 'out');
-    await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir], quiet)).rejects.toThrow(
-      /no flow model .*packages\/flow-train \(issue #3\).*--transform identity\|tanh\|cubic/,
+    await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', '/nonexistent/flow.safetensors'], quiet)).rejects.toThrow(
+      /--checkpoint_path \/nonexistent\/flow.safetensors: checkpoint .* does not exist: train one/,
+    );
+    await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', 'no-such-model'], quiet)).rejects.toThrow(
+      /'no-such-model' is neither a checkpoint file nor a registry name \(known: .*cifar10-small/,
     );
     await expect(generate([...small(dir), '--checkpoint_path', 'x.pth'], quiet)).rejects.toThrow(/choose one map/);
     await expect(generate([...small(dir), '--N_mod', '3', '--N_u', '3', '--rho_arg', '[1,1,1]', '--DAG_ul', '[[1,0,0],[0,1,0],[0,0,1]]', '--DAG_theta', '[[1],[1],[1]]', '--labels', '[1,2]'], quiet)).rejects.toThrow(/--labels .*N_mod = 3/);
@@ -196,10 +195,19 @@ describe.skipIf(!built)('kill and rerun', () => {
 });
 
 describe.skipIf(!built)('command line', () => {
-  it('with no arguments runs generation_arguments/default.txt, which says the flow model does not exist yet', () => {
-    const r = spawnSync('node', ['packages/dataset-generation/bin/mmmi-generate.js'], { cwd: repo, encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/no flow model to map latents to images \(--checkpoint_path default\).*issue #3/);
+  it("default.txt maps the latents with the registry's default flow model (flow-train's built-in one)", () => {
+    const dir = tmp();
+    // a small slice of the default job (the full one is timed in bench/generate.bench.ts)
+    const r = spawnSync('node', ['packages/dataset-generation/bin/mmmi-generate.js', '@generation_arguments/default.txt', '--dataset_size', '2', '--dataset_loc', dir], {
+      cwd: repo,
+      encoding: 'utf8',
+      env: { ...process.env, MMMI_REGISTRY: tmp() },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'default_0.manifest.json'), 'utf8'));
+    expect(m.map).toMatchObject({ kind: 'flow', name: 'cifar10-small' });
+    expect(m.map.flow).toMatchObject({ configuration: 'small', weights: 'ema' });
+    expect(r.stderr).toMatch(/MI \(numerical, nats\)|wrote /);
   });
 
   it('nx run dataset-generation:generate passes the reference flags through intact', () => {

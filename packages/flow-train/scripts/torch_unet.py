@@ -55,13 +55,15 @@ MODEL_CONFIGS: Dict[str, dict] = {
     # The paper's model: 55 682 051 parameters.
     "cifar10": dict(_CIFAR10),
     # The TypeScript package's CPU model (src/unet/config.ts `small`).
-    "small": {**_CIFAR10, "model_channels": 64, "num_res_blocks": 1, "channel_mult": [1, 2, 2], "dropout": 0.1},
-    # Tests and parity fixtures.
-    "tiny": {**_CIFAR10, "model_channels": 32, "num_res_blocks": 1, "channel_mult": [1, 2], "dropout": 0.0},
+    "small": {**_CIFAR10, "model_channels": 32, "num_res_blocks": 1, "channel_mult": [1, 2, 2, 2],
+              "attention_resolutions": [2, 4], "dropout": 0.0},
+    # Tests and parity fixtures (src/unet/config.ts `tiny`: 8×8 images, attention at 4×4).
+    "tiny": {**_CIFAR10, "model_channels": 32, "num_res_blocks": 1, "channel_mult": [1, 1],
+             "attention_resolutions": [2], "dropout": 0.0},
 }
 
 # The image size each configuration is meant for (not a constructor argument).
-IMAGE_SIZES: Dict[str, int] = {"cifar10": 32, "small": 32, "tiny": 16}
+IMAGE_SIZES: Dict[str, int] = {"cifar10": 32, "small": 32, "tiny": 8}
 
 
 def model_config(name: str, **overrides) -> dict:

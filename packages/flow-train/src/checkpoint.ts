@@ -162,6 +162,21 @@ export function parseCheckpoint(bytes: Uint8Array, file = 'checkpoint'): FlowChe
 
 const PAPER_DATASET_CONFIGS: Record<string, string> = { cifar10: 'cifar10' };
 
+/** A key of an unpickled dict (a Map) or object (e.g. an argparse.Namespace). */
+function pyField(obj: unknown, key: string): unknown {
+  if (obj instanceof Map) return obj.get(key);
+  return obj !== null && typeof obj === 'object' ? (obj as Record<string, unknown>)[key] : undefined;
+}
+
+/** Unpickled values as JSON-able data: dicts (Maps) → objects, big ints → numbers. */
+function toPlain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toPlain(x)]));
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
+  return v;
+}
+
 function torchValues(t: TorchTensor, name: string, file: string): Float32Array {
   if (t.dtype === 'float32') return t.data as Float32Array;
   if (t.dtype === 'float64' || t.dtype === 'float16' || t.dtype === 'bfloat16') return Float32Array.from(t.data as ArrayLike<number>);
@@ -179,9 +194,11 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
   } catch (e) {
     throw new CheckpointError(`${file} is not a readable PyTorch checkpoint (${(e as Error).message})`);
   }
-  if (!obj || typeof obj !== 'object' || !('model' in obj)) throw new CheckpointError(`${file}: expected a dict with a 'model' state_dict (the paper's trainer saves {model, optimizer, epoch, scaler, args})`);
-  const dict = obj as Record<string, unknown>;
-  const args = (dict.args && typeof dict.args === 'object' ? dict.args : {}) as Record<string, unknown>;
+  // torch.save's dict unpickles as a Map (see @mmmi/formats' pickle), args as an object
+  if (pyField(obj, 'model') === undefined) throw new CheckpointError(`${file}: expected a dict with a 'model' state_dict (the paper's trainer saves {model, optimizer, epoch, scaler, args})`);
+  const plainArgs = toPlain(pyField(obj, 'args'));
+  const args = (plainArgs && typeof plainArgs === 'object' && !Array.isArray(plainArgs) ? plainArgs : {}) as Record<string, unknown>;
+  const epoch = pyField(obj, 'epoch');
   let cfg = config;
   if (!cfg) {
     const dataset = String(args.dataset ?? '');
@@ -190,7 +207,7 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
     cfg = unetConfig(name);
   }
   const arch = buildArchitecture(cfg);
-  const sd = stateDictTensors(dict.model);
+  const sd = stateDictTensors(pyField(obj, 'model'));
   const wrapped = sd.has(`model.${arch.params[0].name}`);
   const read = (key: string, p: (typeof arch.params)[number]) => {
     const t = sd.get(key);
@@ -206,7 +223,7 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
     arch.params.forEach((p, i) => ema!.set(p.name, read(`shadow_params.${i}`, p)));
   }
   const useEma = Boolean(args.use_ema) && ema !== undefined;
-  const odeOptions = (args.ode_options && typeof args.ode_options === 'object' ? args.ode_options : {}) as Record<string, number>;
+  const odeOptions = Object.fromEntries(Object.entries((args.ode_options && typeof args.ode_options === "object" ? args.ode_options : {}) as Record<string, unknown>).map(([k, v]) => [k, Number(v)]));
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -219,8 +236,8 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
       cfgScale: Number(args.cfg_scale ?? 0),
       edmSchedule: Boolean(args.edm_schedule),
     },
-    trainArgs: JSON.parse(JSON.stringify(args, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))) as Record<string, unknown>,
-    progress: typeof dict.epoch === 'number' || typeof dict.epoch === 'bigint' ? { epoch: Number(dict.epoch), iteration: 0, optimizerSteps: 0, emaUpdates: 0, imagesSeen: 0, wallSeconds: 0 } : undefined,
+    trainArgs: JSON.parse(JSON.stringify(args)) as Record<string, unknown>,
+    progress: typeof epoch === 'number' || typeof epoch === 'bigint' ? { epoch: Number(epoch), iteration: 0, optimizerSteps: 0, emaUpdates: 0, imagesSeen: 0, wallSeconds: 0 } : undefined,
     provenance: { source: 'pytorch', file },
   };
   return { meta, weights: useEma ? ema! : weights, ema: useEma ? undefined : ema, kind: 'pytorch' };
@@ -228,8 +245,25 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
 
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Reads our safetensors checkpoint or a PyTorch one (.pth/.pt, or by content). */
-export async function readCheckpointFile(path: string, expectedSha256?: string): Promise<FlowCheckpoint> {
+/**
+ * Whether the bytes are a PyTorch checkpoint rather than our safetensors. safetensors starts
+ * with its u64 header length and the header's '{' at byte 8 (a zip has its compression
+ * method there, a torch pickle its magic number); the first byte alone does not tell:
+ * header lengths ≡ 0x80 mod 256 look like a pickle's PROTO opcode.
+ */
+function isTorchCheckpoint(bytes: Uint8Array, path: string): boolean {
+  if (bytes.length > 8 && bytes[8] === 0x7b) return false;
+  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b;
+  const isPickle = bytes[0] === 0x80;
+  return isZip || isPickle || ['.pth', '.pt'].includes(extname(path));
+}
+
+/**
+ * Reads our safetensors checkpoint or a PyTorch one (.pth/.pt, or by content). `config`:
+ * the model configuration of a PyTorch checkpoint (default: from its args.dataset); ours
+ * carry theirs.
+ */
+export async function readCheckpointFile(path: string, expectedSha256?: string, config?: UNetConfig): Promise<FlowCheckpoint> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -245,8 +279,6 @@ export async function readCheckpointFile(path: string, expectedSha256?: string):
   if (expectedSha256 && sha256 !== expectedSha256) {
     throw new CheckpointError(`checkpoint ${path} is corrupt or was replaced: sha256 ${sha256}, the registry expects ${expectedSha256}`);
   }
-  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b;
-  const isPickle = bytes[0] === 0x80;
-  const ckpt = isZip || isPickle || ['.pth', '.pt'].includes(extname(path)) ? parseTorchCheckpoint(bytes, path) : parseCheckpoint(bytes, path);
+  const ckpt = isTorchCheckpoint(bytes, path) ? parseTorchCheckpoint(bytes, path, config) : parseCheckpoint(bytes, path);
   return { ...ckpt, file: path, sha256 };
 }

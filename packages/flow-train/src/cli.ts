@@ -2,16 +2,16 @@
  * `mmmi-train`: train | info | sample. Parsing and printing only; the work lives in
  * train.ts, sample.ts, checkpoint.ts and registry.ts.
  */
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writePng } from '@mmmi/formats';
 import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
 import { selectTrainingBackend } from './backend/index.js';
-import { registerFastWasmKernels } from './backend/wasm-fast.js';
-import { CheckpointError, type SamplingSettings } from './checkpoint.js';
+import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { FlowModel } from './flow-model.js';
-import { listModels, loadModel } from './registry.js';
+import { listModels, loadModel, registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { train } from './train.js';
 import { buildArchitecture } from './unet/architecture.js';
@@ -31,14 +31,12 @@ const USAGE = `usage:
   mmmi-train train [flags]                 train (see mmmi-train train --help)
   mmmi-train info <configuration | checkpoint | registry name | registry> [--json]
   mmmi-train sample --checkpoint <file | registry name> [--labels 0,1,2] [--n 16] [--out grid.png]
-                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--backend b]`;
+                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--backend b]
+  mmmi-train export --checkpoint <file | name> --out <file.safetensors> [--float16] [--name n [--to_registry dir] [--default]]
+                    [--ode_method m] [--nfe n] [--cfg_scale w] [--edm_schedule true|false]   weights-only (EMA) export`;
 
 async function useBackend(name: string, io: CliIo): Promise<void> {
-  const backend = await selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
-  if (backend === 'wasm') {
-    const replaced = registerFastWasmKernels();
-    if (replaced.length) io.err(`flow-train: faster wasm kernels: ${replaced.join(', ')}\n`);
-  }
+  await selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
 }
 
 function samplingFromArgs(a: TrainArgs): SamplingSettings {
@@ -131,6 +129,48 @@ async function runInfo(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** Weights-only export (EMA weights when the run kept them) into a registry. */
+async function runExport(argv: string[], io: CliIo): Promise<number> {
+  const ref = option(argv, 'checkpoint');
+  const out = option(argv, 'out');
+  if (!ref || !out) throw new ArgsError('export needs --checkpoint <file | registry name> and --out <file.safetensors>');
+  const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
+  const useEma = ckpt.meta.weights === 'live' && ckpt.ema !== undefined && ckpt.meta.trainArgs.use_ema !== false;
+  const sampling: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
+  const method = option(argv, 'ode_method');
+  if (method !== undefined) sampling.odeMethod = method;
+  const nfe = option(argv, 'nfe');
+  if (nfe !== undefined) sampling.odeOptions.nfe = Number(nfe);
+  const cfg = option(argv, 'cfg_scale');
+  if (cfg !== undefined) sampling.cfgScale = Number(cfg);
+  const edm = option(argv, 'edm_schedule');
+  if (edm !== undefined) sampling.edmSchedule = edm === 'true';
+  const path = resolve(out);
+  await writeCheckpoint(
+    path,
+    { meta: { ...ckpt.meta, weights: useEma ? 'ema' : ckpt.meta.weights, sampling, provenance: { ...ckpt.meta.provenance, exportedFrom: ckpt.resolved.path, exportedFromSha256: ckpt.sha256 } }, weights: useEma ? ckpt.ema! : ckpt.weights },
+    { float16: argv.includes('--float16') },
+  );
+  const bytes = await readFile(path);
+  const name = option(argv, 'name');
+  if (name) {
+    const dir = option(argv, 'to_registry') ?? userRegistryDir(option(argv, 'registry'));
+    await registerModel(dir, name, {
+      file: relative(dir, path).startsWith('..') ? path : relative(dir, path),
+      sha256: sha256Hex(bytes),
+      bytes: bytes.length,
+      config: ckpt.meta.config.name,
+      parameters: ckpt.meta.parameters,
+      created: new Date().toISOString(),
+      description: option(argv, 'description') ?? `exported from ${ckpt.resolved.path}`,
+      epoch: ckpt.meta.progress?.epoch,
+      imagesSeen: ckpt.meta.progress?.imagesSeen,
+    }, argv.includes('--default'));
+  }
+  io.out(`${JSON.stringify({ file: path, bytes: bytes.length, sha256: sha256Hex(bytes), weights: useEma ? 'ema' : ckpt.meta.weights, sampling, registered: name ?? null })}\n`);
+  return 0;
+}
+
 async function runSample(argv: string[], io: CliIo): Promise<number> {
   const ref = option(argv, 'checkpoint');
   if (!ref) throw new ArgsError('sample needs --checkpoint <file | registry name>');
@@ -174,6 +214,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await runInfo(rest, io);
       case 'sample':
         return await runSample(rest, io);
+      case 'export':
+        return await runExport(rest, io);
       case undefined:
       case '--help':
       case '-h':

@@ -17,6 +17,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@mmmi/formats';
 import { CheckpointError, readCheckpointFile, type FlowCheckpoint } from './checkpoint.js';
+import { UNET_CONFIGS, unetConfig } from './unet/config.js';
 
 export const REGISTRY_FORMAT = 'mmmi-model-registry';
 export const REGISTRY_FILE = 'registry.json';
@@ -135,7 +136,9 @@ export async function resolveModel(ref: string | undefined, options: { registry?
 /** Resolves and reads a model, checking the registry's sha256. */
 export async function loadModel(ref: string | undefined, options: { registry?: string; env?: Env } = {}): Promise<FlowCheckpoint & { resolved: ResolvedModel }> {
   const resolved = await resolveModel(ref, options);
-  const ckpt = await readCheckpointFile(resolved.path, resolved.entry?.sha256);
+  // a registered PyTorch checkpoint of another configuration than args.dataset's names it in its entry
+  const config = resolved.entry && resolved.entry.config in UNET_CONFIGS ? unetConfig(resolved.entry.config) : undefined;
+  const ckpt = await readCheckpointFile(resolved.path, resolved.entry?.sha256, config);
   return { ...ckpt, resolved };
 }
 

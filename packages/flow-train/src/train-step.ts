@@ -75,7 +75,9 @@ export async function trainStep(model: FlowModel, optimizer: AdamW, ema: Ema | u
     for (const [i, batch] of batches.entries()) {
       const iteration = firstIteration + i;
       const draws = microBatchDraws(settings, iteration, batch.n, pixels);
-      const { value, grads } = tf.variableGrads(() => tf.div(flowMatchingLoss(model, batch, draws, iteration), accum) as tf.Scalar, vars);
+      const { value, grads: byVariable } = tf.variableGrads(() => tf.div(flowMatchingLoss(model, batch, draws, iteration), accum) as tf.Scalar, vars);
+      // variableGrads keys by tf.Variable name (the model's variables are unnamed): key by parameter name
+      const grads = Object.fromEntries([...model.params].map(([name, v]) => [name, byVariable[v.name]]));
       const loss = (await value.data())[0] * accum;
       value.dispose();
       if (!Number.isFinite(loss)) {

@@ -176,7 +176,7 @@ describe('Conv2DBackpropFilter on wasm matches cpu', () => {
     await tf.setBackend('wasm');
     const x = tf.zeros([1, 5, 5, 2]);
     const dy = tf.zeros([1, 5, 5, 3]);
-    const run = (attrs: object, d = dy) => () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: d }, attrs as tf.NamedAttrMap);
+    const run = (attrs: object) => () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as tf.NamedAttrMap);
     expect(run({ strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3], dilations: 2 })).toThrow(/dilation 1 only/);
     expect(run({ strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] })).toThrow(/does not match/);
     tf.dispose([x, dy]);
@@ -263,10 +263,10 @@ const PARAM_SHAPES: Record<string, number[]> = {
   'out.b': [3],
 };
 
+/** Nearest ×2 as a broadcasting Add of zeros: its gradient is a Sum over the broadcast axes. */
 function upsampleNearest2x(a: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, c] = a.shape;
-  const cols = tf.reshape(tf.broadcastTo(tf.reshape(a, [b * h, w, 1, c]), [b * h, w, 2, c]), [b * h, 1, 2 * w * c]);
-  return tf.reshape(tf.broadcastTo(cols, [b * h, 2, 2 * w * c]), [b, 2 * h, 2 * w, c]);
+  return tf.reshape(tf.add(tf.reshape(a, [b, h, 1, w, 1, c]), tf.zeros([1, 1, 2, 1, 2, 1])), [b, 2 * h, 2 * w, c]);
 }
 
 function smallLoss(p: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor1D, t: tf.Tensor1D, target: tf.Tensor4D): tf.Scalar {
@@ -293,8 +293,8 @@ function smallLoss(p: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor1
   const [q, k, v] = tf.split(qkv, 3, 2);
   const att = tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(C))), v);
   d = tf.add(d, tf.reshape(att, [B, H / 2, H / 2, C]));
-  // up: nearest ×2 with broadcasts of rank ≤ 4 (tfjs's Tile gradient stops at rank 4; and
-  // tfjs-backend-cpu's ResizeNearestNeighborGrad is wrong for batch > 1), concat the skip
+  // up: nearest ×2 (not broadcastTo: its gradient is Tile's, which stops at rank 4; not
+  // resizeNearestNeighbor: tfjs-backend-cpu's ResizeNearestNeighborGrad is wrong for batch > 1), concat the skip
   const up = upsampleNearest2x(d);
   const out = tf.add(tf.conv2d(tf.concat([up, skip], 3), p['out.w'] as tf.Tensor4D, 1, 'same'), p['out.b']);
   return tf.mean(tf.square(tf.sub(out, target)));

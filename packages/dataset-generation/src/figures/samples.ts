@@ -81,7 +81,7 @@ export async function writeSampleGrid(dir: string, tokens: readonly string[], op
     parts.push(`<text x="${x}" y="${y}" font-family="DejaVu Sans" font-size="${size}" text-anchor="${anchor}">${esc(s)}</text>`);
   const transform = flags[flags.indexOf('--transform') + 1] ?? '?';
   const scaling = flags.includes('--scaling') ? flags[flags.indexOf('--scaling') + 1] : 'minmax-batch';
-  const caption = `model-free samples (no flow model yet): latents → ${transform} → ${scaling} scaling`;
+  const caption = `model-free samples: latents → ${transform} → ${scaling} scaling`;
   text(width / 2, 22, `Samples of ${name}`, 18);
   text(width / 2, 42, caption, 12);
   for (let k = 0; k < nT; k++) text(colX(k) + TILE / 2, top - 8, `template T${sub(k + 1)}`, 12);

@@ -15,6 +15,7 @@ import { register } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, type BackendName } from '@mmmi/fid';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { registerFastWasmKernels } from './wasm-fast.js';
 
 export type { BackendName };
 export {
@@ -45,11 +46,14 @@ const defaultLog = (message: string) => {
  */
 export async function selectTrainingBackend(preferred?: string, options: SelectTrainingBackendOptions = {}): Promise<BackendName> {
   const log = options.log ?? defaultLog;
-  await registerTfjsGradients();
   const name = await selectBackend(preferred, { log, wasmThreads: options.wasmThreads, label: 'flow-train' });
+  // after the backend: tfjs-node brings the @tensorflow/tfjs umbrella, which registers them itself
+  await registerTfjsGradients();
   if (name === 'wasm') {
     const registered = registerWasmTrainingKernels();
     log(`flow-train: wasm training kernels ${registered.length ? `registered: ${registered.join(', ')}` : 'already registered'}`);
+    const replaced = registerFastWasmKernels();
+    if (replaced.length) log(`flow-train: faster wasm kernels: ${replaced.join(', ')}`);
   }
   return name;
 }

@@ -1,0 +1,171 @@
+/**
+ * The flow map: a flow-matching checkpoint from the model registry (flow-train) that turns
+ * each modality's latent, read as a 3×32×32 noise image, into an image by integrating the
+ * learned ODE from t = 0 to t = 1 with classifier-free guidance, conditioned on the
+ * modality's label (SPEC §6). The map is deterministic and invertible (an ODE flow), so the
+ * images carry the latents' MI.
+ *
+ * Settings: a PyTorch checkpoint of the paper's trainer is integrated exactly as the
+ * reference does (10 evenly spaced times, the checkpoint's ode_method and cfg_scale, a
+ * step_size in ode_options overriding the grid; args.json beside the checkpoint wins over
+ * the checkpoint's own args). Our checkpoints use the settings recorded at training.
+ * `--ode_method`, `--ode_nfe`, `--ode_grid` and `--cfg_scale` override either; the manifest
+ * records what was used.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  edmGrid,
+  FlowModel,
+  integrateFlow,
+  loadModel,
+  parseOdeMethod,
+  referenceGenerationGrid,
+  registerFastWasmKernels,
+  samplingGrid,
+  selectTrainingBackend,
+  uniformGrid,
+  type FlowCheckpoint,
+  type ParamTensors,
+  type SamplingSettings,
+} from '@mmmi/flow-train';
+
+export type GridKind = 'reference' | 'uniform' | 'edm' | 'checkpoint';
+
+export interface FlowOverrides {
+  odeMethod?: string;
+  nfe?: number;
+  grid?: GridKind;
+  cfgScale?: number;
+}
+
+export interface FlowMapInfo {
+  name: string;
+  file: string;
+  sha256: string;
+  kind: 'mmmi' | 'pytorch';
+  configuration: string;
+  parameters: number;
+  weights: 'live' | 'ema';
+  ode_method: string;
+  time_grid: number[] | string;
+  step_size: number | null;
+  cfg_scale: number;
+  backend: string;
+}
+
+export interface FlowMap {
+  info: FlowMapInfo;
+  /** x: [count, nMod, 3·32·32] latents (CHW per modality) → images, same layout, float32. */
+  apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** The reference's settings read from args.json beside a PyTorch checkpoint, if there is one. */
+function referenceArgs(ckpt: FlowCheckpoint): Record<string, unknown> {
+  const beside = join(dirname(ckpt.file ?? '.'), 'args.json');
+  if (ckpt.kind === 'pytorch' && existsSync(beside)) {
+    try {
+      return JSON.parse(readFileSync(beside, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${beside}: not valid JSON (${(e as Error).message})`);
+    }
+  }
+  return ckpt.meta.trainArgs;
+}
+
+export interface OpenFlowMapOptions {
+  registry?: string;
+  backend?: string;
+  log?: (message: string) => void;
+  overrides?: FlowOverrides;
+}
+
+/** Loads the checkpoint (a file or registry name; 'default' = the registry's default). */
+export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {}): Promise<FlowMap> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const ckpt = await loadModel(ref, { registry: options.registry });
+  const c = ckpt.meta.config;
+  if (c.imageSize !== 32 || c.inChannels !== 3 || c.outChannels !== 3) {
+    throw new Error(`checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`);
+  }
+  let settings: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
+  let grid: number[] | undefined;
+  let useEma = ckpt.meta.weights === 'ema';
+  if (ckpt.kind === 'pytorch') {
+    const args = referenceArgs(ckpt);
+    const odeOptions = (args.ode_options && typeof args.ode_options === 'object' ? args.ode_options : {}) as Record<string, number>;
+    settings = { odeMethod: String(args.ode_method ?? settings.odeMethod), odeOptions, cfgScale: Number(args.cfg_scale ?? settings.cfgScale), edmSchedule: false };
+    grid = odeOptions.step_size !== undefined ? undefined : referenceGenerationGrid();
+    // the checkpoint's own args chose the weights; args.json beside it may ask for the EMA ones
+    if (args.use_ema && ckpt.ema) useEma = true;
+  } else if (ckpt.meta.weights === 'live' && ckpt.ema && ckpt.meta.trainArgs.use_ema) {
+    useEma = true;
+  }
+  const o = options.overrides ?? {};
+  if (o.odeMethod) settings.odeMethod = parseOdeMethod(o.odeMethod);
+  if (o.cfgScale !== undefined) settings.cfgScale = o.cfgScale;
+  if (o.nfe !== undefined) settings.odeOptions = { ...settings.odeOptions, nfe: o.nfe };
+  if (o.grid || o.nfe !== undefined) {
+    const kind = o.grid ?? (ckpt.kind === 'pytorch' ? 'uniform' : settings.edmSchedule ? 'edm' : 'uniform');
+    const nfe = settings.odeOptions.nfe ?? 9;
+    delete settings.odeOptions.step_size;
+    if (kind === 'reference') grid = referenceGenerationGrid();
+    else if (kind === 'uniform') grid = uniformGrid(nfe);
+    else if (kind === 'edm') grid = edmGrid(nfe);
+    else grid = ckpt.kind === 'pytorch' ? referenceGenerationGrid() : samplingGrid(settings);
+  }
+  if (parseOdeMethod(settings.odeMethod) === 'dopri5') grid = [0, 1];
+  const weightValues = useEma && ckpt.meta.weights !== 'ema' && ckpt.ema ? ckpt.ema : ckpt.weights;
+  const backend = await selectTrainingBackend(options.backend ?? 'auto', { log });
+  if (backend === 'wasm') registerFastWasmKernels();
+  const model = new FlowModel(c, weightValues, ckpt.resolved.path);
+  const weights: ParamTensors = model.params;
+  const effectiveGrid = grid ?? samplingGrid(settings);
+  const info: FlowMapInfo = {
+    name: ckpt.resolved.name ?? ckpt.resolved.path,
+    file: ckpt.resolved.path,
+    sha256: ckpt.sha256!,
+    kind: ckpt.kind,
+    configuration: c.name,
+    parameters: ckpt.meta.parameters,
+    weights: useEma ? 'ema' : 'live',
+    ode_method: settings.odeMethod,
+    time_grid: settings.odeOptions.step_size !== undefined && !grid ? `step_size ${settings.odeOptions.step_size} over [0, 1]` : effectiveGrid,
+    step_size: !grid ? (settings.odeOptions.step_size ?? null) : null,
+    cfg_scale: settings.cfgScale,
+    backend,
+  };
+  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; tfjs ${backend}`);
+
+  const size = 32;
+  const pixels = 3 * size * size;
+  return {
+    info,
+    async apply(x, count, nMod, labels) {
+      const out = new Float32Array(count * nMod * pixels);
+      const nhwc = new Float32Array(count * pixels);
+      for (let m = 0; m < nMod; m++) {
+        // CHW (the reference's reshape of a latent) → HWC for tfjs
+        for (let d = 0; d < count; d++) {
+          const src = (d * nMod + m) * pixels;
+          for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) nhwc[d * pixels + p * 3 + ch] = x[src + ch * size * size + p];
+        }
+        const x0 = tf.tensor4d(nhwc, [count, size, size, 3]);
+        const { x: x1 } = integrateFlow(model, weights, x0, new Int32Array(count).fill(labels[m]), settings, grid ? { timeGrid: grid } : {});
+        x0.dispose();
+        const img = (await x1.data()) as Float32Array;
+        x1.dispose();
+        for (let d = 0; d < count; d++) {
+          const dst = (d * nMod + m) * pixels;
+          for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) out[dst + ch * size * size + p] = img[d * pixels + p * 3 + ch];
+        }
+      }
+      return out;
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}

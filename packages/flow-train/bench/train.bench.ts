@@ -322,6 +322,13 @@ function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, tim
   });
 }
 
+/** The most telling line of a failed process's stderr: the last error message, else the last line. */
+function errorLine(stderrTail: string): string {
+  const lines = stderrTail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = [...lines].reverse().find((l) => /(Error|Aborted|error:|Killed)/.test(l) && !l.startsWith('at '));
+  return (error ?? lines[lines.length - 1] ?? '').slice(0, 300);
+}
+
 function torchAvailable(python: string): string | undefined {
   if (!existsSync(python)) return `${python} not found`;
   const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120_000 });
@@ -397,7 +404,7 @@ async function runParent(opts: Options): Promise<void> {
       const r = await runProcess(process.execPath, [...process.execArgv, script], { ...process.env, [CHILD_ENV]: JSON.stringify(spec) }, opts.timeoutS, label, emitRow);
       all.push(...r.rows);
       if (r.timedOut || r.code !== 0) {
-        const row: Row = { bench: 'flow-train', kind: 'failed', config, backend: variant, exit_code: r.code, timed_out: r.timedOut, stderr_tail: r.stderrTail.split('\n').filter(Boolean).slice(-3).join(' | ') };
+        const row: Row = { bench: 'flow-train', kind: 'failed', config, backend: variant, exit_code: r.code, timed_out: r.timedOut, error: errorLine(r.stderrTail) };
         emitRow(row);
         all.push(row);
       }
@@ -422,7 +429,7 @@ async function runParent(opts: Options): Promise<void> {
       const r = await runProcess(opts.python, args, process.env, opts.timeoutS, `${config}/torch-cpu`, () => {});
       const raw = r.rows.find((row) => (row as Record<string, unknown>).bench === 'torch_baseline') as Record<string, unknown> | undefined;
       if (!raw || r.code !== 0) {
-        const row: Row = { bench: 'flow-train', kind: 'failed', config, backend: 'torch-cpu', exit_code: r.code, timed_out: r.timedOut, stderr_tail: r.stderrTail.split('\n').filter(Boolean).slice(-3).join(' | ') };
+        const row: Row = { bench: 'flow-train', kind: 'failed', config, backend: 'torch-cpu', exit_code: r.code, timed_out: r.timedOut, error: errorLine(r.stderrTail) };
         emitRow(row);
         all.push(row);
         continue;
@@ -474,7 +481,8 @@ async function runParent(opts: Options): Promise<void> {
       const rows = all.filter((r) => r.config === config && r.backend === backend);
       const skipped = rows.find((r) => r.kind === 'skipped' || r.kind === 'failed');
       if (skipped) {
-        lines.push([config, backend, `${skipped.kind}: ${String(skipped.reason ?? skipped.stderr_tail ?? `exit ${String(skipped.exit_code)}`).slice(0, 90)}`]);
+        const why = skipped.kind === 'skipped' ? skipped.reason : skipped.timed_out ? `timed out after ${opts.timeoutS} s` : `exit ${String(skipped.exit_code)}: ${String(skipped.error)}`;
+        lines.push([config, backend, `${skipped.kind}: ${String(why).slice(0, 110)}`]);
         continue;
       }
       const tr = rows.find((r) => r.kind === 'train');

@@ -130,7 +130,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     }
     let raw = inline;
     if (raw === undefined) {
-      if (i + 1 >= argv.length) throw new ArgsError(`--${flag} needs a value`);
+      const next = argv[i + 1];
+      // a flag right after a flag that takes a value means the value is missing (JSON and negative numbers do not start with --)
+      if (next === undefined || (next.startsWith('--') && next.slice(2).split('=')[0].replace(/-/g, '_') in TRAIN_FLAGS)) throw new ArgsError(`--${flag} needs a value`);
       raw = argv[++i];
     }
     out[flag] = parseValue(flag, spec, raw);

@@ -10,6 +10,7 @@ import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js'
 import { selectTrainingBackend } from './backend/index.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
+import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
 import { listModels, loadModel, registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
@@ -61,7 +62,12 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   // data first: a missing dataset is reported before any model is built
   const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
   await useBackend(a.backend, io);
+  // the FID network's weights are checked now, not at the first evaluation hours later
+  const computeFid = a.compute_fid
+    ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
+    : undefined;
   const result = await train(data, {
+    computeFid,
     config,
     batchSize: a.batch_size,
     accumIter: a.accum_iter,
@@ -226,11 +232,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return 2;
     }
   } catch (e) {
-    if (e instanceof ArgsError || e instanceof CheckpointError) {
+    if (e instanceof ArgsError || e instanceof CheckpointError || (e instanceof Error && e.name === 'WeightsNotFoundError')) {
       io.err(`mmmi-train: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof Error && /unknown model configuration|does not fit model configuration|not divisible|no such folder|no such file|needs --data_path|no class sub-folders/.test(e.message)) {
+    if (e instanceof Error && /unknown model configuration|does not fit model configuration|not divisible|no such folder|no such file|needs --data_path|no class sub-folders|images, model configuration|classes, model configuration|fewer than accum_iter|--resume /.test(e.message)) {
       io.err(`mmmi-train: ${e.message}\n`);
       return 2;
     }

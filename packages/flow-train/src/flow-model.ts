@@ -16,7 +16,7 @@ export class FlowModel {
     this.arch = buildArchitecture(config);
     const v = values instanceof Map ? values : initialParamValues(this.arch, values.seed);
     checkParamValues(this.arch, v, source);
-    for (const p of this.arch.params) this.params.set(p.name, tf.variable(tf.tensor(v.get(p.name)!, p.shape, 'float32'), true));
+    for (const p of this.arch.params) this.params.set(p.name, tf.tidy(() => tf.variable(tf.tensor(v.get(p.name)!, p.shape, 'float32'), true)));
   }
 
   get config(): UNetConfig {
@@ -41,7 +41,7 @@ export class FlowModel {
 
   setValues(values: ParamValues): void {
     checkParamValues(this.arch, values, 'weights');
-    for (const p of this.arch.params) this.params.get(p.name)!.assign(tf.tensor(values.get(p.name)!, p.shape, 'float32'));
+    for (const p of this.arch.params) tf.tidy(() => this.params.get(p.name)!.assign(tf.tensor(values.get(p.name)!, p.shape, 'float32')));
   }
 
   dispose(): void {

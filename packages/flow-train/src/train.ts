@@ -93,6 +93,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     if (JSON.stringify({ ...resumeFrom.meta.config, name: '' }) !== JSON.stringify({ ...config, name: '' })) {
       throw new Error(`--resume ${options.resume}: its model configuration '${resumeFrom.meta.config.name}' differs from '${config.name}'`);
     }
+    if (options.useEma && !resumeFrom.ema) throw new Error(`--resume ${options.resume}: --use_ema is set but the checkpoint has no EMA weights`);
     if (resumeFrom.kind !== 'mmmi' || resumeFrom.meta.weights !== 'live') throw new Error(`--resume ${options.resume}: not a training checkpoint (no live weights and optimizer state)`);
     model = new FlowModel(config, resumeFrom.weights, options.resume);
     if (resumeFrom.meta.progress) progress = { ...resumeFrom.meta.progress };
@@ -105,13 +106,13 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     optimizer.step = resumeFrom.meta.progress?.optimizerSteps ?? 0;
     if (resumeFrom.optimizer) {
       for (const p of model.arch.params) {
-        optimizer.m.get(p.name)!.assign(tf.tensor(resumeFrom.optimizer.expAvg.get(p.name)!, p.shape));
-        optimizer.v.get(p.name)!.assign(tf.tensor(resumeFrom.optimizer.expAvgSq.get(p.name)!, p.shape));
+        tf.tidy(() => optimizer.m.get(p.name)!.assign(tf.tensor(resumeFrom.optimizer!.expAvg.get(p.name)!, p.shape)));
+        tf.tidy(() => optimizer.v.get(p.name)!.assign(tf.tensor(resumeFrom.optimizer!.expAvgSq.get(p.name)!, p.shape)));
       }
     }
     if (ema) {
       if (!resumeFrom.ema) throw new Error(`--resume ${options.resume}: --use_ema is set but the checkpoint has no EMA weights`);
-      for (const p of model.arch.params) ema.shadow.get(p.name)!.assign(tf.tensor(resumeFrom.ema.get(p.name)!, p.shape));
+      for (const p of model.arch.params) tf.tidy(() => ema.shadow.get(p.name)!.assign(tf.tensor(resumeFrom.ema!.get(p.name)!, p.shape)));
       ema.updates = resumeFrom.meta.progress?.emaUpdates ?? 0;
     }
     log(`flow-train: resumed from ${options.resume} at epoch ${progress.epoch}, iteration ${progress.iteration} (${progress.imagesSeen} images seen)`);

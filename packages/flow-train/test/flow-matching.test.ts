@@ -18,6 +18,8 @@ import { train, type TrainOptions } from '../src/train.js';
 import { flowMatchingLoss, microBatchDraws, NonFiniteLossError } from '../src/train-step.js';
 import { makeBatch } from '../src/data/batches.js';
 import { FlowModel } from '../src/flow-model.js';
+import { buildArchitecture } from '../src/unet/architecture.js';
+import { initialParamValues } from '../src/unet/params.js';
 import { TestRandom } from './helpers/random.js';
 import { makeDataset, microConfig, tempDir, trainOptions } from './helpers/training.js';
 
@@ -133,7 +135,7 @@ describe('flow matching learns a 2-D Gaussian mixture (MLP velocity, CondOT path
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-describe('train (the tiny UNet, 8×8, on the cpu backend)', () => {
+describe('train: a tiny UNet (`tiny` with 8 channels, see helpers/training.ts), 8×8 images, cpu backend', () => {
   it('the loss falls', async () => {
     const dir = tempDir();
     const losses: number[] = [];
@@ -146,6 +148,7 @@ describe('train (the tiny UNet, 8×8, on the cpu backend)', () => {
     const last = mean(losses.slice(-4));
     expect(last, `first steps ${first}, last steps ${last}`).toBeLessThan(0.85 * first);
     // and the loss of the initial and the final weights on the same 16 images, times and noise
+    // (no learning: a ratio of 1)
     const data = makeDataset(16);
     const batch = makeBatch(data, Uint32Array.from({ length: 16 }, (_, i) => i), 0, 16, 0, 0);
     const settings = { seed: 99, classDropProb: 0, skewedTimesteps: false };
@@ -164,7 +167,7 @@ describe('train (the tiny UNet, 8×8, on the cpu backend)', () => {
     const trained = new FlowModel(microConfig(), (await readCheckpointFile(result.checkpoint!)).weights);
     const after = await fixedLoss(trained);
     trained.dispose();
-    expect(after, `fixed-draw loss ${before} → ${after}`).toBeLessThan(0.8 * before);
+    expect(after, `fixed-draw loss ${before} → ${after}`).toBeLessThan(0.85 * before); // here 1.41 → 1.08
     expect(result.progress).toMatchObject({ epoch: 4, iteration: 0, optimizerSteps: 16, imagesSeen: 64 });
     // the last epoch evaluated: checkpoint, registry entry, sample grid
     expect(result.checkpoint).toBe(join(dir, 'out', 'checkpoint.safetensors'));
@@ -228,8 +231,12 @@ describe('train (the tiny UNet, 8×8, on the cpu backend)', () => {
     const losses: number[] = [];
     const error = await train(data, trainOptions(dir, { epochs: 3, lr: 1e30, resume: checkpoint, onStep: (s) => losses.push(s.loss) })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonFiniteLossError);
-    expect((error as NonFiniteLossError).message).toMatch(/loss is (NaN|-?Infinity) at iteration \d+/);
-    expect(losses.every(Number.isFinite)).toBe(true);
+    // epoch 1 (2 steps of 4 images per epoch): its first step is finite, the second is not
+    expect(losses).toHaveLength(1);
+    expect(Number.isFinite(losses[0])).toBe(true);
+    expect((error as NonFiniteLossError).iteration).toBe(3);
+    expect(Number.isFinite((error as NonFiniteLossError).loss)).toBe(false);
+    expect((error as Error).message).toMatch(/^training stopped: the loss is (NaN|-?Infinity) at iteration 3/);
     expect(readFileSync(checkpoint).equals(bytes)).toBe(true);
     expect(readFileSync(join(dir, 'registry', 'registry.json')).equals(registry)).toBe(true);
   });
@@ -247,8 +254,6 @@ describe('train: clear errors', () => {
     const ckpt = join(dir, 'other.safetensors');
     // a checkpoint of another configuration, written directly (no training needed)
     const other = { ...microConfig(), name: 'micro-wide', modelChannels: 16 };
-    const { buildArchitecture } = await import('../src/unet/architecture.js');
-    const { initialParamValues } = await import('../src/unet/params.js');
     const arch = buildArchitecture(other);
     const values = initialParamValues(arch, 0);
     await writeCheckpoint(ckpt, {
@@ -257,6 +262,8 @@ describe('train: clear errors', () => {
       optimizer: { expAvg: values, expAvgSq: values },
     });
     await expect(train(data, trainOptions(dir, { resume: ckpt }))).rejects.toThrow(`--resume ${ckpt}: its model configuration 'micro-wide' differs from 'micro'`);
+    // the same name, another field: still refused
+    await expect(train(data, trainOptions(dir, { resume: ckpt, config: { ...other, name: 'micro-wide', numHeads: 2 } }))).rejects.toThrow(/differs/);
     const missing = join(dir, 'nope.safetensors');
     const error = await train(data, trainOptions(dir, { resume: missing })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointError);

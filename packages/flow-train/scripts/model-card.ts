@@ -7,7 +7,7 @@
  *   npx tsx scripts/model-card.ts --run ../../output_dir/builtin-small \
  *     --model models/cifar10-small.safetensors --data ../../../shared/datasets/cifar10-jpeg.tar.gz
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CIFAR10_CLASSES, readCifar10, writePng } from '@mmmi/formats';
@@ -38,7 +38,9 @@ const meta = ckpt.meta;
 
 // loss curve from the progress lines of log.txt: "epoch E: n/T images …, loss L"
 const points: { images: number; loss: number }[] = [];
-for (const line of readFileSync(join(runDir, 'log.txt'), 'utf8').split('\n')) {
+// runs before the split into log.txt (JSON) and progress.log wrote these lines into log.txt
+const logText = ['log.txt', 'progress.log'].map((f) => (existsSync(join(runDir, f)) ? readFileSync(join(runDir, f), 'utf8') : '')).join('\n');
+for (const line of logText.split('\n')) {
   const m = /epoch (\d+): (\d+)\/(\d+) images.*loss ([0-9.]+)/.exec(line);
   if (m) points.push({ images: Number(m[1]) * Number(m[3]) + Number(m[2]), loss: Number(m[4]) });
 }

@@ -78,7 +78,9 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const outDir = resolve(options.outputDir);
   await mkdir(outDir, { recursive: true });
+  // log.txt holds one JSON line per epoch (and per FID); the progress bar's lines go to progress.log
   const logFile = join(outDir, 'log.txt');
+  const progressLog = join(outDir, 'progress.log');
   const config = options.config;
   if (data.size !== config.imageSize) throw new Error(`the data are ${data.size}×${data.size} images, model configuration '${config.name}' expects ${config.imageSize}×${config.imageSize}`);
   if (data.classes.length > config.numClasses) throw new Error(`the data have ${data.classes.length} classes, model configuration '${config.name}' has ${config.numClasses}`);
@@ -192,7 +194,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     epochs: for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
       const order = epochOrder(data.n, options.seed, epoch);
       const lr = learningRate(options.lr, epoch, options.epochs, options.decayLr);
-      const bar = new Progress({ label: `epoch ${epoch}`, total: stepsPerEpoch * options.batchSize * options.accumIter, unit: 'images', stream: options.progressStream === undefined ? process.stderr : (options.progressStream as never), logFile, detail: () => (losses.length ? `loss ${losses[losses.length - 1].toFixed(4)}` : '') });
+      const bar = new Progress({ label: `epoch ${epoch}`, total: stepsPerEpoch * options.batchSize * options.accumIter, unit: 'images', stream: options.progressStream === undefined ? process.stderr : (options.progressStream as never), logFile: progressLog, detail: () => (losses.length ? `loss ${losses[losses.length - 1].toFixed(4)}` : '') });
       const firstStep = Math.floor(progress.iteration / options.accumIter);
       bar.update(firstStep * options.batchSize * options.accumIter);
       let epochLoss = 0;

@@ -36,7 +36,7 @@ export const TRAIN_FLAGS = {
   compute_fid: { kind: 'bool', default: false, help: 'compute the FID against CIFAR-10 train statistics at each evaluation' },
   fid_samples: { kind: 'int', default: 50_000, help: 'generated images per FID evaluation' },
   seed: { kind: 'int', default: 0, help: 'seed of every random draw' },
-  resume: { kind: 'string', default: '', help: 'continue from this checkpoint (a file, or "latest" = <output_dir>/checkpoint.safetensors)' },
+  resume: { kind: 'string', default: '', help: 'continue from this checkpoint (a file, or "latest" = <output_dir>/checkpoint.safetensors, a fresh start when it does not exist yet)' },
   start_epoch: { kind: 'int', default: 0, help: 'first epoch of a fresh run' },
   eval_only: { kind: 'bool', default: false, help: 'only evaluate the --resume checkpoint' },
   test_run: { kind: 'bool', default: false, help: 'one step per epoch, one epoch (smoke test)' },

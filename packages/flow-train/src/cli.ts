@@ -2,6 +2,7 @@
  * `mmmi-train`: train | info | sample. Parsing and printing only; the work lives in
  * train.ts, sample.ts, checkpoint.ts and registry.ts.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -56,7 +57,10 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   }
   const config = unetConfig(a.config || (a.dataset === 'cifar10' ? 'cifar10' : 'small'));
   const outputDir = resolve(a.output_dir);
-  const resume = a.resume === 'latest' ? join(outputDir, 'checkpoint.safetensors') : a.resume;
+  // 'latest' on a fresh output folder starts a fresh run, so one command serves every (re)start of a preemptible job
+  const latest = join(outputDir, 'checkpoint.safetensors');
+  const resume = a.resume === 'latest' ? (existsSync(latest) ? latest : '') : a.resume;
+  if (a.resume === 'latest' && !resume) io.err(`flow-train: --resume latest: no ${latest} yet, starting fresh\n`);
   const log = (m: string) => io.err(`${m}\n`);
   const limit = a.limit_images || undefined;
   // data first: a missing dataset is reported before any model is built

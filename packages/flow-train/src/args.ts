@@ -37,6 +37,7 @@ export const TRAIN_FLAGS = {
   fid_samples: { kind: 'int', default: 50_000, help: 'generated images per FID evaluation' },
   seed: { kind: 'int', default: 0, help: 'seed of every random draw' },
   resume: { kind: 'string', default: '', help: 'continue from this checkpoint (a file, or "latest" = <output_dir>/checkpoint.safetensors, a fresh start when it does not exist yet)' },
+  init_from: { kind: 'string', default: '', help: 'start from these weights (a checkpoint or registry name; its EMA weights when it has them) with a fresh optimizer, instead of random initialisation' },
   start_epoch: { kind: 'int', default: 0, help: 'first epoch of a fresh run' },
   eval_only: { kind: 'bool', default: false, help: 'only evaluate the --resume checkpoint' },
   test_run: { kind: 'bool', default: false, help: 'one step per epoch, one epoch (smoke test)' },

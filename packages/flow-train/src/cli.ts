@@ -70,7 +70,17 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const computeFid = a.compute_fid
     ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
     : undefined;
+  let initWeights;
+  if (a.init_from && !resume) {
+    const init = await loadModel(a.init_from, { registry: a.registry || undefined });
+    if (JSON.stringify({ ...init.meta.config, name: '' }) !== JSON.stringify({ ...config, name: '' })) {
+      throw new ArgsError(`--init_from ${a.init_from}: its model configuration '${init.meta.config.name}' differs from '${config.name}'`);
+    }
+    initWeights = init.meta.weights === 'live' && init.ema ? init.ema : init.weights;
+    log(`flow-train: starting from the weights of ${init.resolved.path} (${init.meta.progress?.imagesSeen ?? '?'} images seen there), fresh optimizer`);
+  }
   const result = await train(data, {
+    initWeights,
     computeFid,
     config,
     batchSize: a.batch_size,

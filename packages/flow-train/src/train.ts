@@ -24,6 +24,7 @@ import { registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { trainStep, type StepSettings } from './train-step.js';
 import type { UNetConfig } from './unet/config.js';
+import type { ParamValues } from './unet/params.js';
 import { readFile } from 'node:fs/promises';
 
 export interface TrainOptions {
@@ -42,6 +43,8 @@ export interface TrainOptions {
   seed: number;
   /** A checkpoint to continue from ('' = start fresh). */
   resume: string;
+  /** Weights to start a fresh run from (warm start; the optimizer starts fresh). */
+  initWeights?: ParamValues;
   startEpoch: number;
   evalOnly: boolean;
   testRun: boolean;
@@ -100,7 +103,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     model = new FlowModel(config, resumeFrom.weights, options.resume);
     if (resumeFrom.meta.progress) progress = { ...resumeFrom.meta.progress };
   } else {
-    model = new FlowModel(config, { seed: options.seed });
+    model = new FlowModel(config, options.initWeights ?? { seed: options.seed }, options.initWeights ? 'the --init_from weights' : 'initial weights');
   }
   const optimizer = new AdamW(model.params, { ...PYTORCH_ADAMW_DEFAULTS, betas: options.betas });
   const ema = options.useEma ? new Ema(model.params) : undefined;

@@ -1,0 +1,96 @@
+/**
+ * `mmmi-train train` end to end on an image-folder dataset (tiny model, wasm): `--resume
+ * latest` starts fresh when there is no checkpoint yet and continues when there is one;
+ * `--init_from` starts a new run from another run's weights; `sample` and `export` use the
+ * result; the registry entry names the checkpoint.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writePng } from '@mmmi/formats';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli.js';
+import { readCheckpointFile } from '../src/checkpoint.js';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+let data: string;
+
+beforeAll(async () => {
+  data = tmp('mmmi-imgfolder-');
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 255;
+  for (const cls of ['cats', 'dogs']) {
+    mkdirSync(join(data, cls));
+    for (let k = 0; k < 4; k++) await writePng(join(data, cls, `${k}.png`), { width: 8, height: 8, data: Uint8Array.from({ length: 192 }, rand) });
+  }
+});
+
+function run(args: string[]) {
+  let out = '';
+  let err = '';
+  return main(args, { out: (t) => (out += t), err: (t) => (err += t) }).then((code) => ({ code, out, err }));
+}
+
+const trainArgs = (outDir: string, reg: string, ...extra: string[]) => [
+  'train', '--dataset', 'imagefolder', '--data_path', data, '--config', 'tiny', '--batch_size', '4', '--epochs', '1',
+  '--eval_frequency', '1', '--grid_per_class', '1', '--ode_options', '{"nfe": 1}', '--ode_method', 'euler', '--use_ema',
+  '--output_dir', outDir, '--registry', reg, '--backend', 'wasm', ...extra,
+];
+
+describe('mmmi-train train (image folder, tiny)', () => {
+  it('--resume latest starts fresh, then continues; --init_from warm-starts; sample and export use the result', async () => {
+    const out = tmp('mmmi-train-out-');
+    const reg = tmp('mmmi-train-reg-');
+    const first = await run(trainArgs(out, reg, '--resume', 'latest'));
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toMatch(/--resume latest: no .*checkpoint.safetensors yet, starting fresh/);
+    const ckptPath = join(out, 'checkpoint.safetensors');
+    const ckpt = await readCheckpointFile(ckptPath);
+    expect(ckpt.meta.progress).toMatchObject({ epoch: 1, iteration: 0, imagesSeen: 8, optimizerSteps: 2 });
+    expect(ckpt.ema).toBeDefined();
+    const registry = JSON.parse(readFileSync(join(reg, 'registry.json'), 'utf8'));
+    expect(Object.values(registry.models)[0]).toMatchObject({ file: ckptPath, config: 'tiny', epoch: 1, imagesSeen: 8 });
+    expect(existsSync(join(out, 'samples-epoch0000.png'))).toBe(true);
+    // log.txt is one JSON line per epoch
+    const lines = readFileSync(join(out, 'log.txt'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).epoch)).toEqual([0]);
+
+    // continues: two more epochs from the checkpoint
+    const second = await run(trainArgs(out, reg, '--resume', 'latest', '--epochs', '3'));
+    expect(second.code, second.err).toBe(0);
+    expect(second.err).toMatch(/resumed from .* at epoch 1/);
+    expect((await readCheckpointFile(ckptPath)).meta.progress).toMatchObject({ epoch: 3, imagesSeen: 24 });
+
+    // warm start of a new run from the first run's (EMA) weights, fresh optimizer
+    const out2 = tmp('mmmi-train-out2-');
+    const third = await run(trainArgs(out2, reg, '--init_from', ckptPath, '--name', 'warm'));
+    expect(third.code, third.err).toBe(0);
+    expect(third.err).toMatch(/starting from the weights of .*checkpoint.safetensors \(24 images seen there\), fresh optimizer/);
+    expect((await readCheckpointFile(join(out2, 'checkpoint.safetensors'))).meta.progress).toMatchObject({ epoch: 1, imagesSeen: 8, optimizerSteps: 2 });
+
+    // a registry name works for sample and export
+    const grid = join(out2, 'grid.png');
+    const sampled = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', grid, '--backend', 'wasm']);
+    expect(sampled.code, sampled.err).toBe(0);
+    expect(existsSync(grid)).toBe(true);
+    const exported = await run(['export', '--checkpoint', 'warm', '--registry', reg, '--out', join(out2, 'weights.safetensors'), '--float16']);
+    expect(exported.code, exported.err).toBe(0);
+    const info = JSON.parse(exported.out);
+    expect(info.weights).toBe('ema');
+    const weightsOnly = await readCheckpointFile(join(out2, 'weights.safetensors'));
+    expect(weightsOnly.optimizer).toBeUndefined();
+    expect(weightsOnly.meta.weights).toBe('ema');
+  });
+
+  it('--init_from of another configuration is refused before training', async () => {
+    const out = tmp('mmmi-train-out3-');
+    const r = await run(trainArgs(out, tmp('mmmi-reg-'), '--init_from', join(fileDir(), 'fixtures/torch-unet/tiny_checkpoint.pth')));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/tiny_checkpoint.pth: .*(expects|differs)/);
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+  });
+});
+
+function fileDir(): string {
+  return new URL('.', import.meta.url).pathname;
+}

@@ -151,7 +151,7 @@ Measured by \`scripts/model-card.ts\` (rerun it to refresh this card):
 ${p.imagesSeen < 250_000 ? `**Status: under-trained.** ${p.imagesSeen.toLocaleString('en-US')} of the ≥ 250 000 training images issue #3 asks for; training continues from the checkpoint in later sessions (\`--resume latest\`).\n` : ''}
 ## Loss curve
 
-Training loss (per-step MSE, log scale) against images seen: \`loss-curve.png\`
+Training loss (the progress log's per-step MSE, every ~10 s; log scale from ${Math.min(...points.map((q) => q.loss)).toFixed(3)} to ${Math.max(...points.map((q) => q.loss)).toFixed(3)}) against images seen (0 to ${Math.max(...points.map((q) => q.images)).toLocaleString('en-US')}): \`loss-curve.png\`
 
 ![loss curve](loss-curve.png)
 

@@ -22,7 +22,6 @@ import {
   loadModel,
   parseOdeMethod,
   referenceGenerationGrid,
-  registerFastWasmKernels,
   samplingGrid,
   selectTrainingBackend,
   uniformGrid,
@@ -118,8 +117,8 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   }
   if (parseOdeMethod(settings.odeMethod) === 'dopri5') grid = [0, 1];
   const weightValues = useEma && ckpt.meta.weights !== 'ema' && ckpt.ema ? ckpt.ema : ckpt.weights;
+  // on wasm this also registers flow-train's training and faster kernels
   const backend = await selectTrainingBackend(options.backend ?? 'auto', { log });
-  if (backend === 'wasm') registerFastWasmKernels();
   const model = new FlowModel(c, weightValues, ckpt.resolved.path);
   const weights: ParamTensors = model.params;
   const effectiveGrid = grid ?? samplingGrid(settings);

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { writePng } from '@mmmi/formats';
 import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
 import { selectTrainingBackend } from './backend/index.js';
@@ -255,7 +254,5 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       return 2;
     }
     throw e;
-  } finally {
-    void tf;
   }
 }

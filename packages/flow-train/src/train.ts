@@ -9,7 +9,7 @@
  * checkpoints hold weights, EMA, AdamW moments and the position (epoch, iteration).
  * `checkpointMinutes` also saves inside long epochs, so a killed CPU run loses little.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writePng } from '@mmmi/formats';
@@ -25,7 +25,6 @@ import { imageGrid, sampleImages } from './sample.js';
 import { trainStep, type StepSettings } from './train-step.js';
 import type { UNetConfig } from './unet/config.js';
 import type { ParamValues } from './unet/params.js';
-import { readFile } from 'node:fs/promises';
 
 export interface TrainOptions {
   config: UNetConfig;

@@ -10,57 +10,32 @@
  * strides, dilations and paddings go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { KernelScope, wrapWasmKernel, type WasmBackendLike } from './wasm-kernels.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
-interface WasmLike {
-  disposeData(dataId: object): void;
-}
 
-let original: KernelFunc | undefined;
-
-function run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, backend: unknown): tf.TensorInfo {
-  const kernel = tf.getKernel(name, 'wasm');
-  if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
-  return kernel.kernelFunc({ inputs, attrs, backend: backend as never }) as tf.TensorInfo;
-}
-
-function convBackpropInputAsConv(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+const convBackpropInputAsConv = (original: KernelFunc): KernelFunc => (args) => {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const [kh, kw] = filter.shape;
   const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-  const stride1 = sh === 1 && sw === 1;
   const samePad = pad === 'same' && kh % 2 === 1 && kw % 2 === 1;
-  const usable = stride1 && (dataFormat ?? 'NHWC') === 'NHWC' && (samePad || pad === 'valid');
-  if (!usable) return original!(args) as tf.TensorInfo;
-  const wasm = backend as unknown as WasmLike;
-  const flipped = run('Reverse', { x: filter }, { dims: [0, 1] }, backend);
+  const usable = sh === 1 && sw === 1 && (dataFormat ?? 'NHWC') === 'NHWC' && (samePad || pad === 'valid');
+  if (!usable) return original(args);
+  const s = new KernelScope(backend as unknown as WasmBackendLike);
   try {
-    const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }, backend);
-    try {
-      const convPad = samePad ? 'same' : [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]];
-      const out = run('Conv2D', { x: dy, filter: swapped }, { strides: [1, 1], pad: convPad as never, dataFormat: 'NHWC', dilations: [1, 1], ...(dimRoundingMode ? { dimRoundingMode } : {}) }, backend);
-      if (out.shape.some((d, i) => d !== inputShape[i])) {
-        wasm.disposeData(out.dataId);
-        throw new Error(`Conv2DBackpropInput as convolution gave shape [${out.shape}], expected [${inputShape}]`);
-      }
-      return out;
-    } finally {
-      wasm.disposeData(swapped.dataId);
-    }
+    const swapped = s.transpose(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+    const convPad = samePad ? 'same' : [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]];
+    const out = s.run('Conv2D', { x: dy, filter: swapped }, { strides: [1, 1], pad: convPad, dataFormat: 'NHWC', dilations: [1, 1], ...(dimRoundingMode ? { dimRoundingMode } : {}) });
+    if (out.shape.some((d, i) => d !== inputShape[i])) throw new Error(`Conv2DBackpropInput as convolution gave shape [${out.shape}], expected [${inputShape}]`);
+    return s.keep(out);
   } finally {
-    wasm.disposeData(flipped.dataId);
+    s.release();
   }
-}
+};
 
 /** Replaces wasm's Conv2DBackpropInput with the convolution form (idempotent). */
 export function registerFastWasmConvBackpropInput(): boolean {
-  if (original) return false;
-  const kernel = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (!kernel) throw new Error('the wasm backend has no Conv2DBackpropInput kernel to wrap');
-  original = kernel.kernelFunc;
-  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel({ ...kernel, kernelFunc: convBackpropInputAsConv as KernelFunc });
-  return true;
+  return wrapWasmKernel('Conv2DBackpropInput', convBackpropInputAsConv);
 }

@@ -46,7 +46,7 @@ import * as tf from '@tensorflow/tfjs-core';
 type KernelArgs = Parameters<tf.KernelConfig['kernelFunc']>[0];
 
 /** The part of the wasm backend these kernels use. */
-interface WasmBackendLike {
+export interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
@@ -73,7 +73,7 @@ export function getConv2DBackpropFilterVariant(): Conv2DBackpropFilterVariant {
  * Runs wasm kernels on TensorInfos and remembers every result, so that one `release()`
  * frees all intermediates; `keep` takes a result out of that list (the kernel's output).
  */
-class KernelScope {
+export class KernelScope {
   private readonly temps: tf.TensorInfo[] = [];
   constructor(private readonly backend: WasmBackendLike) {}
 
@@ -450,9 +450,18 @@ const FIXES: Record<'OneHot', Fix> = {
 };
 
 function registerFix(name: keyof typeof FIXES): boolean {
+  return tf.getKernel(name, 'wasm') !== undefined && wrapWasmKernel(name, FIXES[name]);
+}
+
+/**
+ * Replaces wasm's kernel `name` by `make(original)` (idempotent: a kernel already wrapped
+ * this way is left alone). Returns whether this call replaced it.
+ */
+export function wrapWasmKernel(name: string, make: Fix): boolean {
   const kernel = tf.getKernel(name, 'wasm');
-  if (!kernel || (kernel.kernelFunc as unknown as Record<symbol, boolean>)[FIXED]) return false;
-  const fixed = FIXES[name](kernel.kernelFunc);
+  if (!kernel) throw new Error(`flow-train: the wasm backend has no ${name} kernel to wrap`);
+  if ((kernel.kernelFunc as unknown as Record<symbol, boolean>)[FIXED]) return false;
+  const fixed = make(kernel.kernelFunc);
   (fixed as unknown as Record<symbol, boolean>)[FIXED] = true;
   tf.unregisterKernel(name, 'wasm');
   // keep the original's setupFunc: it binds the wasm function the original kernelFunc calls

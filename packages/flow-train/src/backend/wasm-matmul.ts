@@ -10,10 +10,10 @@
  * is reused). The arithmetic per output element is XNNPACK's either way.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { KernelScope, wrapWasmKernel, type WasmBackendLike } from './wasm-kernels.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
-interface WasmLike {
-  disposeData(dataId: object): void;
+interface WasmHeap extends WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
@@ -22,7 +22,7 @@ interface WasmLike {
  * Matrix `index` of a [batch, rows, cols] tensor as a new [1, rows, cols] tensor, copied
  * straight from the wasm heap (wasm's Slice kernel first copies the whole input to JS).
  */
-function matrixAt(x: tf.TensorInfo, index: number, rows: number, cols: number, wasm: WasmLike): tf.TensorInfo {
+function matrixAt(x: tf.TensorInfo, index: number, rows: number, cols: number, wasm: WasmHeap): tf.TensorInfo {
   const out = wasm.makeOutput([1, rows, cols], 'float32');
   // views are taken after makeOutput, which may grow (and move) the heap
   const src = wasm.typedArrayFromHeap(x);
@@ -30,38 +30,21 @@ function matrixAt(x: tf.TensorInfo, index: number, rows: number, cols: number, w
   return out;
 }
 
-let original: KernelFunc | undefined;
-
-function run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, backend: WasmLike): tf.TensorInfo {
-  const kernel = tf.getKernel(name, 'wasm');
-  if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
-  return kernel.kernelFunc({ inputs, attrs, backend: backend as never }) as tf.TensorInfo;
-}
-
-function fastBatchMatMul(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+const fastBatchMatMul = (base: KernelFunc): KernelFunc => (args) => {
   const { inputs, backend, attrs } = args;
-  const wasm = backend as unknown as WasmLike;
-  const base = original!;
-  let a = inputs.a as tf.TensorInfo;
-  let b = inputs.b as tf.TensorInfo;
+  const wasm = backend as unknown as WasmHeap;
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-  const temps: tf.TensorInfo[] = [];
+  const plain = (a: tf.TensorInfo, b: tf.TensorInfo) => base({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+  const s = new KernelScope(wasm);
   const transposeLast2 = (x: tf.TensorInfo) => {
     const rank = x.shape.length;
     const perm = [...Array(rank).keys()];
     [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
-    const out = run('Transpose', { x }, { perm }, wasm);
-    temps.push(out);
-    return out;
-  };
-  const reshape = (x: tf.TensorInfo, shape: number[]) => {
-    const out = run('Reshape', { x }, { shape }, wasm);
-    temps.push(out);
-    return out;
+    return s.transpose(x, perm);
   };
   try {
-    if (transposeA) a = transposeLast2(a);
-    if (transposeB) b = transposeLast2(b);
+    const a = transposeA ? transposeLast2(inputs.a as tf.TensorInfo) : (inputs.a as tf.TensorInfo);
+    const b = transposeB ? transposeLast2(inputs.b as tf.TensorInfo) : (inputs.b as tf.TensorInfo);
     const ra = a.shape.length;
     const rb = b.shape.length;
     const [m, k] = a.shape.slice(ra - 2);
@@ -70,40 +53,24 @@ function fastBatchMatMul(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
     const batchB = b.shape.slice(0, rb - 2).reduce((x, y) => x * y, 1);
     const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, ra - 2), b.shape.slice(0, rb - 2));
     const batch = Math.max(batchA, batchB);
-    const simpleBroadcast = batchA === batch && (batchB === batch || batchB === 1) || (batchB === batch && batchA === 1);
-    if (batch === 1 || !simpleBroadcast) {
-      const out = base({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
-      return out;
-    }
-    const a3 = reshape(a, [batchA, m, k]);
-    const b3 = reshape(b, [batchB, k, n]);
+    const simpleBroadcast = (batchA === batch && (batchB === batch || batchB === 1)) || (batchB === batch && batchA === 1);
+    if (batch === 1 || !simpleBroadcast) return plain(a, b);
+    const a3 = s.reshape(a, [batchA, m, k]);
+    const b3 = s.reshape(b, [batchB, k, n]);
     const parts: tf.TensorInfo[] = [];
     for (let i = 0; i < batch; i++) {
-      const ai = batchA === 1 ? a3 : matrixAt(a3, i, m, k, wasm);
-      const bi = batchB === 1 ? b3 : matrixAt(b3, i, k, n, wasm);
-      if (ai !== a3) temps.push(ai);
-      if (bi !== b3) temps.push(bi);
-      const part = base({ inputs: { a: ai, b: bi }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
-      temps.push(part);
-      parts.push(part);
+      const ai = batchA === 1 ? a3 : s.adopt(matrixAt(a3, i, m, k, wasm));
+      const bi = batchB === 1 ? b3 : s.adopt(matrixAt(b3, i, k, n, wasm));
+      parts.push(s.adopt(plain(ai, bi)));
     }
-    // wasm's Concat reads its inputs as a list
-    const joined = run('Concat', parts as unknown as tf.NamedTensorInfoMap, { axis: 0 }, wasm);
-    temps.push(joined);
-    // Reshape shares the data and counts a reference, so disposing `joined` leaves it alive
-    return run('Reshape', { x: joined }, { shape: [...outBatchShape, m, n] }, wasm);
+    // wasm's Concat reads its inputs as a list; Reshape shares the data and counts a reference
+    return s.keep(s.reshape(s.run('Concat', parts, { axis: 0 }), [...outBatchShape, m, n]));
   } finally {
-    for (const t of temps) wasm.disposeData(t.dataId);
+    s.release();
   }
-}
+};
 
 /** Replaces wasm's BatchMatMul with the faster wrapper (idempotent). Returns whether it did. */
 export function registerFastWasmMatMul(): boolean {
-  if (original) return false;
-  const kernel = tf.getKernel('BatchMatMul', 'wasm');
-  if (!kernel) throw new Error('the wasm backend has no BatchMatMul kernel to wrap');
-  original = kernel.kernelFunc;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ ...kernel, kernelFunc: fastBatchMatMul as KernelFunc });
-  return true;
+  return wrapWasmKernel('BatchMatMul', fastBatchMatMul);
 }

@@ -5,6 +5,7 @@
  * These kernels copy only the requested block, straight between views of the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapWasmKernel } from './wasm-kernels.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 interface WasmLike {
@@ -55,52 +56,36 @@ function sliceBlock(backend: WasmLike, x: tf.TensorInfo, begin: number[], size: 
   return out;
 }
 
-let originalSlice: KernelFunc | undefined;
-let originalSplit: KernelFunc | undefined;
-
-function fastSlice(args: Parameters<KernelFunc>[0]): tf.TensorInfo {
+const fastSlice = (original: KernelFunc): KernelFunc => (args) => {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as tf.TensorInfo;
-  if (x.dtype === 'string') return originalSlice!(args) as tf.TensorInfo;
+  if (x.dtype === 'string') return original(args);
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
   return sliceBlock(backend as unknown as WasmLike, x, begin, size);
-}
+};
 
-function fastSplitV(args: Parameters<KernelFunc>[0]): tf.TensorInfo[] {
-  const { inputs, backend, attrs } = args;
-  const x = inputs.x as tf.TensorInfo;
-  if (x.dtype === 'string') return originalSplit!(args) as tf.TensorInfo[];
-  const { numOrSizeSplits, axis } = attrs as unknown as tf.SplitVAttrs;
-  const $axis = tf.util.parseAxisParam(axis, x.shape)[0];
-  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, $axis);
-  const begin = new Array<number>(x.shape.length).fill(0);
-  return sizes.map((s) => {
-    const size = [...x.shape];
-    size[$axis] = s;
-    const out = sliceBlock(backend as unknown as WasmLike, x, [...begin], size);
-    begin[$axis] += s;
-    return out;
-  });
-}
+const fastSplitV = (original: KernelFunc): KernelFunc =>
+  ((args: Parameters<KernelFunc>[0]) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    const { numOrSizeSplits, axis } = attrs as unknown as tf.SplitVAttrs;
+    const $axis = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, $axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[$axis] = s;
+      const out = sliceBlock(backend as unknown as WasmLike, x, [...begin], size);
+      begin[$axis] += s;
+      return out;
+    });
+  }) as KernelFunc;
 
 /** Replaces wasm's Slice and SplitV (idempotent). Returns the kernels replaced by this call. */
 export function registerFastWasmSlicing(): string[] {
   const done: string[] = [];
-  if (!originalSlice) {
-    const k = tf.getKernel('Slice', 'wasm');
-    if (!k) throw new Error('the wasm backend has no Slice kernel to replace');
-    originalSlice = k.kernelFunc;
-    tf.unregisterKernel('Slice', 'wasm');
-    tf.registerKernel({ ...k, kernelFunc: fastSlice as KernelFunc });
-    done.push('Slice');
-  }
-  if (!originalSplit) {
-    const k = tf.getKernel('SplitV', 'wasm');
-    if (!k) throw new Error('the wasm backend has no SplitV kernel to replace');
-    originalSplit = k.kernelFunc;
-    tf.unregisterKernel('SplitV', 'wasm');
-    tf.registerKernel({ ...k, kernelFunc: fastSplitV as unknown as KernelFunc });
-    done.push('SplitV');
-  }
+  if (wrapWasmKernel('Slice', fastSlice)) done.push('Slice');
+  if (wrapWasmKernel('SplitV', fastSplitV)) done.push('SplitV');
   return done;
 }

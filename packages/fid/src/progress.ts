@@ -28,13 +28,15 @@ export interface ProgressOptions {
   now?: () => number;
   /** Extra text at the end of each status line (e.g. the current loss). */
   detail?: () => string;
+  /** Items already done before this run (a resumed job): counted as done, not in the rate. */
+  initial?: number;
 }
 
 export interface ProgressSnapshot {
   done: number;
   total?: number;
   elapsedS: number;
-  /** Items (or bytes) per second since the start. */
+  /** Items (or bytes) per second done by this run since its start. */
   rate: number;
   /** Seconds left, when the total is known and the rate positive. */
   etaS?: number;
@@ -77,6 +79,7 @@ export class Progress {
   constructor(private readonly options: ProgressOptions) {
     this.now = options.now ?? (() => performance.now());
     this.start = this.now();
+    this.done = options.initial ?? 0;
     this.stream = options.stream === undefined ? process.stderr : options.stream;
     this.tty = Boolean(this.stream?.isTTY);
     this.streamInterval = options.intervalMs ?? (this.tty ? 200 : 10_000);
@@ -90,7 +93,7 @@ export class Progress {
 
   snapshot(): ProgressSnapshot {
     const elapsedS = (this.now() - this.start) / 1000;
-    const rate = elapsedS > 0 ? this.done / elapsedS : 0;
+    const rate = elapsedS > 0 ? (this.done - (this.options.initial ?? 0)) / elapsedS : 0;
     const total = this.options.total;
     const etaS = total !== undefined && rate > 0 ? Math.max(0, total - this.done) / rate : undefined;
     return { done: this.done, total, elapsedS, rate, etaS };

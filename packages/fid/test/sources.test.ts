@@ -165,6 +165,15 @@ describe('progress', () => {
     expect(logged.length).toBe(4);
   });
 
+  it('counts items done before a resume as done but not in the rate or ETA', () => {
+    const lines: string[] = [];
+    let t = 0;
+    const p = new Progress({ label: 'epoch 1', total: 1000, initial: 600, stream: { write: (s: string) => lines.push(s), isTTY: false }, intervalMs: 1000, now: () => t });
+    t = 10_000;
+    p.tick(100);
+    expect(lines).toEqual(['epoch 1: 700/1000 images (70.0%), 10.0 images/s, ETA 0:30\n']);
+  });
+
   it('redraws in place on a TTY', () => {
     const out: string[] = [];
     let t = 0;

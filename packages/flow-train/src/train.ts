@@ -196,9 +196,8 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     epochs: for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
       const order = epochOrder(data.n, options.seed, epoch);
       const lr = learningRate(options.lr, epoch, options.epochs, options.decayLr);
-      const bar = new Progress({ label: `epoch ${epoch}`, total: stepsPerEpoch * options.batchSize * options.accumIter, unit: 'images', stream: options.progressStream === undefined ? process.stderr : (options.progressStream as never), logFile: progressLog, detail: () => (losses.length ? `loss ${losses[losses.length - 1].toFixed(4)}` : '') });
       const firstStep = Math.floor(progress.iteration / options.accumIter);
-      bar.update(firstStep * options.batchSize * options.accumIter);
+      const bar = new Progress({ label: `epoch ${epoch}`, total: stepsPerEpoch * options.batchSize * options.accumIter, initial: firstStep * options.batchSize * options.accumIter, unit: 'images', stream: options.progressStream === undefined ? process.stderr : (options.progressStream as never), logFile: progressLog, detail: () => (losses.length ? `loss ${losses[losses.length - 1].toFixed(4)}` : '') });
       let epochLoss = 0;
       let epochSteps = 0;
       for (let s = firstStep; s < stepsPerEpoch; s++) {

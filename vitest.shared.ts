@@ -6,6 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
+    // setup loads tfjs (and its gradients): seconds on an idle machine, more on a loaded 2-core runner
+    hookTimeout: 120_000,
     pool: 'forks',
   },
 });

@@ -50,6 +50,7 @@ export const TRAIN_FLAGS = {
   max_images: { kind: 'int', default: 0, help: 'stop after this many training images in this run, saving a checkpoint (0 = no limit)' },
   checkpoint_minutes: { kind: 'float', default: 0, help: 'also checkpoint inside epochs every this many minutes (0 = only at evaluations)' },
   grid_per_class: { kind: 'int', default: 8, help: 'samples per class in the evaluation grid' },
+  threads: { kind: 'int', default: 1, help: 'threads computing each batch\'s gradients (data parallel, for the one-threaded wasm and cpu backends; 0 = one per core)' },
   limit_images: { kind: 'int', default: 0, help: 'use only the first N training images (0 = all)' },
   print_args: { kind: 'bool', default: false, help: 'print the parsed arguments as JSON and exit' },
   device: { kind: 'string', default: '', help: 'accepted for compatibility; the backend is chosen by --backend' },
@@ -152,6 +153,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   if (!(a.class_drop_prob >= 0 && a.class_drop_prob <= 1)) throw new ArgsError(`--class_drop_prob ${a.class_drop_prob}: expected a probability in [0, 1]`);
   if (a.cfg_scale < 0) throw new ArgsError(`--cfg_scale ${a.cfg_scale}: must be ≥ 0`);
   if (a.max_images < 0 || a.limit_images < 0 || a.start_epoch < 0 || a.checkpoint_minutes < 0) throw new ArgsError('--max_images, --limit_images, --start_epoch and --checkpoint_minutes must be ≥ 0');
+  if (a.threads < 0) throw new ArgsError(`--threads ${a.threads}: must be ≥ 0 (0 = one per core)`);
   if (a.eval_only && !a.resume) throw new ArgsError('--eval_only needs --resume <checkpoint>');
   if (a.dataset === 'imagefolder' && !a.data_path) throw new ArgsError('--dataset imagefolder needs --data_path <root>/<class>/*.png|jpg');
   return a;

@@ -3,11 +3,12 @@
  * train.ts, sample.ts, checkpoint.ts and registry.ts.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { writePng } from '@mmmi/formats';
 import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
-import { selectTrainingBackend } from './backend/index.js';
+import { selectTrainingBackend, type BackendName } from './backend/index.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
@@ -36,8 +37,8 @@ const USAGE = `usage:
   mmmi-train export --checkpoint <file | name> --out <file.safetensors> [--float16] [--name n [--to_registry dir] [--default]]
                     [--ode_method m] [--nfe n] [--cfg_scale w] [--edm_schedule true|false]   weights-only (EMA) export`;
 
-async function useBackend(name: string, io: CliIo): Promise<void> {
-  await selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
+async function useBackend(name: string, io: CliIo): Promise<BackendName> {
+  return selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
 }
 
 function samplingFromArgs(a: TrainArgs): SamplingSettings {
@@ -64,7 +65,9 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const limit = a.limit_images || undefined;
   // data first: a missing dataset is reported before any model is built
   const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
-  await useBackend(a.backend, io);
+  const backend = await useBackend(a.backend, io);
+  const threads = a.threads === 0 ? availableParallelism() : a.threads;
+  if (threads > 1 && backend !== 'wasm' && backend !== 'cpu') throw new ArgsError(`--threads ${a.threads}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses every core`);
   // the FID network's weights are checked now, not at the first evaluation hours later
   const computeFid = a.compute_fid
     ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
@@ -104,6 +107,7 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
     maxImages: a.max_images || undefined,
     checkpointMinutes: a.checkpoint_minutes || undefined,
     gridPerClass: a.grid_per_class,
+    threads,
     args: { ...a, config: config.name },
     log,
   });

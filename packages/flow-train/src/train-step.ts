@@ -7,7 +7,10 @@
  *   then AdamW, then the EMA.
  *
  * Every random draw of micro-batch i comes from the stream (seed, step-stream + i), so the
- * same step gives the same numbers after a resume.
+ * same step gives the same numbers after a resume. With gradient threads (data parallel on
+ * one-threaded backends), the micro-batch's rows are split between threads; the draws stay
+ * those of the whole micro-batch, so the gradients equal the one-thread ones up to float
+ * rounding (dropout masks excepted: each shard draws its own).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@mmmi/latents';
@@ -16,6 +19,8 @@ import { TRAIN_STREAMS } from './data/batches.js';
 import type { Ema } from './ema.js';
 import type { FlowModel } from './flow-model.js';
 import type { AdamW } from './optim.js';
+import type { GradientThreads } from './parallel/gradient-pool.js';
+import { shardDropoutSeed, shardsOf } from './parallel/shard.js';
 import { condOtSample } from './path.js';
 import { skewedTimesteps, uniformTimesteps } from './timesteps.js';
 
@@ -61,40 +66,52 @@ export interface StepResult {
 }
 
 /**
- * One optimizer step over `batches` (accum_iter micro-batches). `firstIteration` is the global
- * index of the first micro-batch. Throws before touching the weights when the loss or a
- * gradient is not finite.
+ * Gradients of the flow-matching loss of one micro-batch, or of a shard of it holding
+ * `weight` of its rows, divided by accum_iter; keyed by parameter name. `loss` is the
+ * micro-batch's loss share (loss × weight).
  */
-export async function trainStep(model: FlowModel, optimizer: AdamW, ema: Ema | undefined, batches: readonly Batch[], firstIteration: number, lr: number, settings: StepSettings): Promise<StepResult> {
+export async function lossGradients(model: FlowModel, batch: Batch, draws: MicroBatchDraws, dropoutSeed: number, weight: number, accum: number): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+  const vars = [...model.params.values()];
+  const { value, grads: byVariable } = tf.variableGrads(() => {
+    const loss = flowMatchingLoss(model, batch, draws, dropoutSeed);
+    return tf.div(weight === 1 ? loss : tf.mul(loss, weight), accum) as tf.Scalar;
+  }, vars);
+  // variableGrads keys by tf.Variable name (the model's variables are unnamed): key by parameter name
+  const grads = new Map([...model.params].map(([name, v]) => [name, byVariable[v.name]]));
+  const loss = (await value.data())[0] * accum;
+  value.dispose();
+  return { loss, grads };
+}
+
+/**
+ * The summed gradients of one optimizer step over `batches` (accum_iter micro-batches;
+ * `firstIteration` is the global index of the first), with the "no label" row masked, and
+ * the mean micro-batch loss. With `threads`, each micro-batch is split into shards, one per
+ * thread (this one included). Throws, disposing everything, when a loss is not finite.
+ */
+export async function batchGradients(model: FlowModel, batches: readonly Batch[], firstIteration: number, settings: StepSettings, threads?: GradientThreads): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   const pixels = model.config.imageSize ** 2 * model.config.inChannels;
   const accum = batches.length;
-  const vars = [...model.params.values()];
   let sum: Map<string, tf.Tensor> | undefined;
   let lossTotal = 0;
   try {
+    if (threads) threads.publish(await model.values());
     for (const [i, batch] of batches.entries()) {
       const iteration = firstIteration + i;
       const draws = microBatchDraws(settings, iteration, batch.n, pixels);
-      const { value, grads: byVariable } = tf.variableGrads(() => tf.div(flowMatchingLoss(model, batch, draws, iteration), accum) as tf.Scalar, vars);
-      // variableGrads keys by tf.Variable name (the model's variables are unnamed): key by parameter name
-      const grads = Object.fromEntries([...model.params].map(([name, v]) => [name, byVariable[v.name]]));
-      const loss = (await value.data())[0] * accum;
-      value.dispose();
+      let grads: Map<string, tf.Tensor>;
+      let loss: number;
+      if (threads) {
+        ({ grads, loss } = await shardedGradients(model, threads, batch, draws, iteration, accum));
+      } else {
+        ({ grads, loss } = await lossGradients(model, batch, draws, iteration, 1, accum));
+      }
       if (!Number.isFinite(loss)) {
-        tf.dispose(Object.values(grads));
+        tf.dispose([...grads.values()]);
         throw new NonFiniteLossError(loss, iteration);
       }
       lossTotal += loss;
-      if (!sum) {
-        sum = new Map(Object.entries(grads));
-      } else {
-        for (const [name, g] of Object.entries(grads)) {
-          const prev = sum.get(name)!;
-          sum.set(name, tf.add(prev, g));
-          prev.dispose();
-          g.dispose();
-        }
-      }
+      sum = sum ? addInto(sum, grads) : grads;
     }
     // the "no label" row is PyTorch's padding_idx: its gradient is always zero
     const labelGrad = sum!.get('label_emb.weight');
@@ -104,11 +121,58 @@ export async function trainStep(model: FlowModel, optimizer: AdamW, ema: Ema | u
       labelGrad.dispose();
       sum!.set('label_emb.weight', masked);
     }
-    optimizer.apply(sum!, lr);
-    ema?.update(model.params);
-    return { loss: lossTotal / accum };
-  } finally {
+    return { loss: lossTotal / accum, grads: sum! };
+  } catch (e) {
     if (sum) tf.dispose([...sum.values()]);
+    throw e;
+  }
+}
+
+/** Adds `more` into `sum` (disposing both inputs' replaced tensors); returns `sum`. */
+function addInto(sum: Map<string, tf.Tensor>, more: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
+  for (const [name, g] of more) {
+    const prev = sum.get(name)!;
+    sum.set(name, tf.add(prev, g));
+    prev.dispose();
+    g.dispose();
+  }
+  return sum;
+}
+
+/** One micro-batch's gradients computed in shards: shard 0 here, shard k on worker k − 1, in parallel. */
+async function shardedGradients(model: FlowModel, threads: GradientThreads, batch: Batch, draws: MicroBatchDraws, iteration: number, accum: number): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+  const [own, ...others] = shardsOf(batch, draws, threads.workers + 1);
+  const pending = others.map((shard, j) => threads.compute(j, shard, accum, shardDropoutSeed(iteration, j + 1)));
+  // a failed worker must not leave the others' promises unobserved
+  const settled = Promise.allSettled(pending);
+  const mine = await lossGradients(model, own.batch, own.draws, iteration, own.weight, accum);
+  const results = await settled;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    tf.dispose([...mine.grads.values()]);
+    throw failed.reason;
+  }
+  let loss = mine.loss;
+  for (const [j, r] of results.entries()) {
+    loss += (r as PromiseFulfilledResult<number>).value;
+    addInto(mine.grads, threads.gradients(j, model));
+  }
+  return { loss, grads: mine.grads };
+}
+
+/**
+ * One optimizer step over `batches` (accum_iter micro-batches). `firstIteration` is the global
+ * index of the first micro-batch. Throws before touching the weights when the loss or a
+ * gradient is not finite.
+ */
+export async function trainStep(model: FlowModel, optimizer: AdamW, ema: Ema | undefined, batches: readonly Batch[], firstIteration: number, lr: number, settings: StepSettings, threads?: GradientThreads): Promise<StepResult> {
+  const { loss, grads } = await batchGradients(model, batches, firstIteration, settings, threads);
+  try {
+    optimizer.apply(grads, lr);
+    ema?.update(model.params);
+    return { loss };
+  } finally {
+    tf.dispose([...grads.values()]);
   }
 }
 

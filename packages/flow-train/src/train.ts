@@ -20,6 +20,7 @@ import type { ImageDataset } from './data/dataset.js';
 import { Ema } from './ema.js';
 import { FlowModel } from './flow-model.js';
 import { AdamW, learningRate, PYTORCH_ADAMW_DEFAULTS } from './optim.js';
+import { GradientPool } from './parallel/gradient-pool.js';
 import { registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { trainStep, type StepSettings } from './train-step.js';
@@ -57,6 +58,8 @@ export interface TrainOptions {
   checkpointMinutes?: number;
   /** Samples per class in the evaluation grid. */
   gridPerClass: number;
+  /** Threads computing each micro-batch's gradients, this one included (data parallel; default 1). */
+  threads?: number;
   /** FID hook: receives the model and the EMA/live weights to evaluate. */
   computeFid?: (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number) => Promise<number>;
   /** All arguments as given, for args.json and the checkpoint. */
@@ -188,10 +191,16 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     }
   };
 
+  let pool: GradientPool | undefined;
   try {
     if (options.evalOnly) {
       await evaluate(progress.epoch);
       return { progress: snapshot(), losses };
+    }
+    const threads = options.threads ?? 1;
+    if (threads > 1) {
+      pool = await GradientPool.start(config, tf.getBackend(), threads - 1);
+      log(`flow-train: data parallel over ${threads} threads (${threads - 1} workers + this one), each on ${tf.getBackend()}`);
     }
     epochs: for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
       const order = epochOrder(data.n, options.seed, epoch);
@@ -204,7 +213,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
         const batches: Batch[] = [];
         for (let j = 0; j < options.accumIter; j++) batches.push(makeBatch(data, order, s * options.accumIter + j, options.batchSize, options.seed, epoch));
         const iteration = epoch * perEpoch + s * options.accumIter;
-        const { loss } = await trainStep(model, optimizer, ema, batches, iteration, lr, settings);
+        const { loss } = await trainStep(model, optimizer, ema, batches, iteration, lr, settings, pool);
         losses.push(loss);
         epochLoss += loss;
         epochSteps++;
@@ -239,6 +248,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     }
     return { progress: snapshot(), checkpoint: checkpointPath, losses };
   } finally {
+    await pool?.close();
     optimizer.dispose();
     ema?.dispose();
     model.dispose();

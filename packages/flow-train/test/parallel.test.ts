@@ -1,0 +1,115 @@
+/**
+ * Data-parallel gradient threads: the shards of a micro-batch, computed in worker threads
+ * and added up, give the one-thread gradients and loss (to float rounding), through
+ * batchGradients and through a whole training run; a failing worker is reported.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerTfjsGradients } from '../src/backend/index.js';
+import { makeBatch, epochOrder } from '../src/data/batches.js';
+import { FlowModel } from '../src/flow-model.js';
+import { GradientPool } from '../src/parallel/gradient-pool.js';
+import { shardRanges, shardsOf } from '../src/parallel/shard.js';
+import { train } from '../src/train.js';
+import { batchGradients, microBatchDraws, type StepSettings } from '../src/train-step.js';
+import { TestRandom } from './helpers/random.js';
+import { makeDataset, microConfig, tempDir, trainOptions } from './helpers/training.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await registerTfjsGradients();
+});
+
+describe('shards of a micro-batch', () => {
+  it('split the rows contiguously, the first shards one row larger, and leave out empty ones', () => {
+    expect(shardRanges(5, 3)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    expect(shardRanges(32, 2)).toEqual([
+      [0, 16],
+      [16, 32],
+    ]);
+    expect(shardRanges(2, 3)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
+  });
+
+  it('carry their rows of the images, labels and draws, weighted by their share of the rows', () => {
+    const data = makeDataset(5);
+    const batch = makeBatch(data, epochOrder(5, 0, 0), 0, 5, 0, 0);
+    const draws = microBatchDraws({ seed: 3, classDropProb: 0, skewedTimesteps: true }, 7, 5, 8 * 8 * 3);
+    const shards = shardsOf(batch, draws, 2);
+    expect(shards.map((s) => s.weight)).toEqual([3 / 5, 2 / 5]);
+    expect(Array.from(shards[1].batch.labels)).toEqual(Array.from(batch.labels.slice(3)));
+    expect(Array.from(shards[1].draws.t)).toEqual(Array.from(draws.t.slice(3)));
+    expect(shards[1].draws.noise).toEqual(draws.noise.slice(3 * 192));
+    expect(shards[0].batch.images).toEqual(batch.images.slice(0, 3 * 192));
+  });
+});
+
+describe('gradient threads', () => {
+  const config = microConfig();
+  const settings: StepSettings = { seed: 11, classDropProb: 0, skewedTimesteps: true };
+  let pool: GradientPool;
+
+  beforeAll(async () => {
+    pool = await GradientPool.start(config, 'cpu', 2);
+  }, 60_000);
+  afterAll(async () => {
+    await pool?.close();
+  });
+
+  it('give the one-thread loss and gradients of an accumulated step (3 shards of 5 rows, 2 micro-batches)', async () => {
+    const data = makeDataset(10, 8, 3, 4);
+    const order = epochOrder(10, 0, 0);
+    const batches = [makeBatch(data, order, 0, 5, 0, 0), makeBatch(data, order, 1, 5, 0, 0)];
+    // random weights everywhere (the UNet's output layer starts at zero, which would zero most gradients)
+    const model = new FlowModel(config, { seed: 2 });
+    const rng = new TestRandom(8);
+    const values = await model.values();
+    for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
+    model.setValues(values);
+    const one = await batchGradients(model, batches, 40, settings);
+    const three = await batchGradients(model, batches, 40, settings, pool);
+    expect(three.loss).toBeCloseTo(one.loss, 6);
+    let worst = 0;
+    for (const [name, g] of one.grads) {
+      const a = g.dataSync();
+      const b = three.grads.get(name)!.dataSync();
+      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
+    }
+    expect(worst).toBeLessThan(1e-5);
+    // and the gradients are not trivially zero
+    expect(Math.max(...Array.from(one.grads.get('input_blocks.0.0.weight')!.dataSync(), Math.abs))).toBeGreaterThan(1e-4);
+    // the workers took the current weights: after a change, both agree again
+    const changed = await model.values();
+    for (const v of changed.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
+    model.setValues(changed);
+    const oneAfter = await batchGradients(model, batches, 40, settings);
+    const threeAfter = await batchGradients(model, batches, 40, settings, pool);
+    expect(threeAfter.loss).toBeCloseTo(oneAfter.loss, 6);
+    expect(threeAfter.loss).not.toBeCloseTo(one.loss, 6);
+    tf.dispose([one, three, oneAfter, threeAfter].flatMap((r) => [...r.grads.values()]));
+    model.dispose();
+  }, 60_000);
+
+  it('a training run on 2 threads follows the one-thread run step by step', async () => {
+    const data = makeDataset(16, 8, 2, 9);
+    const common = { batchSize: 4, epochs: 1, lr: 2e-3, useEma: true, skewedTimesteps: true, seed: 3 };
+    const lossesOne: number[] = [];
+    const lossesTwo: number[] = [];
+    await train(data, trainOptions(tempDir(), { ...common, onStep: (s) => lossesOne.push(s.loss) }));
+    await train(data, trainOptions(tempDir(), { ...common, threads: 2, onStep: (s) => lossesTwo.push(s.loss) }));
+    expect(lossesTwo).toHaveLength(4);
+    for (const [i, l] of lossesTwo.entries()) expect(l).toBeCloseTo(lossesOne[i], 4);
+  }, 60_000);
+
+  it('report a worker that cannot start', async () => {
+    await expect(GradientPool.start(config, 'no-such-backend', 1)).rejects.toThrow(/gradient worker 1: .*no-such-backend/);
+  }, 60_000);
+});

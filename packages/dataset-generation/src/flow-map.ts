@@ -10,20 +10,22 @@
  * step_size in ode_options overriding the grid; args.json beside the checkpoint wins over
  * the checkpoint's own args). Our checkpoints use the settings recorded at training.
  * `--ode_method`, `--ode_nfe`, `--ode_grid` and `--cfg_scale` override either; the manifest
- * records what was used.
+ * records what was used. `--threads` integrates shards of each batch on worker threads
+ * (flow-train's ModelThreads) on the one-threaded wasm and cpu backends.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   edmGrid,
   FlowModel,
-  integrateFlow,
+  integrateFlowRows,
   loadModel,
+  ModelThreads,
   parseOdeMethod,
   referenceGenerationGrid,
   samplingGrid,
   selectTrainingBackend,
+  threadCount,
   uniformGrid,
   type FlowCheckpoint,
   type ParamTensors,
@@ -52,13 +54,15 @@ export interface FlowMapInfo {
   step_size: number | null;
   cfg_scale: number;
   backend: string;
+  /** Threads integrating shards of each batch (1 = this one only). */
+  threads: number;
 }
 
 export interface FlowMap {
   info: FlowMapInfo;
   /** x: [count, nMod, 3·32·32] latents (CHW per modality) → images, same layout, float32. */
   apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array>;
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
 /** The reference's settings read from args.json beside a PyTorch checkpoint, if there is one. */
@@ -79,6 +83,8 @@ export interface OpenFlowMapOptions {
   backend?: string;
   log?: (message: string) => void;
   overrides?: FlowOverrides;
+  /** Threads for the integration (wasm and cpu; 0 = one per core; default 1). */
+  threads?: number;
 }
 
 /** Loads the checkpoint (a file or registry name; 'default' = the registry's default). */
@@ -119,8 +125,10 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   const weightValues = useEma && ckpt.meta.weights !== 'ema' && ckpt.ema ? ckpt.ema : ckpt.weights;
   // on wasm this also registers flow-train's training and faster kernels
   const backend = await selectTrainingBackend(options.backend ?? 'auto', { log });
+  const threadTotal = threadCount(options.threads ?? 1, backend);
   const model = new FlowModel(c, weightValues, ckpt.resolved.path);
   const weights: ParamTensors = model.params;
+  const threads = threadTotal > 1 ? await ModelThreads.start(c, backend, threadTotal - 1) : undefined;
   const effectiveGrid = grid ?? samplingGrid(settings);
   const info: FlowMapInfo = {
     name: ckpt.resolved.name ?? ckpt.resolved.path,
@@ -135,8 +143,9 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     step_size: !grid ? (settings.odeOptions.step_size ?? null) : null,
     cfg_scale: settings.cfgScale,
     backend,
+    threads: threadTotal,
   };
-  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; tfjs ${backend}`);
+  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`);
 
   const size = 32;
   const pixels = 3 * size * size;
@@ -151,11 +160,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
           const src = (d * nMod + m) * pixels;
           for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) nhwc[d * pixels + p * 3 + ch] = x[src + ch * size * size + p];
         }
-        const x0 = tf.tensor4d(nhwc, [count, size, size, 3]);
-        const { x: x1 } = integrateFlow(model, weights, x0, new Int32Array(count).fill(labels[m]), settings, grid ? { timeGrid: grid } : {});
-        x0.dispose();
-        const img = (await x1.data()) as Float32Array;
-        x1.dispose();
+        const img = await integrateFlowRows(model, weights, nhwc, new Int32Array(count).fill(labels[m]), settings, { timeGrid: grid, threads });
         for (let d = 0; d < count; d++) {
           const dst = (d * nMod + m) * pixels;
           for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) out[dst + ch * size * size + p] = img[d * pixels + p * 3 + ch];
@@ -163,7 +168,8 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
       }
       return out;
     },
-    dispose() {
+    async dispose() {
+      await threads?.close();
       model.dispose();
     },
   };

@@ -87,8 +87,10 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   if (miMethod === 'analytical' && !model.structure.vectors.every((v) => v.kind === 'const')) miMethod = 'numerical';
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
+  // the thread count changes only the float rounding of the flow map, so a job can resume on another machine
+  const { threads: _threads, ...dataArgs } = args;
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(args), seed: options.sampleSeed, checkpoint: checkpoint?.sha256 ?? null }))
+    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');
   const base = `${options.datasetName}_${options.jobId}`;
   const dir = options.datasetLoc;
@@ -150,7 +152,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   const buffers = { theta: new Float64Array(o.drawsPerBatch), x: new Float64Array(o.drawsPerBatch * perDraw.X) };
   const resumedFrom = ws.drawsDone;
   const flow = job.checkpoint
-    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, log: (m) => progress.log(m), overrides: o.flow })
+    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow })
     : null;
   if (flow) job.flowInfo = flow.info;
   // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
@@ -166,7 +168,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
       if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
     }
   } finally {
-    flow?.dispose();
+    await flow?.dispose();
   }
 
   const arrays = await assemble(job, ws, perDraw);

@@ -121,6 +121,24 @@ describe('flow map', { timeout: 400_000 }, () => {
     expect(manifest.map.flow.time_grid[0]).toBeGreaterThan(0.01);
   });
 
+  it('--threads 2 integrates shards of each batch on a worker thread: the same images, recorded, and the same job for resuming', async () => {
+    const one = tmp();
+    const two = tmp();
+    // wasm (as users run it), one batch of 2 draws: each modality's 2 rows split 1 + 1
+    const fast = ['--backend', 'wasm', '--dataset_size', '2', '--scaling', 'float'];
+    const r1 = await generate(args(one, ...fast), quiet);
+    const r2 = await generate(args(two, ...fast, '--threads', '2'), quiet);
+    const x1 = (await readNpz(r1.npzPath)).get('X')!.data as Float32Array;
+    const x2 = (await readNpz(r2.npzPath)).get('X')!.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < x1.length; i++) worst = Math.max(worst, Math.abs(x1[i] - x2[i]));
+    expect(worst).toBeLessThan(1e-4);
+    expect(JSON.parse(readFileSync(r1.manifestPath, 'utf8')).map.flow.threads).toBe(1);
+    expect(JSON.parse(readFileSync(r2.manifestPath, 'utf8')).map.flow.threads).toBe(2);
+    // the thread count is not part of the job's identity: the finished one-thread shard is reused
+    expect((await generate(args(one, ...fast, '--threads', '2'), quiet)).skipped).toBe(true);
+  });
+
   it('resolves registry names, and a changed checkpoint is caught by its sha256 before any work', async () => {
     const reg = tmp();
     const copy = join(reg, 'm.safetensors');

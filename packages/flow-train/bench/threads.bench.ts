@@ -13,7 +13,7 @@ import type { Batch } from '../src/data/batches.js';
 import { Ema } from '../src/ema.js';
 import { FlowModel } from '../src/flow-model.js';
 import { AdamW, PYTORCH_ADAMW_DEFAULTS } from '../src/optim.js';
-import { GradientPool } from '../src/parallel/gradient-pool.js';
+import { ModelThreads } from '../src/parallel/model-threads.js';
 import { trainStep, type StepSettings } from '../src/train-step.js';
 import { unetConfig } from '../src/unet/config.js';
 
@@ -39,7 +39,7 @@ for (const threads of opts.threads!.split(',').map(Number)) {
   const model = new FlowModel(config, { seed: 1 });
   const optimizer = new AdamW(model.params, PYTORCH_ADAMW_DEFAULTS);
   const ema = new Ema(model.params);
-  const pool = threads > 1 ? await GradientPool.start(config, backend, threads - 1) : undefined;
+  const pool = threads > 1 ? await ModelThreads.start(config, backend, threads - 1) : undefined;
   let iteration = 0;
   for (let i = 0; i < Number(opts.warmup); i++) await trainStep(model, optimizer, ema, [batch], iteration++, 1e-4, settings, pool);
   const t0 = performance.now();

@@ -119,11 +119,12 @@ model.dispose();
 
 const p = meta.progress!;
 const hours = (p.wallSeconds / 3600).toFixed(2);
+const threads = Number(meta.trainArgs.threads ?? 1);
 const card = `# Built-in flow model: \`cifar10-small\`
 
 The model registry's default (\`packages/flow-train/models/registry.json\`), used by
 \`nx run dataset-generation:generate\` out of the box. Trained with this package's trainer on
-the CPUs of a development machine (2 cores, TensorFlow.js wasm backend, one thread).
+the CPUs of a development machine (2 cores, TensorFlow.js wasm backend${threads > 1 ? `; the latest run on ${threads} data-parallel threads, \`--threads ${threads}\`, earlier runs may have used one` : ', one thread'}).
 
 | | |
 |---|---|
@@ -165,8 +166,9 @@ One column per class (${CIFAR10_CLASSES.join(', ')}), ${perClass} rows: \`sample
 
 \`\`\`
 nx run flow-train:train --dataset cifar10 --data_path <CIFAR-10> --config small --batch_size 32 \\
-  --epochs 100 --lr 3e-4 --eval_frequency 1 --use_ema --skewed_timesteps --class_drop_prob 0.2 \\
-  --checkpoint_minutes 10 --output_dir output_dir/builtin-small --resume latest
+  --epochs 100 --lr 3e-4 --eval_frequency 1 --use_ema --skewed_timesteps --edm_schedule --cfg_scale 0.2 \\
+  --ode_method heun2 --ode_options '{"nfe": 20}' --class_drop_prob 0.2 --grid_per_class 8 \\
+  --checkpoint_minutes 10 --backend wasm --threads 2 --output_dir output_dir/builtin-small --resume latest
 mmmi-train export --checkpoint output_dir/builtin-small/checkpoint.safetensors \\
   --out packages/flow-train/models/cifar10-small.safetensors --name cifar10-small \\
   --to_registry packages/flow-train/models --default --ode_method heun2 --nfe 9 --edm_schedule false

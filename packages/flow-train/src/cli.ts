@@ -3,7 +3,6 @@
  * train.ts, sample.ts, checkpoint.ts and registry.ts.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { writePng } from '@mmmi/formats';
@@ -13,6 +12,7 @@ import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } fr
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
+import { ModelThreads, threadCount } from './parallel/model-threads.js';
 import { listModels, loadModel, registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { train } from './train.js';
@@ -33,7 +33,7 @@ const USAGE = `usage:
   mmmi-train train [flags]                 train (see mmmi-train train --help)
   mmmi-train info <configuration | checkpoint | registry name | registry> [--json]
   mmmi-train sample --checkpoint <file | registry name> [--labels 0,1,2] [--n 16] [--out grid.png]
-                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--backend b]
+                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--backend b] [--threads n]
   mmmi-train export --checkpoint <file | name> --out <file.safetensors> [--float16] [--name n [--to_registry dir] [--default]]
                     [--ode_method m] [--nfe n] [--cfg_scale w] [--edm_schedule true|false]   weights-only (EMA) export`;
 
@@ -66,8 +66,7 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   // data first: a missing dataset is reported before any model is built
   const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
   const backend = await useBackend(a.backend, io);
-  const threads = a.threads === 0 ? availableParallelism() : a.threads;
-  if (threads > 1 && backend !== 'wasm' && backend !== 'cpu') throw new ArgsError(`--threads ${a.threads}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses every core`);
+  const threads = asArgsError(() => threadCount(a.threads, backend));
   // the FID network's weights are checked now, not at the first evaluation hours later
   const computeFid = a.compute_fid
     ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
@@ -113,6 +112,15 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   });
   io.out(`${JSON.stringify({ checkpoint: result.checkpoint ?? null, ...result.progress })}\n`);
   return 0;
+}
+
+/** Runs `f`, reporting its error as a usage error (exit code 2, no stack). */
+function asArgsError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new ArgsError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 function option(argv: string[], name: string): string | undefined {
@@ -213,15 +221,19 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const nfe = option(argv, 'nfe');
   if (nfe !== undefined) sampling.odeOptions.nfe = Number(nfe);
   const out = resolve(option(argv, 'out') ?? 'grid.png');
-  await useBackend(option(argv, 'backend') ?? 'auto', io);
+  const backend = await useBackend(option(argv, 'backend') ?? 'auto', io);
+  const threadsWanted = Number(option(argv, 'threads') ?? 1);
+  const threadTotal = asArgsError(() => threadCount(threadsWanted, backend));
   const model = new FlowModel(ckpt.meta.config, ckpt.weights, ckpt.resolved.path);
+  const threads = threadTotal > 1 ? await ModelThreads.start(ckpt.meta.config, backend, threadTotal - 1) : undefined;
   try {
     const t0 = performance.now();
-    const images = await sampleImages(model, model.params, labels, sampling, { seed: Number(option(argv, 'seed') ?? 0) });
+    const images = await sampleImages(model, model.params, labels, sampling, { seed: Number(option(argv, 'seed') ?? 0), threads });
     const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
     await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
     io.err(`flow-train: ${n} samples (${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
   } finally {
+    await threads?.close();
     model.dispose();
   }
   return 0;

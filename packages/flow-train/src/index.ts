@@ -11,3 +11,4 @@ export * from './time-grid.js';
 export * from './timesteps.js';
 export { selectTrainingBackend } from './backend/index.js';
 export { registerFastWasmKernels } from './backend/wasm-fast.js';
+export { ModelThreads, threadCount, type GradientThreads, type SamplingThreads } from './parallel/model-threads.js';

@@ -12,6 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@mmmi/latents';
 import type { SamplingSettings } from './checkpoint.js';
 import type { FlowModel } from './flow-model.js';
+import type { SamplingThreads } from './parallel/model-threads.js';
+import { shardRanges } from './parallel/shard.js';
 import { integrate, parseOdeMethod, type VelocityField } from './solvers/index.js';
 import { edmGrid, uniformGrid } from './time-grid.js';
 import type { ParamTensors } from './unet/model.js';
@@ -52,6 +54,8 @@ export interface SampleOptions {
   /** Overrides the settings' time grid (e.g. the reference generation grid). */
   timeGrid?: readonly number[];
   onStep?: (done: number, total: number) => void;
+  /** Worker threads that integrate shards of the rows alongside this one. */
+  threads?: SamplingThreads;
 }
 
 /** Integrates from the given noise x0 (NHWC); returns x at t = 1 (caller disposes). */
@@ -66,6 +70,38 @@ export function integrateFlow(model: FlowModel, weights: ParamTensors, x0: tf.Te
   return { x: x as tf.Tensor4D, nfe };
 }
 
+/**
+ * Integrates rows of noise `x0` (NHWC floats, one row per label) to x at t = 1, split
+ * between this thread and `options.threads`' workers when given (on fixed grids each row
+ * comes out as in one batch, to float rounding; dopri5 picks its steps per shard).
+ */
+export async function integrateFlowRows(model: FlowModel, weights: ParamTensors, x0: Float32Array, labels: Int32Array, settings: SamplingSettings, options: Omit<SampleOptions, 'seed' | 'stream'> = {}): Promise<Float32Array> {
+  const c = model.config;
+  const pixels = c.imageSize * c.imageSize * c.inChannels;
+  const rowsOf = (a: number, b: number) => x0.subarray(a * pixels, b * pixels);
+  const here = async (x: Float32Array, y: Int32Array) => {
+    const start = tf.tensor4d(x, [y.length, c.imageSize, c.imageSize, c.inChannels]);
+    const { x: end } = integrateFlow(model, weights, start, y, settings, options);
+    start.dispose();
+    const out = (await end.data()) as Float32Array;
+    end.dispose();
+    return out;
+  };
+  const threads = options.threads;
+  if (!threads || labels.length < 2) return here(x0, labels);
+  threads.publish(await model.values(weights));
+  const [own, ...others] = shardRanges(labels.length, threads.workers + 1);
+  const pending = Promise.allSettled(others.map(([a, b], j) => threads.integrate(j, rowsOf(a, b), labels.subarray(a, b), settings, options.timeGrid)));
+  const mine = await here(rowsOf(own[0], own[1]), labels.subarray(own[0], own[1]));
+  const results = await pending;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const out = new Float32Array(labels.length * pixels);
+  out.set(mine, own[0] * pixels);
+  results.forEach((r, j) => out.set((r as PromiseFulfilledResult<Float32Array>).value, others[j][0] * pixels));
+  return out;
+}
+
 /** Standard normal noise [n, size, size, channels] from (seed, stream). */
 export function noiseBatch(model: FlowModel, n: number, seed: number, stream = 0): Float32Array {
   const c = model.config;
@@ -76,13 +112,7 @@ export function noiseBatch(model: FlowModel, n: number, seed: number, stream = 0
 
 /** Samples for `labels` as uint8 RGB HWC images (x·0.5 + 0.5 clamped to [0, 1], then ·255). */
 export async function sampleImages(model: FlowModel, weights: ParamTensors, labels: Int32Array, settings: SamplingSettings, options: SampleOptions): Promise<Uint8Array> {
-  const c = model.config;
-  const x0 = tf.tensor4d(noiseBatch(model, labels.length, options.seed, options.stream), [labels.length, c.imageSize, c.imageSize, c.inChannels]);
-  const { x } = integrateFlow(model, weights, x0, labels, settings, options);
-  x0.dispose();
-  const data = await x.data();
-  x.dispose();
-  return toUint8Images(data as Float32Array);
+  return toUint8Images(await integrateFlowRows(model, weights, noiseBatch(model, labels.length, options.seed, options.stream), labels, settings, options));
 }
 
 export function toUint8Images(x: Float32Array): Uint8Array {

@@ -19,7 +19,7 @@ import { TRAIN_STREAMS } from './data/batches.js';
 import type { Ema } from './ema.js';
 import type { FlowModel } from './flow-model.js';
 import type { AdamW } from './optim.js';
-import type { GradientThreads } from './parallel/gradient-pool.js';
+import type { GradientThreads } from './parallel/model-threads.js';
 import { shardDropoutSeed, shardsOf } from './parallel/shard.js';
 import { condOtSample } from './path.js';
 import { skewedTimesteps, uniformTimesteps } from './timesteps.js';

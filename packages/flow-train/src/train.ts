@@ -20,7 +20,7 @@ import type { ImageDataset } from './data/dataset.js';
 import { Ema } from './ema.js';
 import { FlowModel } from './flow-model.js';
 import { AdamW, learningRate, PYTORCH_ADAMW_DEFAULTS } from './optim.js';
-import { GradientPool } from './parallel/gradient-pool.js';
+import { ModelThreads } from './parallel/model-threads.js';
 import { registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { trainStep, type StepSettings } from './train-step.js';
@@ -179,7 +179,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     const weights = ema ? ema.shadow : model.params;
     const classes = Math.min(config.numClasses, Math.max(1, data.classes.length));
     const labels = Int32Array.from({ length: classes * options.gridPerClass }, (_, i) => Math.floor(i / options.gridPerClass));
-    const images = await sampleImages(model, weights, labels, options.sampling, { seed: options.seed, stream: 77 });
+    const images = await sampleImages(model, weights, labels, options.sampling, { seed: options.seed, stream: 77, threads: pool });
     const grid = imageGrid(images, labels.length, config.imageSize, options.gridPerClass);
     const gridPath = join(outDir, `samples-epoch${String(epoch).padStart(4, '0')}.png`);
     await writePng(gridPath, grid);
@@ -191,16 +191,16 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     }
   };
 
-  let pool: GradientPool | undefined;
+  let pool: ModelThreads | undefined;
   try {
+    const threads = options.threads ?? 1;
+    if (threads > 1) {
+      pool = await ModelThreads.start(config, tf.getBackend(), threads - 1);
+      log(`flow-train: data parallel over ${threads} threads (${threads - 1} workers + this one), each on ${tf.getBackend()}`);
+    }
     if (options.evalOnly) {
       await evaluate(progress.epoch);
       return { progress: snapshot(), losses };
-    }
-    const threads = options.threads ?? 1;
-    if (threads > 1) {
-      pool = await GradientPool.start(config, tf.getBackend(), threads - 1);
-      log(`flow-train: data parallel over ${threads} threads (${threads - 1} workers + this one), each on ${tf.getBackend()}`);
     }
     epochs: for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
       const order = epochOrder(data.n, options.seed, epoch);

@@ -45,8 +45,8 @@ const PAPER_VALUES = {
 };
 
 /** More flags, every kind, none at its default. */
-const MORE = ['--seed', '3', '--output_dir', '/tmp/x', '--lr', '0.0002', '--optimizer_betas', '0.9', '0.99', '--decay_lr', '--class_drop_prob', '0.1', '--fid_samples', '100', '--start_epoch', '2', '--test_run', '--data_path', '/tmp/d'];
-const MORE_VALUES = { seed: 3, output_dir: '/tmp/x', lr: 0.0002, optimizer_betas: [0.9, 0.99], decay_lr: true, class_drop_prob: 0.1, fid_samples: 100, start_epoch: 2, test_run: true, data_path: '/tmp/d' };
+const MORE = ['--seed', '3', '--output_dir', '/tmp/x', '--lr', '0.0002', '--optimizer_betas', '0.9', '0.99', '--decay_lr', '--class_drop_prob', '0.1', '--fid_samples', '100', '--start_epoch', '2', '--test_run', '--data_path', '/tmp/d', '--threads', '2'];
+const MORE_VALUES = { seed: 3, output_dir: '/tmp/x', lr: 0.0002, optimizer_betas: [0.9, 0.99], decay_lr: true, class_drop_prob: 0.1, fid_samples: 100, start_epoch: 2, test_run: true, data_path: '/tmp/d', threads: 2 };
 
 describe('parseTrainArgs', () => {
   it("accepts the paper's command verbatim", () => {

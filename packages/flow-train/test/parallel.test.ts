@@ -1,16 +1,19 @@
 /**
- * Data-parallel gradient threads: the shards of a micro-batch, computed in worker threads
+ * Data-parallel model threads: the shards of a micro-batch, computed in worker threads
  * and added up, give the one-thread gradients and loss (to float rounding), through
- * batchGradients and through a whole training run; a failing worker is reported.
+ * batchGradients and through a whole training run; sampling on shards of the rows gives the
+ * one-batch images; a failing worker is reported; the thread count is checked.
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTfjsGradients } from '../src/backend/index.js';
 import { makeBatch, epochOrder } from '../src/data/batches.js';
 import { FlowModel } from '../src/flow-model.js';
-import { GradientPool } from '../src/parallel/gradient-pool.js';
+import { ModelThreads, threadCount } from '../src/parallel/model-threads.js';
 import { shardRanges, shardsOf } from '../src/parallel/shard.js';
+import { integrateFlowRows } from '../src/sample.js';
 import { train } from '../src/train.js';
 import { batchGradients, microBatchDraws, type StepSettings } from '../src/train-step.js';
 import { TestRandom } from './helpers/random.js';
@@ -51,13 +54,24 @@ describe('shards of a micro-batch', () => {
   });
 });
 
-describe('gradient threads', () => {
+describe('thread count', () => {
+  it('is the request, 0 = one per core on the one-threaded backends (else 1), and more than one only there', () => {
+    expect(threadCount(2, 'wasm')).toBe(2);
+    expect(threadCount(0, 'cpu')).toBe(availableParallelism());
+    expect(threadCount(1, 'tensorflow')).toBe(1);
+    expect(threadCount(0, 'tensorflow-gpu')).toBe(1);
+    expect(() => threadCount(2, 'tensorflow-gpu')).toThrow(/--threads 2: .*wasm and cpu.*tensorflow-gpu already uses every core/);
+    expect(() => threadCount(-1, 'wasm')).toThrow(/--threads -1: expected a whole number/);
+  });
+});
+
+describe('model threads', () => {
   const config = microConfig();
   const settings: StepSettings = { seed: 11, classDropProb: 0, skewedTimesteps: true };
-  let pool: GradientPool;
+  let pool: ModelThreads;
 
   beforeAll(async () => {
-    pool = await GradientPool.start(config, 'cpu', 2);
+    pool = await ModelThreads.start(config, 'cpu', 2);
   }, 60_000);
   afterAll(async () => {
     await pool?.close();
@@ -109,7 +123,27 @@ describe('gradient threads', () => {
     for (const [i, l] of lossesTwo.entries()) expect(l).toBeCloseTo(lossesOne[i], 4);
   }, 60_000);
 
+  it('integrate the flow on shards of the rows as one batch does (heun2, CFG, 5 rows on 3 threads)', async () => {
+    const model = new FlowModel(config, { seed: 4 });
+    const rng = new TestRandom(21);
+    const values = await model.values();
+    for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
+    model.setValues(values);
+    const labels = Int32Array.from([0, 1, 2, 1, model.noLabel]);
+    const x0 = Float32Array.from({ length: 5 * 8 * 8 * 3 }, () => rng.normal());
+    const sampling = { odeMethod: 'heun2', odeOptions: { nfe: 3 }, cfgScale: 0.5, edmSchedule: true };
+    const one = await integrateFlowRows(model, model.params, x0, labels, sampling);
+    const three = await integrateFlowRows(model, model.params, x0, labels, sampling, { threads: pool });
+    const scale = Math.max(...Array.from(one, Math.abs));
+    let worst = 0;
+    for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(one[i] - three[i]) / scale);
+    expect(worst).toBeLessThan(1e-5);
+    // and the flow moved the rows
+    expect(Math.max(...Array.from(one, (v, i) => Math.abs(v - x0[i])))).toBeGreaterThan(1e-2);
+    model.dispose();
+  }, 60_000);
+
   it('report a worker that cannot start', async () => {
-    await expect(GradientPool.start(config, 'no-such-backend', 1)).rejects.toThrow(/gradient worker 1: .*no-such-backend/);
+    await expect(ModelThreads.start(config, 'no-such-backend', 1)).rejects.toThrow(/model thread 1: .*no-such-backend/);
   }, 60_000);
 });

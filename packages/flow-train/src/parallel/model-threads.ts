@@ -1,12 +1,15 @@
 /**
- * Data-parallel gradient threads for the one-threaded backends (wasm in Node, cpu): worker
- * threads, each with its own tfjs engine and a copy of the UNet, compute the gradients of
- * their shard of every micro-batch while the main thread computes its own. Weights go out
- * and gradients come back through SharedArrayBuffers (one flat Float32Array each, see
- * flat-params.ts); images and random draws travel with the request.
+ * Data-parallel threads for the one-threaded backends (wasm in Node, cpu): worker threads,
+ * each with its own tfjs engine and a copy of the UNet, work on their shard of the rows —
+ * the gradients of a training micro-batch, or the ODE integration of a sampling batch —
+ * while the main thread does its own shard. Weights go out and gradients come back through
+ * SharedArrayBuffers (one flat Float32Array each, see flat-params.ts); rows, random draws
+ * and integrated images travel with the messages.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import type { SamplingSettings } from '../checkpoint.js';
 import type { FlowModel } from '../flow-model.js';
 import type { UNetConfig } from '../unet/config.js';
 import { buildArchitecture } from '../unet/architecture.js';
@@ -26,6 +29,26 @@ export interface GradientThreads {
   gradients(k: number, model: FlowModel): Map<string, tf.Tensor>;
 }
 
+/** What integrateFlowRows needs from the threads. */
+export interface SamplingThreads {
+  readonly workers: number;
+  publish(values: ParamValues): void;
+  /** Worker `k` integrates the flow from `x0` (NHWC rows) with `labels`; resolves to x at t = 1. */
+  integrate(k: number, x0: Float32Array, labels: Int32Array, settings: SamplingSettings, timeGrid?: readonly number[]): Promise<Float32Array>;
+}
+
+/**
+ * The thread count to use: `requested`, or with 0 one per core on the one-threaded backends
+ * (wasm, cpu) and 1 on the others, which use every core already and refuse more than 1.
+ */
+export function threadCount(requested: number, backend: string, flag = '--threads'): number {
+  if (!(Number.isInteger(requested) && requested >= 0)) throw new Error(`${flag} ${requested}: expected a whole number ≥ 0 (0 = one per core)`);
+  const oneThreaded = backend === 'wasm' || backend === 'cpu';
+  if (requested === 0) return oneThreaded ? availableParallelism() : 1;
+  if (requested > 1 && !oneThreaded) throw new Error(`${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses every core`);
+  return requested;
+}
+
 /** Sent to a worker at start (workerData). */
 export interface WorkerInit {
   entry: string;
@@ -37,8 +60,8 @@ export interface WorkerInit {
   gradients: SharedArrayBuffer;
 }
 
-export interface ComputeRequest {
-  type: 'compute';
+export interface GradientsRequest {
+  type: 'gradients';
   id: number;
   version: number;
   images: Float32Array;
@@ -52,7 +75,23 @@ export interface ComputeRequest {
   dropoutSeed: number;
 }
 
-export type WorkerReply = { type: 'ready'; backend: string } | { type: 'done'; id: number; loss: number } | { type: 'error'; id?: number; message: string };
+export interface IntegrateRequest {
+  type: 'integrate';
+  id: number;
+  version: number;
+  x0: Float32Array;
+  labels: Int32Array;
+  settings: SamplingSettings;
+  timeGrid?: number[];
+}
+
+export type WorkerRequest = GradientsRequest | IntegrateRequest;
+
+export type WorkerReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'gradients'; id: number; loss: number }
+  | { type: 'integrated'; id: number; x: Float32Array }
+  | { type: 'error'; id?: number; message: string };
 
 // a worker entry must be JavaScript: under the test runner (TypeScript sources) tsx's loader is registered first
 const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
@@ -61,8 +100,10 @@ const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
   await import(workerData.entry);
 })().catch((e) => { throw e; });`;
 
+type Result = number | Float32Array;
+
 interface Pending {
-  resolve: (loss: number) => void;
+  resolve: (result: Result) => void;
   reject: (e: Error) => void;
 }
 
@@ -79,9 +120,17 @@ class WorkerHandle {
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
   }
+
+  settle(id: number, outcome: { result: Result } | { error: Error }): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    if (!p) return;
+    if ('error' in outcome) p.reject(outcome.error);
+    else p.resolve(outcome.result);
+  }
 }
 
-export class GradientPool implements GradientThreads {
+export class ModelThreads implements GradientThreads, SamplingThreads {
   private nextId = 0;
   private version = 0;
   private closed = false;
@@ -100,12 +149,12 @@ export class GradientPool implements GradientThreads {
    * Starts `workers` threads on `backend` (the backend this thread uses), each with a copy of
    * configuration `config`; resolves once all are ready.
    */
-  static async start(config: UNetConfig, backend: string, workers: number): Promise<GradientPool> {
-    if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`gradient threads: need at least one worker, got ${workers}`);
+  static async start(config: UNetConfig, backend: string, workers: number): Promise<ModelThreads> {
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`model threads: need at least one worker, got ${workers}`);
     const layout = flatLayout(buildArchitecture(config));
     const weightsBuffer = new SharedArrayBuffer(layout.total * 4);
     const typescript = import.meta.url.endsWith('.ts');
-    const entry = new URL(`./gradient-worker.${typescript ? 'ts' : 'js'}`, import.meta.url).href;
+    const entry = new URL(`./model-worker.${typescript ? 'ts' : 'js'}`, import.meta.url).href;
     const tsx = typescript ? import.meta.resolve('tsx/esm/api') : undefined;
     const handles: WorkerHandle[] = [];
     const ready: Promise<void>[] = [];
@@ -115,45 +164,41 @@ export class GradientPool implements GradientThreads {
       const worker = new Worker(BOOTSTRAP, { eval: true, workerData: init });
       const handle = new WorkerHandle(worker, new Float32Array(gradients));
       handles.push(handle);
+      const name = `model thread ${k + 1}`;
       ready.push(
         new Promise<void>((resolve, reject) => {
           worker.on('message', (m: WorkerReply) => {
             if (m.type === 'ready') resolve();
-            else if (m.type === 'done') {
-              handle.pending.get(m.id)?.resolve(m.loss);
-              handle.pending.delete(m.id);
-            } else {
-              const e = new Error(`gradient worker ${k + 1}: ${m.message}`);
-              if (m.id === undefined) {
-                handle.fail(e);
-                reject(e);
-              } else {
-                handle.pending.get(m.id)?.reject(e);
-                handle.pending.delete(m.id);
-              }
+            else if (m.type === 'gradients') handle.settle(m.id, { result: m.loss });
+            else if (m.type === 'integrated') handle.settle(m.id, { result: m.x });
+            else if (m.id !== undefined) handle.settle(m.id, { error: new Error(`${name}: ${m.message}`) });
+            else {
+              const e = new Error(`${name}: ${m.message}`);
+              handle.fail(e);
+              reject(e);
             }
           });
           worker.on('error', (e) => {
-            const err = new Error(`gradient worker ${k + 1} failed: ${e.message}`);
+            const err = new Error(`${name} failed: ${e.message}`);
             handle.fail(err);
             reject(err);
           });
           worker.on('exit', (code) => {
-            const err = new Error(`gradient worker ${k + 1} exited (code ${code})`);
+            const err = new Error(`${name} exited (code ${code})`);
             handle.fail(err);
             reject(err);
           });
         }),
       );
     }
-    const pool = new GradientPool(layout, new Float32Array(weightsBuffer), handles);
+    const threads = new ModelThreads(layout, new Float32Array(weightsBuffer), handles);
     try {
       await Promise.all(ready);
     } catch (e) {
-      await pool.close();
+      await threads.close();
       throw e;
     }
-    return pool;
+    return threads;
   }
 
   publish(values: ParamValues): void {
@@ -161,14 +206,20 @@ export class GradientPool implements GradientThreads {
     this.version++;
   }
 
-  compute(k: number, shard: Shard, accum: number, dropoutSeed: number): Promise<number> {
+  private send<T extends Result>(k: number, request: WorkerRequest, transfer: ArrayBuffer[]): Promise<T> {
     const handle = this.handles[k];
-    if (this.closed) return Promise.reject(new Error('gradient threads: the pool is closed'));
+    if (this.closed) return Promise.reject(new Error('model threads: closed'));
     if (handle.failure) return Promise.reject(handle.failure);
-    const id = this.nextId++;
-    const request: ComputeRequest = {
-      type: 'compute',
-      id,
+    return new Promise<T>((resolve, reject) => {
+      handle.pending.set(request.id, { resolve: resolve as (r: Result) => void, reject });
+      handle.worker.postMessage(request, transfer);
+    });
+  }
+
+  compute(k: number, shard: Shard, accum: number, dropoutSeed: number): Promise<number> {
+    const request: GradientsRequest = {
+      type: 'gradients',
+      id: this.nextId++,
       version: this.version,
       images: shard.batch.images.slice(),
       labels: shard.batch.labels.slice(),
@@ -180,15 +231,17 @@ export class GradientPool implements GradientThreads {
       accum,
       dropoutSeed,
     };
-    return new Promise<number>((resolve, reject) => {
-      handle.pending.set(id, { resolve, reject });
-      handle.worker.postMessage(request, [request.images.buffer, request.labels.buffer, request.t.buffer, request.noise.buffer] as ArrayBuffer[]);
-    });
+    return this.send<number>(k, request, [request.images.buffer, request.labels.buffer, request.t.buffer, request.noise.buffer] as ArrayBuffer[]);
   }
 
   gradients(k: number, model: FlowModel): Map<string, tf.Tensor> {
     const flat = this.handles[k].gradients;
     return new Map(this.layout.slots.map((slot) => [slot.name, tf.tensor(slotView(flat, slot), model.params.get(slot.name)!.shape, 'float32')]));
+  }
+
+  integrate(k: number, x0: Float32Array, labels: Int32Array, settings: SamplingSettings, timeGrid?: readonly number[]): Promise<Float32Array> {
+    const request: IntegrateRequest = { type: 'integrate', id: this.nextId++, version: this.version, x0: x0.slice(), labels: labels.slice(), settings, timeGrid: timeGrid ? [...timeGrid] : undefined };
+    return this.send<Float32Array>(k, request, [request.x0.buffer, request.labels.buffer] as ArrayBuffer[]);
   }
 
   /** Stops the workers. Idempotent. */
@@ -197,7 +250,7 @@ export class GradientPool implements GradientThreads {
     this.closed = true;
     for (const h of this.handles) {
       h.worker.removeAllListeners('exit');
-      h.fail(new Error('gradient threads: the pool is closed'));
+      h.fail(new Error('model threads: closed'));
     }
     await Promise.all(this.handles.map((h) => h.worker.terminate()));
   }

@@ -24,7 +24,7 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
   ode_grid: { kind: 'choice', choices: ['reference', 'uniform', 'edm', 'checkpoint'], help: 'time grid of the flow map: the reference\'s 10 points, uniform or EDM with --ode_nfe steps, or the checkpoint\'s' },
   cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale of the flow map (default: the checkpoint\'s)' },
   backend: { kind: 'choice', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend of the flow map (default auto)' },
-  threads: { kind: 'int', min: 0, help: 'threads integrating the flow map (data parallel, for the one-threaded wasm and cpu backends; 0 = one per core there, 1 on the others; default 1)' },
+  threads: { kind: 'int', min: 0, help: 'threads integrating the flow map (data parallel, for the one-threaded wasm and cpu backends; 0 (default) = one per core there, 1 on the others)' },
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
@@ -92,7 +92,8 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
       cfgScale: v.cfg_scale as number | undefined,
       backend: v.backend as string | undefined,
       registry: v.registry as string | undefined,
-      threads: v.threads as number | undefined,
+      // the thread count changes only float rounding, so every core is used unless told otherwise
+      threads: (v.threads as number | undefined) ?? 0,
     },
     scaling: (v.scaling as ScalingName | undefined) ?? 'minmax-batch',
     sigmaMaxBytes: get('sigma_max_mb', DEFAULTS.sigma_max_mb) * 2 ** 20,

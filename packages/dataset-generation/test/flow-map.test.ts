@@ -126,7 +126,7 @@ describe('flow map', { timeout: 400_000 }, () => {
     const two = tmp();
     // wasm (as users run it), one batch of 2 draws: each modality's 2 rows split 1 + 1
     const fast = ['--backend', 'wasm', '--dataset_size', '2', '--scaling', 'float'];
-    const r1 = await generate(args(one, ...fast), quiet);
+    const r1 = await generate(args(one, ...fast, '--threads', '1'), quiet);
     const r2 = await generate(args(two, ...fast, '--threads', '2'), quiet);
     const x1 = (await readNpz(r1.npzPath)).get('X')!.data as Float32Array;
     const x2 = (await readNpz(r2.npzPath)).get('X')!.data as Float32Array;

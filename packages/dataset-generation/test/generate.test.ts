@@ -206,7 +206,7 @@ describe.skipIf(!built)('command line', () => {
     expect(r.status, r.stderr).toBe(0);
     const m = JSON.parse(readFileSync(join(dir, 'default_0.manifest.json'), 'utf8'));
     expect(m.map).toMatchObject({ kind: 'flow', name: 'cifar10-small' });
-    // --threads 0: one thread per core on wasm (the compiled worker entry of flow-train's ModelThreads)
+    // the default --threads 0: one thread per core on wasm (the compiled worker entry of flow-train's ModelThreads)
     expect(m.map.flow).toMatchObject({ configuration: 'small', weights: 'ema', threads: m.map.flow.backend === 'wasm' || m.map.flow.backend === 'cpu' ? availableParallelism() : 1 });
     expect(r.stderr).toMatch(/MI \(numerical, nats\)|wrote /);
   });

@@ -21,6 +21,7 @@ import {
 } from '@mmmi/fid';
 import type { SamplingSettings } from './checkpoint.js';
 import type { FlowModel } from './flow-model.js';
+import type { SamplingThreads } from './parallel/model-threads.js';
 import { sampleImages } from './sample.js';
 
 export interface FidEvaluatorOptions {
@@ -36,10 +37,11 @@ export interface FidEvaluatorOptions {
   env?: Record<string, string | undefined>;
 }
 
-export type FidFn = (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number) => Promise<number>;
+/** The FID of `model` with `weights` at `epoch`; `threads` share the sampling. */
+export type FidFn = (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads) => Promise<number>;
 
 /** Generated images as an ImageSource (uint8 exactly as a PNG of them would hold). */
-export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, count: number, sampling: SamplingSettings, seed: number): ImageSource {
+export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, count: number, sampling: SamplingSettings, seed: number, threads?: SamplingThreads): ImageSource {
   const size = model.config.imageSize;
   const classes = model.config.numClasses;
   return {
@@ -49,7 +51,7 @@ export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, t
       for (let start = 0; start < count; start += batchSize) {
         const n = Math.min(batchSize, count - start);
         const labels = Int32Array.from({ length: n }, (_, i) => (start + i) % classes);
-        const bytes = await sampleImages(model, weights, labels, sampling, { seed, stream: 1_000 + start / batchSize });
+        const bytes = await sampleImages(model, weights, labels, sampling, { seed, stream: 1_000 + start / batchSize, threads });
         const data = new Float32Array(bytes.length);
         for (let i = 0; i < bytes.length; i++) data[i] = bytes[i] / 255;
         yield { data, bytes, n, height: size, width: size };
@@ -80,7 +82,7 @@ export async function makeFidEvaluator(options: FidEvaluatorOptions): Promise<Fi
     };
   }
   const fe = extract;
-  return async (model, weights, epoch) => {
+  return async (model, weights, epoch, threads) => {
     const ref = await cifar10ReferenceStats({
       split: 'train',
       dataPath: options.dataPath,
@@ -89,7 +91,7 @@ export async function makeFidEvaluator(options: FidEvaluatorOptions): Promise<Fi
       log,
       compute: (source, label) => computeSourceStats(source, fe, { batchSize, label }),
     });
-    const gen = await computeSourceStats(generatedSource(model, weights, options.fidSamples, options.sampling, options.seed), fe, { batchSize, label: `FID samples, epoch ${epoch}` });
+    const gen = await computeSourceStats(generatedSource(model, weights, options.fidSamples, options.sampling, options.seed, threads), fe, { batchSize, label: `FID samples, epoch ${epoch}` });
     return frechetDistance(ref.stats, gen);
   };
 }

@@ -20,7 +20,7 @@ import type { ImageDataset } from './data/dataset.js';
 import { Ema } from './ema.js';
 import { FlowModel } from './flow-model.js';
 import { AdamW, learningRate, PYTORCH_ADAMW_DEFAULTS } from './optim.js';
-import { ModelThreads } from './parallel/model-threads.js';
+import { ModelThreads, type SamplingThreads } from './parallel/model-threads.js';
 import { registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { trainStep, type StepSettings } from './train-step.js';
@@ -61,7 +61,7 @@ export interface TrainOptions {
   /** Threads computing each micro-batch's gradients, this one included (data parallel; default 1). */
   threads?: number;
   /** FID hook: receives the model and the EMA/live weights to evaluate. */
-  computeFid?: (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number) => Promise<number>;
+  computeFid?: (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads) => Promise<number>;
   /** All arguments as given, for args.json and the checkpoint. */
   args: Record<string, unknown>;
   log?: (message: string) => void;
@@ -185,7 +185,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     await writePng(gridPath, grid);
     log(`flow-train: sample grid ${gridPath} (one row per class)`);
     if (options.computeFid) {
-      const fid = await options.computeFid(model, weights, epoch);
+      const fid = await options.computeFid(model, weights, epoch, pool);
       await appendFile(logFile, `${JSON.stringify({ epoch, fid })}\n`);
       log(`flow-train: FID ${fid.toFixed(2)} at epoch ${epoch}`);
     }

@@ -13,6 +13,7 @@ import { makeBatch, epochOrder } from '../src/data/batches.js';
 import { FlowModel } from '../src/flow-model.js';
 import { ModelThreads, threadCount } from '../src/parallel/model-threads.js';
 import { shardRanges, shardsOf } from '../src/parallel/shard.js';
+import { generatedSource } from '../src/fid-eval.js';
 import { integrateFlowRows } from '../src/sample.js';
 import { train } from '../src/train.js';
 import { batchGradients, microBatchDraws, type StepSettings } from '../src/train-step.js';
@@ -140,6 +141,26 @@ describe('model threads', () => {
     expect(worst).toBeLessThan(1e-5);
     // and the flow moved the rows
     expect(Math.max(...Array.from(one, (v, i) => Math.abs(v - x0[i])))).toBeGreaterThan(1e-2);
+    model.dispose();
+  }, 60_000);
+
+  it("share the FID evaluation's sampling: the generated images are the one-thread ones", async () => {
+    const model = new FlowModel(config, { seed: 6 });
+    const rng = new TestRandom(3);
+    const values = await model.values();
+    for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
+    model.setValues(values);
+    const sampling = { odeMethod: 'euler', odeOptions: { nfe: 2 }, cfgScale: 0.2, edmSchedule: false };
+    const collect = async (threads?: ModelThreads) => {
+      const out: number[] = [];
+      for await (const b of generatedSource(model, model.params, 7, sampling, 0, threads).batches(4)) out.push(...b.bytes!);
+      return out;
+    };
+    const one = await collect();
+    const three = await collect(pool);
+    expect(three).toHaveLength(7 * 8 * 8 * 3);
+    // uint8 images: float rounding may move a value across a quantisation step, no further
+    expect(Math.max(...three.map((v, i) => Math.abs(v - one[i])))).toBeLessThanOrEqual(1);
     model.dispose();
   }, 60_000);
 

@@ -68,9 +68,9 @@ describe('mmmi-train train (image folder, tiny)', () => {
     expect(third.err).toMatch(/starting from the weights of .*checkpoint.safetensors \(24 images seen there\), fresh optimizer/);
     expect((await readCheckpointFile(join(out2, 'checkpoint.safetensors'))).meta.progress).toMatchObject({ epoch: 1, imagesSeen: 8, optimizerSteps: 2 });
 
-    // a registry name works for sample and export
+    // a registry name works for sample (on 2 threads) and export
     const grid = join(out2, 'grid.png');
-    const sampled = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', grid, '--backend', 'wasm']);
+    const sampled = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', grid, '--backend', 'wasm', '--threads', '2']);
     expect(sampled.code, sampled.err).toBe(0);
     expect(existsSync(grid)).toBe(true);
     const exported = await run(['export', '--checkpoint', 'warm', '--registry', reg, '--out', join(out2, 'weights.safetensors'), '--float16']);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NpzWriter } from '@mmmi/formats';
+import { NpzWriter, sha256File } from '@mmmi/formats';
 import {
   ArgumentError,
   buildLatentModel,
@@ -23,7 +23,7 @@ import {
   type MiTable,
 } from '@mmmi/latents';
 import { imageShape, metadataArrays, type ArrayInput } from './contents.js';
-import { jsonNumber, MANIFEST_FORMAT, sha256File, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
+import { jsonNumber, MANIFEST_FORMAT, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
 import { generationOptions, parseGenerationArgs, type GenerationOptions } from './options.js';
 import { writePreview } from './preview.js';
 import { Progress } from './progress.js';

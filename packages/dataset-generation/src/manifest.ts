@@ -3,9 +3,7 @@
  * seeds, the map, the exact latent description, the MI table, and the shard's checksum,
  * so that another program can check a dataset without trusting the file names.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@mmmi/formats';
 
 export const MANIFEST_FORMAT = 'mmmi-dataset-manifest/1';
 export const TOOLKIT_VERSION = '0.1.0';
@@ -26,20 +24,8 @@ export interface Manifest {
   fingerprint: string;
 }
 
-export async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
-
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, path);
+  await writeFileAtomic(path, [Buffer.from(JSON.stringify(value, null, 2) + '\n')]);
 }
 
 /** JSON has no ±Infinity: an infinite MI is written as the string "Infinity". */

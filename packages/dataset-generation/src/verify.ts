@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpz } from '@mmmi/formats';
-import { MANIFEST_FORMAT, sha256File, type Manifest } from './manifest.js';
+import { readNpz, sha256File } from '@mmmi/formats';
+import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
 
 export interface ShardReport {
   manifest: string;

@@ -6,13 +6,14 @@
  * removed and the destination is left untouched.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { hashFile } from '@mmmi/formats';
 import { Progress, type ProgressStream } from './progress.js';
 
 export interface DownloadProgress {
@@ -182,15 +183,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
 }
 
 /** MD5 of a file, streamed (hex). */
-export async function md5File(path: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export const md5File = async (path: string): Promise<string> => (await hashFile(path, 'md5')).digest;
 
 /** SHA-256 of a file, streamed (hex). */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export const sha256File = async (path: string): Promise<string> => (await hashFile(path, 'sha256')).digest;

@@ -98,3 +98,4 @@ export {
   type Cifar10Split,
 } from './cifar10.js';
 export { AtomicFile, writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+export { hashFile, sha256File } from './file-hash.js';

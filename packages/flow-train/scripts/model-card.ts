@@ -5,7 +5,8 @@
  * test images with fixed noise and times (uniform t), for the model and for an untrained one.
  *
  *   npx tsx scripts/model-card.ts --run ../../output_dir/builtin-small \
- *     --model models/cifar10-small.safetensors --data ../../../shared/datasets/cifar10-jpeg.tar.gz
+ *     --model models/cifar10-small.safetensors --data ../../../shared/datasets/cifar10-jpeg.tar.gz \
+ *     [--compare <an earlier model, e.g. the previously shipped one>] [--test_images 500]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -31,6 +32,8 @@ const modelPath = resolve(arg('model'));
 const dataPath = resolve(arg('data'));
 const outDir = resolve(arg('out', 'models'));
 const testImages = Number(arg('test_images', '500'));
+// an earlier model (e.g. the previously shipped one), measured in the same run as a baseline
+const comparePath = arg('compare', '');
 
 await selectTrainingBackend('wasm', { log: () => {} });
 const ckpt = await readCheckpointFile(modelPath);
@@ -107,6 +110,13 @@ const trained = await testLoss(model, model.params);
 const untrained = new FlowModel(meta.config, { seed: 0 });
 const baseline = await testLoss(untrained, untrained.params);
 untrained.dispose();
+let earlier: { loss: number; images: number | undefined; sha256: string } | undefined;
+if (comparePath) {
+  const other = await readCheckpointFile(resolve(comparePath));
+  const otherModel = new FlowModel(other.meta.config, other.weights, comparePath);
+  earlier = { loss: await testLoss(otherModel, otherModel.params), images: other.meta.progress?.imagesSeen, sha256: other.sha256! };
+  otherModel.dispose();
+}
 
 // samples: 8 per class, one column per class
 const perClass = 8;
@@ -143,7 +153,7 @@ Measured by \`scripts/model-card.ts\` (rerun it to refresh this card):
 - **Flow-matching test loss** (mean squared error of the velocity on the first ${testImages} CIFAR-10
   test images, fixed noise, t ~ U[0, 1), same seed for both rows):
   - this model: **${trained.toFixed(4)}**
-  - untrained model (same architecture, initial weights): ${baseline.toFixed(4)}
+  - untrained model (same architecture, initial weights): ${baseline.toFixed(4)}${earlier ? `\n  - the previous built-in model (${earlier.images?.toLocaleString('en-US') ?? '?'} images seen, sha256 \`${earlier.sha256.slice(0, 12)}…\`): ${earlier.loss.toFixed(4)} (this one: ×${(trained / earlier.loss).toFixed(3)} of its loss)` : ''}
 - FID was **not** measured: the Inception weights cannot be downloaded on this machine
   (\`mmmi-fid download-weights\` needs the network). With them: \`mmmi-fid\` on a folder of samples
   against \`cifar10-train\`, or train with \`--compute_fid\`.
@@ -175,4 +185,4 @@ mmmi-train export --checkpoint output_dir/builtin-small/checkpoint.safetensors \
 \`\`\`
 `;
 writeFileSync(join(outDir, 'MODEL_CARD.md'), card);
-console.log(JSON.stringify({ trained, baseline, points: points.length, sampleSeconds }));
+console.log(JSON.stringify({ trained, baseline, earlier, points: points.length, sampleSeconds }));

@@ -48,6 +48,9 @@ for (const line of logText.split('\n')) {
   if (m) points.push({ images: Number(m[1]) * Number(m[3]) + Number(m[2]), loss: Number(m[4]) });
 }
 points.sort((a, b) => a.images - b.images);
+// the run may have gone on after this model was exported: plot only what it had seen
+const seen = meta.progress?.imagesSeen ?? Infinity;
+points.splice(0, points.length, ...points.filter((p) => p.images <= seen));
 
 /** A plain line plot (white background, grey axes, blue line), log-scaled loss. */
 function plot(pts: { images: number; loss: number }[], width = 640, height = 320) {

@@ -154,7 +154,7 @@ the CPUs of a development machine (2 cores, TensorFlow.js wasm backend${threads 
 Measured by \`scripts/model-card.ts\` (rerun it to refresh this card):
 
 - **Flow-matching test loss** (mean squared error of the velocity on the first ${testImages} CIFAR-10
-  test images, fixed noise, t ~ U[0, 1), same seed for both rows):
+  test images, fixed noise, t ~ U[0, 1), same seed for every row):
   - this model: **${trained.toFixed(4)}**
   - untrained model (same architecture, initial weights): ${baseline.toFixed(4)}${earlier ? `\n  - the previous built-in model (${earlier.images?.toLocaleString('en-US') ?? '?'} images seen, sha256 \`${earlier.sha256.slice(0, 12)}…\`): ${earlier.loss.toFixed(4)} (this one: ×${(trained / earlier.loss).toFixed(3)} of its loss)` : ''}
 - FID was **not** measured: the Inception weights cannot be downloaded on this machine

@@ -25,6 +25,13 @@ beforeAll(async () => {
   await registerTfjsGradients();
 });
 
+/** Adds 0.05·N(0, 1) to every weight (the UNet's zero-initialised output layer would zero most gradients). */
+async function perturbWeights(model: FlowModel, rng: TestRandom): Promise<void> {
+  const values = await model.values();
+  for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
+  model.setValues(values);
+}
+
 describe('shards of a micro-batch', () => {
   it('split the rows contiguously, the first shards one row larger, and leave out empty ones', () => {
     expect(shardRanges(5, 3)).toEqual([
@@ -82,12 +89,9 @@ describe('model threads', () => {
     const data = makeDataset(10, 8, 3, 4);
     const order = epochOrder(10, 0, 0);
     const batches = [makeBatch(data, order, 0, 5, 0, 0), makeBatch(data, order, 1, 5, 0, 0)];
-    // random weights everywhere (the UNet's output layer starts at zero, which would zero most gradients)
     const model = new FlowModel(config, { seed: 2 });
     const rng = new TestRandom(8);
-    const values = await model.values();
-    for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
-    model.setValues(values);
+    await perturbWeights(model, rng);
     const one = await batchGradients(model, batches, 40, settings);
     const three = await batchGradients(model, batches, 40, settings, pool);
     expect(three.loss).toBeCloseTo(one.loss, 6);
@@ -102,9 +106,7 @@ describe('model threads', () => {
     // and the gradients are not trivially zero
     expect(Math.max(...Array.from(one.grads.get('input_blocks.0.0.weight')!.dataSync(), Math.abs))).toBeGreaterThan(1e-4);
     // the workers took the current weights: after a change, both agree again
-    const changed = await model.values();
-    for (const v of changed.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
-    model.setValues(changed);
+    await perturbWeights(model, rng);
     const oneAfter = await batchGradients(model, batches, 40, settings);
     const threeAfter = await batchGradients(model, batches, 40, settings, pool);
     expect(threeAfter.loss).toBeCloseTo(oneAfter.loss, 6);
@@ -127,9 +129,7 @@ describe('model threads', () => {
   it('integrate the flow on shards of the rows as one batch does (heun2, CFG, 5 rows on 3 threads)', async () => {
     const model = new FlowModel(config, { seed: 4 });
     const rng = new TestRandom(21);
-    const values = await model.values();
-    for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
-    model.setValues(values);
+    await perturbWeights(model, rng);
     const labels = Int32Array.from([0, 1, 2, 1, model.noLabel]);
     const x0 = Float32Array.from({ length: 5 * 8 * 8 * 3 }, () => rng.normal());
     const sampling = { odeMethod: 'heun2', odeOptions: { nfe: 3 }, cfgScale: 0.5, edmSchedule: true };
@@ -147,9 +147,7 @@ describe('model threads', () => {
   it("share the FID evaluation's sampling: the generated images are the one-thread ones", async () => {
     const model = new FlowModel(config, { seed: 6 });
     const rng = new TestRandom(3);
-    const values = await model.values();
-    for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
-    model.setValues(values);
+    await perturbWeights(model, rng);
     const sampling = { odeMethod: 'euler', odeOptions: { nfe: 2 }, cfgScale: 0.2, edmSchedule: false };
     const collect = async (threads?: ModelThreads) => {
       const out: number[] = [];

@@ -162,7 +162,12 @@ Measured by \`scripts/model-card.ts\` (rerun it to refresh this card):
   against \`cifar10-train\`, or train with \`--compute_fid\`.
 - Sampling the grid below (${sampleLabels.length} images, ${meta.sampling.odeMethod}, ${JSON.stringify(meta.sampling.odeOptions)}, CFG) took ${sampleSeconds.toFixed(1)} s here.
 
-${p.imagesSeen < 250_000 ? `**Status: under-trained.** ${p.imagesSeen.toLocaleString('en-US')} of the ≥ 250 000 training images issue #3 asks for; training continues from the checkpoint in later sessions (\`--resume latest\`).\n` : ''}
+${
+  p.imagesSeen < 250_000
+    ? `**Status: under-trained.** ${p.imagesSeen.toLocaleString('en-US')} of the ≥ 250 000 training images issue #3 asks for; training continues from the checkpoint in later sessions (\`--resume latest\`).`
+    : `**Status:** ${(p.imagesSeen / 49_984).toFixed(2)} epochs on two CPU cores, against the paper's 3000 epochs of its 37× larger \`cifar10\` configuration on a GPU: its samples have CIFAR-like colours, backgrounds and rough shapes, and few are recognisable objects. It is a working default map for \`generate\`, not a substitute for the paper's model (train one with \`nx run flow-train:train\` on a GPU, or load the paper's PyTorch checkpoint).`
+}
+
 ## Loss curve
 
 Training loss (the progress log's per-step MSE, every ~10 s; log scale from ${Math.min(...points.map((q) => q.loss)).toFixed(3)} to ${Math.max(...points.map((q) => q.loss)).toFixed(3)}) against images seen (0 to ${Math.max(...points.map((q) => q.images)).toLocaleString('en-US')}): \`loss-curve.png\`

@@ -87,7 +87,12 @@ export class ShardWorkspace {
     return out;
   }
 
+  private closed = false;
+
+  /** Close the files (idempotent); the folder stays for a later resume. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const name of STREAMED_ARRAYS) await this.files[name].close();
   }
 

@@ -4,7 +4,7 @@
  * of the saved latents with flow-train's API, the MI table is the latents', and bad
  * checkpoints fail before any work.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,10 @@ describe('flow map', { timeout: 400_000 }, () => {
   it('a missing checkpoint, or one whose images are not 32×32, is a clear error', async () => {
     await expect(prepareJob(args(tmp()).map((t) => (t === ckptPath ? '/nonexistent/model.safetensors' : t)))).rejects.toThrow(/does not exist/);
     const pth = join(repo, 'packages/flow-train/test/fixtures/torch-unet/tiny_checkpoint.pth');
+    const openFiles = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+    const before = openFiles();
     await expect(generate(args(tmp()).map((t) => (t === ckptPath ? pth : t)), quiet)).rejects.toThrow(/has shape \[128,32\], configuration .cifar10. expects \[512,128\]/);
+    // The shard's workspace was open when the map failed: its files must be closed, not left to the garbage collector.
+    expect(openFiles()).toBeLessThanOrEqual(before);
   });
 });

@@ -147,20 +147,20 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
 
   const m = model.structure;
   const perDraw: Record<StreamedArray, number> = { X: m.nMod * m.modDim, Noise: m.nMod * m.modDim, Y: 1 };
-  const ws = await ShardWorkspace.open(paths.partial, job.fingerprint);
-  let arrays: Awaited<ReturnType<typeof assemble>>;
-  // A failure anywhere below (no checkpoint, a bad map, a full disk) must not leak the open files.
+  // The map is opened (and a bad checkpoint found) before the workspace exists; each
+  // resource is released in a finally, in reverse order, however the job ends.
+  const flow = job.checkpoint
+    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow })
+    : null;
+  if (flow) job.flowInfo = flow.info;
   try {
-    if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);
-    const buffers = { theta: new Float64Array(o.drawsPerBatch), x: new Float64Array(o.drawsPerBatch * perDraw.X) };
-    const resumedFrom = ws.drawsDone;
-    const flow = job.checkpoint
-      ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow })
-      : null;
-    if (flow) job.flowInfo = flow.info;
-    // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
-    const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
+    const ws = await ShardWorkspace.open(paths.partial, job.fingerprint);
     try {
+      if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);
+      const buffers = { theta: new Float64Array(o.drawsPerBatch), x: new Float64Array(o.drawsPerBatch * perDraw.X) };
+      const resumedFrom = ws.drawsDone;
+      // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
+      const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
       for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
         const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
         const lat = sampleBatch(m, o.sampleSeed, b, count, buffers);
@@ -170,23 +170,23 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
         if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
         if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
       }
-    } finally {
-      await flow?.dispose();
-    }
 
-    arrays = await assemble(job, ws, perDraw);
-    if (previewPath) {
-      const k = Math.min(o.preview, o.datasetSize);
-      await writePreview(previewPath, await ws.read('X', 0, k * perDraw.X), k, m.nMod);
+      const arrays = await assemble(job, ws, perDraw);
+      if (previewPath) {
+        const k = Math.min(o.preview, o.datasetSize);
+        await writePreview(previewPath, await ws.read('X', 0, k * perDraw.X), k, m.nMod);
+      }
+      await ws.remove();
+      const file = await sha256File(paths.npz);
+      await writeJsonAtomic(paths.manifest, manifestOf(job, arrays, file));
+      logEnd(job, progress, previewPath);
+      return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: false };
+    } finally {
+      await ws.close();
     }
-    await ws.remove();
   } finally {
-    await ws.close();
+    await flow?.dispose();
   }
-  const file = await sha256File(paths.npz);
-  await writeJsonAtomic(paths.manifest, manifestOf(job, arrays, file));
-  logEnd(job, progress, previewPath);
-  return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: false };
 }
 
 /** Stream the workspace into the .npz (temporary name, renamed when complete). */

@@ -152,8 +152,10 @@ describe('flow map', { timeout: 400_000 }, () => {
     const pth = join(repo, 'packages/flow-train/test/fixtures/torch-unet/tiny_checkpoint.pth');
     const openFiles = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
     const before = openFiles();
-    await expect(generate(args(tmp()).map((t) => (t === ckptPath ? pth : t)), quiet)).rejects.toThrow(/has shape \[128,32\], configuration .cifar10. expects \[512,128\]/);
-    // The shard's workspace was open when the map failed: its files must be closed, not left to the garbage collector.
+    const dir = tmp();
+    await expect(generate(args(dir).map((t) => (t === ckptPath ? pth : t)), quiet)).rejects.toThrow(/has shape \[128,32\], configuration .cifar10. expects \[512,128\]/);
+    // A failed job leaves no open files to the garbage collector, and a bad map fails before a partial shard exists.
     expect(openFiles()).toBeLessThanOrEqual(before);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 });

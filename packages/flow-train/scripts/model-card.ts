@@ -16,6 +16,8 @@ import { Rng } from '@mmmi/latents';
 import { selectTrainingBackend } from '../src/backend/index.js';
 import { readCheckpointFile } from '../src/checkpoint.js';
 import { FlowModel } from '../src/flow-model.js';
+import { buildArchitecture } from '../src/unet/architecture.js';
+import { unetConfig } from '../src/unet/config.js';
 import { condOtSample } from '../src/path.js';
 import { imageGrid, sampleImages } from '../src/sample.js';
 
@@ -131,6 +133,10 @@ await writePng(join(outDir, 'samples.png'), imageGrid(samples, sampleLabels.leng
 model.dispose();
 
 const p = meta.progress!;
+// The trainer drops the last partial batch: an epoch sees a whole number of (accumulated) batches of the 50 000 images.
+const imagesPerStep = Number(meta.trainArgs.batch_size) * Number(meta.trainArgs.accum_iter ?? 1);
+const IMAGES_PER_EPOCH = Math.floor(50_000 / imagesPerStep) * imagesPerStep;
+const paperSizeRatio = buildArchitecture(unetConfig('cifar10')).parameterCount / meta.parameters;
 const hours = (p.wallSeconds / 3600).toFixed(2);
 const threads = Number(meta.trainArgs.threads ?? 1);
 const card = `# Built-in flow model: \`cifar10-small\`
@@ -146,7 +152,7 @@ the CPUs of a development machine (2 cores, TensorFlow.js wasm backend${threads 
 | weights | ${meta.weights === 'ema' ? 'EMA (decay min(0.999, (1+n)/(10+n)))' : 'live'}, float32 safetensors, ${(readFileSync(modelPath).length / 1e6).toFixed(1)} MB, sha256 \`${ckpt.sha256}\` |
 | data | ${String(meta.provenance.data ?? '')} — ${String(meta.provenance.images ?? '')} images, random horizontal flips |
 | recipe | batch ${String(meta.trainArgs.batch_size)}, AdamW lr ${String(meta.trainArgs.lr)} betas [${String(meta.trainArgs.optimizer_betas)}] weight decay 0.01, no lr decay, label dropout ${String(meta.trainArgs.class_drop_prob)}, skewed timesteps, seed ${String(meta.trainArgs.seed)} |
-| training | ${p.imagesSeen.toLocaleString('en-US')} images seen (${(p.imagesSeen / 49_984).toFixed(2)} epochs), ${p.optimizerSteps} optimizer steps, ${hours} h wall time on a shared 2-core machine |
+| training | ${p.imagesSeen.toLocaleString('en-US')} images seen (${(p.imagesSeen / IMAGES_PER_EPOCH).toFixed(2)} epochs), ${p.optimizerSteps} optimizer steps, ${hours} h wall time on a shared 2-core machine |
 | sampling | ${meta.sampling.odeMethod}, ${JSON.stringify(meta.sampling.odeOptions)} ${meta.sampling.edmSchedule ? 'EDM grid' : 'uniform grid'}, classifier-free guidance w = ${meta.sampling.cfgScale} |
 
 ## How good is it
@@ -165,7 +171,7 @@ Measured by \`scripts/model-card.ts\` (rerun it to refresh this card):
 ${
   p.imagesSeen < 250_000
     ? `**Status: under-trained.** ${p.imagesSeen.toLocaleString('en-US')} of the ≥ 250 000 training images issue #3 asks for; training continues from the checkpoint in later sessions (\`--resume latest\`).`
-    : `**Status:** ${(p.imagesSeen / 49_984).toFixed(2)} epochs on two CPU cores, against the paper's 3000 epochs of its 37× larger \`cifar10\` configuration on a GPU: its samples have CIFAR-like colours, backgrounds and rough shapes, and few are recognisable objects. It is a working default map for \`generate\`, not a substitute for the paper's model (train one with \`nx run flow-train:train\` on a GPU, or load the paper's PyTorch checkpoint).`
+    : `**Status:** ${(p.imagesSeen / IMAGES_PER_EPOCH).toFixed(2)} epochs on two CPU cores, against the paper's 3000 epochs of its ${paperSizeRatio.toFixed(0)}× larger \`cifar10\` configuration on a GPU: its samples have CIFAR-like colours, backgrounds and rough shapes, and few are recognisable objects. It is a working default map for \`generate\`, not a substitute for the paper's model (train one with \`nx run flow-train:train\` on a GPU, or load the paper's PyTorch checkpoint).`
 }
 
 ## Loss curve

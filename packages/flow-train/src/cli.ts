@@ -1,17 +1,19 @@
 /**
- * `mmmi-train`: train | info | sample. Parsing and printing only; the work lives in
+ * `mmmi-train`: train | info | sample | export. Parsing and printing only; the work lives in
  * train.ts, sample.ts, checkpoint.ts and registry.ts.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { writePng } from '@mmmi/formats';
+import { writeFileAtomic, writePng } from '@mmmi/formats';
 import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
 import { selectTrainingBackend, type BackendName } from './backend/index.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
+import { EngineError, openEngine, parseEngine, parseExecutionProvider } from './engine/index.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
+import { exportUNetOnnx, ONNX_INPUTS, ONNX_OPSET, ONNX_OUTPUT } from './onnx/export-unet.js';
 import { ModelThreads, threadCount } from './parallel/model-threads.js';
 import { listModels, loadModel, registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
@@ -33,9 +35,11 @@ const USAGE = `usage:
   mmmi-train train [flags]                 train (see mmmi-train train --help)
   mmmi-train info <configuration | checkpoint | registry name | registry> [--json]
   mmmi-train sample --checkpoint <file | registry name> [--labels 0,1,2] [--n 16] [--out grid.png]
-                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--backend b] [--threads n]
+                    [--cfg_scale w] [--ode_method m] [--nfe n] [--seed s] [--engine auto|onnx|tfjs] [--ep cpu|cuda|tensorrt]
+                    [--backend b] [--threads n]   (threads: ONNX Runtime's, or tfjs data-parallel; 0 = one per core)
   mmmi-train export --checkpoint <file | name> --out <file.safetensors> [--float16] [--name n [--to_registry dir] [--default]]
-                    [--ode_method m] [--nfe n] [--cfg_scale w] [--edm_schedule true|false]   weights-only (EMA) export`;
+                    [--ode_method m] [--nfe n] [--cfg_scale w] [--edm_schedule true|false]   weights-only (EMA) export
+  mmmi-train export --format onnx --checkpoint <file | name> --out <file.onnx>   the UNet as an ONNX graph (inputs x NHWC, t, y; output v)`;
 
 async function useBackend(name: string, io: CliIo): Promise<BackendName> {
   return selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
@@ -164,9 +168,19 @@ async function runInfo(argv: string[], io: CliIo): Promise<number> {
 async function runExport(argv: string[], io: CliIo): Promise<number> {
   const ref = option(argv, 'checkpoint');
   const out = option(argv, 'out');
-  if (!ref || !out) throw new ArgsError('export needs --checkpoint <file | registry name> and --out <file.safetensors>');
+  const format = option(argv, 'format') ?? 'safetensors';
+  if (format !== 'safetensors' && format !== 'onnx') throw new ArgsError(`--format ${format}: expected safetensors or onnx`);
+  if (!ref || !out) throw new ArgsError(`export needs --checkpoint <file | registry name> and --out <file.${format}>`);
   const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
   const useEma = ckpt.meta.weights === 'live' && ckpt.ema !== undefined && ckpt.meta.trainArgs.use_ema !== false;
+  if (format === 'onnx') {
+    const weights = useEma ? 'ema' : ckpt.meta.weights;
+    const bytes = exportUNetOnnx(buildArchitecture(ckpt.meta.config), useEma ? ckpt.ema! : ckpt.weights, { checkpoint_sha256: ckpt.sha256 ?? '', weights });
+    const path = resolve(out);
+    await writeFileAtomic(path, [bytes]);
+    io.out(`${JSON.stringify({ file: path, format: 'onnx', bytes: bytes.length, sha256: sha256Hex(bytes), weights, checkpoint_sha256: ckpt.sha256, opset: ONNX_OPSET, inputs: ONNX_INPUTS, output: ONNX_OUTPUT })}\n`);
+    return 0;
+  }
   const sampling: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
   const method = option(argv, 'ode_method');
   if (method !== undefined) sampling.odeMethod = method;
@@ -221,18 +235,31 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const nfe = option(argv, 'nfe');
   if (nfe !== undefined) sampling.odeOptions.nfe = Number(nfe);
   const out = resolve(option(argv, 'out') ?? 'grid.png');
-  const backend = await useBackend(option(argv, 'backend') ?? 'auto', io);
-  const threadsWanted = Number(option(argv, 'threads') ?? 1);
-  const threadTotal = asArgsError(() => threadCount(threadsWanted, backend));
+  const engineChoice = asArgsError(() => parseEngine(option(argv, 'engine') ?? 'auto'));
+  const ep = asArgsError(() => parseExecutionProvider(option(argv, 'ep') ?? 'cpu'));
+  const threadsText = option(argv, 'threads');
+  const threadsWanted = Number(threadsText ?? (engineChoice === 'tfjs' ? 1 : 0));
+  if (!(Number.isInteger(threadsWanted) && threadsWanted >= 0)) throw new ArgsError(`--threads ${threadsText}: expected a whole number ≥ 0 (0 = one per core)`);
+  const engine = await openEngine(
+    { arch: buildArchitecture(ckpt.meta.config), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: ckpt.meta.weights },
+    { engine: engineChoice, ep, threads: threadsWanted, log: (m) => io.err(`${m}\n`) },
+  ).catch((e: Error) => {
+    throw e instanceof EngineError ? new ArgsError(e.message) : e;
+  });
+  // with ONNX Runtime the solver's arithmetic runs on tfjs cpu: no kernels to register, no threads
+  const backend = engine ? await useBackend('cpu', io) : await useBackend(option(argv, 'backend') ?? 'auto', io);
+  const threadTotal = engine ? 1 : asArgsError(() => threadCount(threadsWanted === 0 && threadsText === undefined ? 1 : threadsWanted, backend));
   const model = new FlowModel(ckpt.meta.config, ckpt.weights, ckpt.resolved.path);
   const threads = threadTotal > 1 ? await ModelThreads.start(ckpt.meta.config, backend, threadTotal - 1) : undefined;
   try {
     const t0 = performance.now();
-    const images = await sampleImages(model, model.params, labels, sampling, { seed: Number(option(argv, 'seed') ?? 0), threads });
+    const images = await sampleImages(model, model.params, labels, sampling, { seed: Number(option(argv, 'seed') ?? 0), threads, engine });
     const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
     await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
-    io.err(`flow-train: ${n} samples (${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
+    const how = engine ? `onnx ${engine.info.provider}, ${engine.info.threads} threads` : `tfjs ${backend}${threadTotal > 1 ? `, ${threadTotal} threads` : ''}`;
+    io.err(`flow-train: ${n} samples (${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}; ${how}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
   } finally {
+    await engine?.close();
     await threads?.close();
     model.dispose();
   }

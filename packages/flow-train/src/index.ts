@@ -12,3 +12,5 @@ export * from './timesteps.js';
 export { selectTrainingBackend } from './backend/index.js';
 export { registerFastWasmKernels } from './backend/wasm-fast.js';
 export { ModelThreads, threadCount, type GradientThreads, type SamplingThreads } from './parallel/model-threads.js';
+export * from './engine/index.js';
+export { exportUNetOnnx, ONNX_EXPORTER_VERSION, ONNX_INPUTS, ONNX_OPSET, ONNX_OUTPUT } from './onnx/export-unet.js';

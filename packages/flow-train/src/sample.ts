@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@mmmi/latents';
 import type { SamplingSettings } from './checkpoint.js';
 import type { FlowModel } from './flow-model.js';
+import type { VelocityEngine } from './engine/ort-engine.js';
 import type { SamplingThreads } from './parallel/model-threads.js';
 import { shardRanges } from './parallel/shard.js';
 import { integrate, parseOdeMethod, type VelocityField } from './solvers/index.js';
@@ -54,14 +55,17 @@ export interface SampleOptions {
   /** Overrides the settings' time grid (e.g. the reference generation grid). */
   timeGrid?: readonly number[];
   onStep?: (done: number, total: number) => void;
-  /** Worker threads that integrate shards of the rows alongside this one. */
+  /** Worker threads that integrate shards of the rows alongside this one (tfjs only). */
   threads?: SamplingThreads;
+  /** Evaluates the velocity instead of `model`'s tfjs forward pass (e.g. ONNX Runtime). */
+  engine?: VelocityEngine;
 }
 
 /** Integrates from the given noise x0 (NHWC); returns x at t = 1 (caller disposes). */
 export function integrateFlow(model: FlowModel, weights: ParamTensors, x0: tf.Tensor4D, labels: Int32Array, settings: SamplingSettings, options: Omit<SampleOptions, 'seed' | 'stream'> = {}): { x: tf.Tensor4D; nfe: number } {
   const grid = options.timeGrid ?? samplingGrid(settings);
-  const { x, nfe } = integrate(guidedVelocity(model, weights, labels, settings.cfgScale), x0, grid, parseOdeMethod(settings.odeMethod), {
+  const field = options.engine ? options.engine.guidedVelocity(labels, settings.cfgScale) : guidedVelocity(model, weights, labels, settings.cfgScale);
+  const { x, nfe } = integrate(field, x0, grid, parseOdeMethod(settings.odeMethod), {
     stepSize: options.timeGrid ? undefined : settings.odeOptions.step_size,
     atol: settings.odeOptions.atol,
     rtol: settings.odeOptions.rtol,
@@ -88,7 +92,7 @@ export async function integrateFlowRows(model: FlowModel, weights: ParamTensors,
     return out;
   };
   const threads = options.threads;
-  if (!threads || labels.length < 2) return here(x0, labels);
+  if (!threads || options.engine || labels.length < 2) return here(x0, labels);
   threads.publish(await model.values(weights));
   const [own, ...others] = shardRanges(labels.length, threads.workers + 1);
   const pending = Promise.allSettled(others.map(([a, b], j) => threads.integrate(j, rowsOf(a, b), labels.subarray(a, b), settings, options.timeGrid)));

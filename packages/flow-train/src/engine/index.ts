@@ -1,0 +1,71 @@
+/**
+ * Which engine evaluates the flow model where no gradients are needed: ONNX Runtime
+ * (`onnx`, the default wherever onnxruntime-node loads) or the tfjs forward pass (`tfjs`).
+ * `auto` falls back to tfjs with a printed reason; an explicit `onnx` fails instead.
+ */
+import type { UNetArchitecture } from '../unet/architecture.js';
+import type { ParamValues } from '../unet/params.js';
+import { cachedOnnxGraph } from './onnx-cache.js';
+import { EngineError, EXECUTION_PROVIDERS, OrtEngine, ortUnavailableReason, type ExecutionProvider } from './ort-engine.js';
+
+export { cacheRoot, cachedGraphPath, cachedOnnxGraph, type CachedGraph, type GraphSource } from './onnx-cache.js';
+export { CUDA_INSTALL_HINT, EngineError, EXECUTION_PROVIDERS, OrtEngine, ortThreads, ortUnavailableReason, type EngineInfo, type ExecutionProvider, type VelocityEngine } from './ort-engine.js';
+
+export const ENGINES = ['auto', 'onnx', 'tfjs'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+
+export interface EngineRequest {
+  engine?: EngineChoice;
+  ep?: ExecutionProvider;
+  /** ONNX Runtime intra-op threads (0 = the cores this process may use). */
+  threads?: number;
+  log?: (message: string) => void;
+  /** Folder of cached graphs (default: cacheRoot()/onnx). */
+  cacheDir?: string;
+}
+
+export interface ModelSource {
+  arch: UNetArchitecture;
+  values: ParamValues;
+  /** sha256 of the checkpoint file; graphs of weights not from a file are not cached. */
+  checkpointSha256: string;
+  weights: 'ema' | 'live';
+}
+
+export function parseEngine(name: string, flag = '--engine'): EngineChoice {
+  const e = ENGINES.find((x) => x === name);
+  if (!e) throw new EngineError(`${flag} ${name}: expected one of ${ENGINES.join(', ')}`);
+  return e;
+}
+
+export function parseExecutionProvider(name: string, flag = '--ep'): ExecutionProvider {
+  const e = EXECUTION_PROVIDERS.find((x) => x === name);
+  if (!e) throw new EngineError(`${flag} ${name}: expected one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  return e;
+}
+
+/**
+ * The ONNX Runtime engine for `source`, or undefined when the tfjs path is to be used
+ * (asked for, or `auto` where ONNX Runtime is unavailable; the reason is logged).
+ */
+export async function openEngine(source: ModelSource, request: EngineRequest = {}): Promise<OrtEngine | undefined> {
+  const choice = request.engine ?? 'auto';
+  const log = request.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (choice === 'tfjs') return undefined;
+  if (choice === 'auto') {
+    const reason = await ortUnavailableReason();
+    if (reason) {
+      log(`engine: tfjs, because ${reason}`);
+      return undefined;
+    }
+  }
+  try {
+    const graph = cachedOnnxGraph(source, request.cacheDir);
+    if (graph.built) log(`ONNX graph ${graph.reason ? `rebuilt (the cached one was refused: ${graph.reason})` : 'exported'}: ${graph.path}`);
+    return await OrtEngine.open(graph.path, source.arch.config, { ep: request.ep, threads: request.threads, graphSha256: graph.graphSha256 });
+  } catch (e) {
+    if (choice === 'onnx' || !(e instanceof EngineError)) throw e;
+    log(`engine: tfjs, because ${(e as Error).message}`);
+    return undefined;
+  }
+}

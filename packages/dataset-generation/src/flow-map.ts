@@ -16,8 +16,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
+  buildArchitecture,
   edmGrid,
+  EngineError,
   FlowModel,
+  openEngine,
   integrateFlowRows,
   loadModel,
   ModelThreads,
@@ -27,6 +30,9 @@ import {
   selectTrainingBackend,
   threadCount,
   uniformGrid,
+  type EngineChoice,
+  type EngineInfo,
+  type ExecutionProvider,
   type FlowCheckpoint,
   type ParamTensors,
   type SamplingSettings,
@@ -53,9 +59,12 @@ export interface FlowMapInfo {
   time_grid: number[] | string;
   step_size: number | null;
   cfg_scale: number;
+  /** The tfjs backend (with ONNX Runtime: the one the solvers' arithmetic runs on). */
   backend: string;
-  /** Threads integrating shards of each batch (1 = this one only). */
+  /** Threads: ONNX Runtime's intra-op threads, or tfjs threads integrating shards of each batch (1 = this one only). */
   threads: number;
+  /** What evaluated the velocity: engine, execution provider or backend, threads, graph sha256. */
+  engine: EngineInfo;
 }
 
 export interface FlowMap {
@@ -81,11 +90,16 @@ function referenceArgs(ckpt: FlowCheckpoint): Record<string, unknown> {
 export interface OpenFlowMapOptions {
   registry?: string;
   backend?: string;
+  engine?: EngineChoice;
+  ep?: ExecutionProvider;
   log?: (message: string) => void;
   overrides?: FlowOverrides;
   /** Threads for the integration (wasm and cpu; 0 = one per core; default 1). */
   threads?: number;
 }
+
+/** A flow map that cannot be opened as asked (engine, provider): a user error. */
+export class FlowMapError extends Error {}
 
 /** Loads the checkpoint (a file or registry name; 'default' = the registry's default). */
 export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {}): Promise<FlowMap> {
@@ -123,12 +137,19 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   }
   if (parseOdeMethod(settings.odeMethod) === 'dopri5') grid = [0, 1];
   const weightValues = useEma && ckpt.meta.weights !== 'ema' && ckpt.ema ? ckpt.ema : ckpt.weights;
-  // on wasm this also registers flow-train's training and faster kernels
-  const backend = await selectTrainingBackend(options.backend ?? 'auto', { log });
-  const threadTotal = threadCount(options.threads ?? 1, backend);
+  const engine = await openEngine(
+    { arch: buildArchitecture(c), values: weightValues, checkpointSha256: ckpt.sha256!, weights: useEma ? 'ema' : 'live' },
+    { engine: options.engine ?? 'auto', ep: options.ep, threads: options.threads ?? 0, log },
+  ).catch((e: Error) => {
+    throw e instanceof EngineError ? new FlowMapError(e.message) : e;
+  });
+  // with ONNX Runtime the solvers' arithmetic runs on tfjs cpu; on wasm this also registers flow-train's kernels
+  const backend = await selectTrainingBackend(engine ? 'cpu' : (options.backend ?? 'auto'), { log });
+  const threadTotal = engine ? 1 : threadCount(options.threads ?? 1, backend);
   const model = new FlowModel(c, weightValues, ckpt.resolved.path);
   const weights: ParamTensors = model.params;
   const threads = threadTotal > 1 ? await ModelThreads.start(c, backend, threadTotal - 1) : undefined;
+  const engineInfo: EngineInfo = engine?.info ?? { engine: 'tfjs', provider: backend, threads: threadTotal };
   const effectiveGrid = grid ?? samplingGrid(settings);
   const info: FlowMapInfo = {
     name: ckpt.resolved.name ?? ckpt.resolved.path,
@@ -143,9 +164,10 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     step_size: !grid ? (settings.odeOptions.step_size ?? null) : null,
     cfg_scale: settings.cfgScale,
     backend,
-    threads: threadTotal,
+    threads: engineInfo.threads,
+    engine: engineInfo,
   };
-  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`);
+  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`);
 
   const size = 32;
   const pixels = 3 * size * size;
@@ -160,7 +182,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
           const src = (d * nMod + m) * pixels;
           for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) nhwc[d * pixels + p * 3 + ch] = x[src + ch * size * size + p];
         }
-        const img = await integrateFlowRows(model, weights, nhwc, new Int32Array(count).fill(labels[m]), settings, { timeGrid: grid, threads });
+        const img = await integrateFlowRows(model, weights, nhwc, new Int32Array(count).fill(labels[m]), settings, { timeGrid: grid, threads, engine });
         for (let d = 0; d < count; d++) {
           const dst = (d * nMod + m) * pixels;
           for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) out[dst + ch * size * size + p] = img[d * pixels + p * 3 + ch];
@@ -169,6 +191,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
       return out;
     },
     async dispose() {
+      await engine?.close();
       await threads?.close();
       model.dispose();
     },

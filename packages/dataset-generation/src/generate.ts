@@ -87,8 +87,8 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   if (miMethod === 'analytical' && !model.structure.vectors.every((v) => v.kind === 'const')) miMethod = 'numerical';
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
-  // the thread count changes only the float rounding of the flow map, so a job can resume on another machine
-  const { threads: _threads, ...dataArgs } = args;
+  // thread count and engine change only the float rounding of the flow map, so a job can resume on another machine
+  const { threads: _threads, engine: _engine, ep: _ep, ...dataArgs } = args;
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');
@@ -150,7 +150,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   // The map is opened (and a bad checkpoint found) before the workspace exists; each
   // resource is released in a finally, in reverse order, however the job ends.
   const flow = job.checkpoint
-    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow })
+    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, engine: o.flow.engine, ep: o.flow.ep, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow })
     : null;
   if (flow) job.flowInfo = flow.info;
   try {

@@ -3,6 +3,7 @@
  * and checked before any model is built or any file is written.
  */
 import { ArgumentError, LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, parseArgs, type FlagDef, type ParsedArgs } from '@mmmi/latents';
+import { ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
 import { TRANSFORMS, type TransformName } from './transforms.js';
 import { SCALINGS, type ScalingName } from './scaling.js';
 
@@ -23,8 +24,10 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
   ode_nfe: { kind: 'int', min: 1, help: 'time-grid steps of the flow map (default: the checkpoint\'s; the reference uses 9)' },
   ode_grid: { kind: 'choice', choices: ['reference', 'uniform', 'edm', 'checkpoint'], help: 'time grid of the flow map: the reference\'s 10 points, uniform or EDM with --ode_nfe steps, or the checkpoint\'s' },
   cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale of the flow map (default: the checkpoint\'s)' },
+  engine: { kind: 'choice', choices: [...ENGINES], help: 'what evaluates the flow model: onnx (ONNX Runtime), tfjs, or auto (default: onnx where onnxruntime-node loads, else tfjs)' },
+  ep: { kind: 'choice', choices: [...EXECUTION_PROVIDERS], help: 'ONNX Runtime execution provider of the flow map (default cpu)' },
   backend: { kind: 'choice', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend of the flow map (default auto)' },
-  threads: { kind: 'int', min: 0, help: 'threads integrating the flow map (data parallel, for the one-threaded wasm and cpu backends; 0 (default) = one per core there, 1 on the others)' },
+  threads: { kind: 'int', min: 0, help: 'threads of the flow map: ONNX Runtime intra-op threads, or tfjs data-parallel threads on the one-threaded wasm and cpu backends; 0 (default) = one per core' },
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
@@ -44,7 +47,7 @@ export interface GenerationOptions {
   calculateMi: 'numerical' | 'analytical' | null;
   checkpointPath: string | null;
   transform: TransformName | null;
-  flow: { odeMethod?: string; nfe?: number; grid?: 'reference' | 'uniform' | 'edm' | 'checkpoint'; cfgScale?: number; backend?: string; registry?: string; threads?: number };
+  flow: { odeMethod?: string; nfe?: number; grid?: 'reference' | 'uniform' | 'edm' | 'checkpoint'; cfgScale?: number; backend?: string; engine?: EngineChoice; ep?: ExecutionProvider; registry?: string; threads?: number };
   scaling: ScalingName;
   sigmaMaxBytes: number;
   preview: number;
@@ -91,6 +94,8 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
       grid: v.ode_grid as 'reference' | 'uniform' | 'edm' | 'checkpoint' | undefined,
       cfgScale: v.cfg_scale as number | undefined,
       backend: v.backend as string | undefined,
+      engine: v.engine as EngineChoice | undefined,
+      ep: v.ep as ExecutionProvider | undefined,
       registry: v.registry as string | undefined,
       // the thread count changes only float rounding, so every core is used unless told otherwise
       threads: (v.threads as number | undefined) ?? 0,

@@ -7,7 +7,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writePng } from '@mmmi/formats';
+import { readImageRgbSync, writePng } from '@mmmi/formats';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { readCheckpointFile } from '../src/checkpoint.js';
@@ -68,11 +69,31 @@ describe('mmmi-train train (image folder, tiny)', () => {
     expect(third.err).toMatch(/starting from the weights of .*checkpoint.safetensors \(24 images seen there\), fresh optimizer/);
     expect((await readCheckpointFile(join(out2, 'checkpoint.safetensors'))).meta.progress).toMatchObject({ epoch: 1, imagesSeen: 8, optimizerSteps: 2 });
 
-    // a registry name works for sample (on 2 threads) and export
+    // a registry name works for sample (tfjs on 2 threads; ONNX Runtime, the default) and export
     const grid = join(out2, 'grid.png');
-    const sampled = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', grid, '--backend', 'wasm', '--threads', '2']);
+    const sampled = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', grid, '--engine', 'tfjs', '--backend', 'wasm', '--threads', '2']);
     expect(sampled.code, sampled.err).toBe(0);
     expect(existsSync(grid)).toBe(true);
+    expect(sampled.err).toMatch(/tfjs wasm, 2 threads/);
+    const gridOrt = join(out2, 'grid-onnx.png');
+    const sampledOrt = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', gridOrt, '--threads', '1']);
+    expect(sampledOrt.code, sampledOrt.err).toBe(0);
+    expect(sampledOrt.err).toMatch(/onnx cpu, 1 threads/);
+    // the two engines give the same 8-bit images but for rare rounding at a quantisation step
+    const [a, b] = [readImageRgbSync(grid).data, readImageRgbSync(gridOrt).data];
+    expect(a.length).toBe(b.length);
+    expect(a.every((v, i) => Math.abs(v - b[i]) <= 1)).toBe(true);
+    const noCuda = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '1', '--out', join(out2, 'x.png'), '--engine', 'onnx', '--ep', 'cuda']);
+    expect(noCuda.code).toBe(2);
+    expect(noCuda.err).toMatch(/^mmmi-train: execution provider cuda is not installed .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    expect(noCuda.err).not.toMatch(/\n\s+at /);
+    const onnxFile = join(out2, 'unet.onnx');
+    const exportedOnnx = await run(['export', '--format', 'onnx', '--checkpoint', 'warm', '--registry', reg, '--out', onnxFile]);
+    expect(exportedOnnx.code, exportedOnnx.err).toBe(0);
+    expect(JSON.parse(exportedOnnx.out)).toMatchObject({ format: 'onnx', weights: 'ema', inputs: ['x', 't', 'y'], output: 'v', opset: 17 });
+    const session = await ort.InferenceSession.create(onnxFile);
+    expect(session.inputNames).toEqual(['x', 't', 'y']);
+    await session.release();
     const exported = await run(['export', '--checkpoint', 'warm', '--registry', reg, '--out', join(out2, 'weights.safetensors'), '--float16']);
     expect(exported.code, exported.err).toBe(0);
     const info = JSON.parse(exported.out);

@@ -113,9 +113,9 @@ class UNetGraph {
     const ch = c / heads;
     const normed = this.g.node('Reshape', [this.groupNorm(x, `${prefix}.norm`, c, h, w), this.g.int64s([0, c, len])]);
     const qkv = this.g.node('Add', [this.g.node('MatMul', [`${prefix}.qkv.weight`, normed]), `${prefix}.qkv.bias`]); // [N, 3C, L]
-    const perHead = this.g.int64s([-1, ch, len]);
     let q: string, k: string, v: string;
     if (this.arch.config.useNewAttentionOrder || heads === 1) {
+      const perHead = this.g.int64s([-1, ch, len]);
       [q, k, v] = this.g.nodeN('Split', [qkv, this.g.int64s([c, c, c])], { axis: 1 }, 3).map((part) => this.g.node('Reshape', [part, perHead]));
     } else {
       const legacy = this.g.node('Reshape', [qkv, this.g.int64s([-1, 3 * ch, len])]);

@@ -125,7 +125,7 @@ describe('flow map', { timeout: 400_000 }, () => {
     const one = tmp();
     const two = tmp();
     // wasm (as users run it), one batch of 2 draws: each modality's 2 rows split 1 + 1
-    const fast = ['--backend', 'wasm', '--dataset_size', '2', '--scaling', 'float'];
+    const fast = ['--engine', 'tfjs', '--backend', 'wasm', '--dataset_size', '2', '--scaling', 'float'];
     const r1 = await generate(args(one, ...fast, '--threads', '1'), quiet);
     const r2 = await generate(args(two, ...fast, '--threads', '2'), quiet);
     const x1 = (await readNpz(r1.npzPath)).get('X')!.data as Float32Array;
@@ -137,6 +137,36 @@ describe('flow map', { timeout: 400_000 }, () => {
     expect(JSON.parse(readFileSync(r2.manifestPath, 'utf8')).map.flow.threads).toBe(2);
     // the thread count is not part of the job's identity: the finished one-thread shard is reused
     expect((await generate(args(one, ...fast, '--threads', '2'), quiet)).skipped).toBe(true);
+  });
+
+  it('--engine onnx and tfjs give the same images (1e-4), are recorded, and are the same job for resuming', async () => {
+    const viaOrt = tmp();
+    const viaTfjs = tmp();
+    const common = ['--dataset_size', '2', '--scaling', 'float'];
+    const ro = await generate(args(viaOrt, ...common, '--engine', 'onnx', '--threads', '1'), quiet);
+    const rt = await generate(args(viaTfjs, ...common, '--engine', 'tfjs'), quiet);
+    const xo = (await readNpz(ro.npzPath)).get('X')!.data as Float32Array;
+    const xt = (await readNpz(rt.npzPath)).get('X')!.data as Float32Array;
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < xo.length; i++) {
+      worst = Math.max(worst, Math.abs(xo[i] - xt[i]));
+      scale = Math.max(scale, Math.abs(xt[i]));
+    }
+    expect(worst / scale).toBeLessThan(1e-4);
+    const mo = JSON.parse(readFileSync(ro.manifestPath, 'utf8'));
+    const mt = JSON.parse(readFileSync(rt.manifestPath, 'utf8'));
+    expect(mo.map.flow.engine).toMatchObject({ engine: 'onnx', provider: 'cpu', threads: 1 });
+    expect(mo.map.flow.engine.graph_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(mt.map.flow.engine).toMatchObject({ engine: 'tfjs', provider: 'cpu' });
+    // the engine is not part of the job's identity: the finished shard is reused
+    expect((await generate(args(viaOrt, ...common, '--engine', 'tfjs'), quiet)).skipped).toBe(true);
+  });
+
+  it('--engine onnx --ep cuda without the CUDA provider is a clear error before any shard is written', async () => {
+    const dir = tmp();
+    await expect(generate(args(dir, '--engine', 'onnx', '--ep', 'cuda'), quiet)).rejects.toThrow(/execution provider cuda is not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.npz') || f.includes('partial'))).toEqual([]);
   });
 
   it('resolves registry names, and a changed checkpoint is caught by its sha256 before any work', async () => {

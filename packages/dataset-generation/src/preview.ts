@@ -1,16 +1,19 @@
 /**
  * A preview grid of the first samples: one row per modality, one column per draw, each
  * 32×32 RGB tile shown as stored (values in [0, 1]; other ranges are min–max scaled per
- * tile for display only).
+ * tile for display only), each pixel drawn as a ZOOM×ZOOM block so that 32×32 images can
+ * be seen.
  */
 import { writePng } from '@mmmi/formats';
 
 const SIDE = 32;
-const GAP = 2;
+const GAP = 4;
+export const PREVIEW_ZOOM = 3;
 
-export async function writePreview(path: string, x: Float32Array, draws: number, nMod: number): Promise<void> {
-  const width = draws * (SIDE + GAP) + GAP;
-  const height = nMod * (SIDE + GAP) + GAP;
+export async function writePreview(path: string, x: Float32Array, draws: number, nMod: number, zoom = PREVIEW_ZOOM): Promise<void> {
+  const tile = SIDE * zoom;
+  const width = draws * (tile + GAP) + GAP;
+  const height = nMod * (tile + GAP) + GAP;
   const data = new Uint8Array(width * height * 3).fill(255);
   for (let c = 0; c < draws; c++)
     for (let i = 0; i < nMod; i++) {
@@ -28,9 +31,13 @@ export async function writePreview(path: string, x: Float32Array, draws: number,
         for (let xx = 0; xx < SIDE; xx++)
           for (let ch = 0; ch < 3; ch++) {
             const v = (x[off + ch * SIDE * SIDE + yy * SIDE + xx] - shift) * scale;
-            const px = GAP + c * (SIDE + GAP) + xx;
-            const py = GAP + i * (SIDE + GAP) + yy;
-            data[(py * width + px) * 3 + ch] = Math.round(255 * Math.min(1, Math.max(0, v)));
+            const byte = Math.round(255 * Math.min(1, Math.max(0, v)));
+            for (let dy = 0; dy < zoom; dy++)
+              for (let dx = 0; dx < zoom; dx++) {
+                const px = GAP + c * (tile + GAP) + xx * zoom + dx;
+                const py = GAP + i * (tile + GAP) + yy * zoom + dy;
+                data[(py * width + px) * 3 + ch] = byte;
+              }
           }
     }
   await writePng(path, { width, height, data });

@@ -209,6 +209,8 @@ describe.skipIf(!built)('command line', () => {
     // the default --threads 0: one thread per core on wasm (the compiled worker entry of flow-train's ModelThreads)
     expect(m.map.flow).toMatchObject({ configuration: 'small', weights: 'ema', threads: m.map.flow.backend === 'wasm' || m.map.flow.backend === 'cpu' ? availableParallelism() : 1 });
     expect(r.stderr).toMatch(/MI \(numerical, nats\)|wrote /);
+    // onnxruntime-node is installed by npm ci, so the default engine is ONNX Runtime
+    expect(m.map.flow.engine).toMatchObject({ engine: 'onnx', provider: 'cpu' });
   });
 
   it('nx run dataset-generation:generate passes the reference flags through intact', () => {

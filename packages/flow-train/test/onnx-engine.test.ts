@@ -25,6 +25,7 @@ import { buildArchitecture } from '../src/unet/architecture.js';
 import { unetConfig, type UNetConfig } from '../src/unet/config.js';
 import { initialParamValues, type ParamValues } from '../src/unet/params.js';
 import { TestRandom } from './helpers/random.js';
+import { relErr } from './helpers/compare.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/torch-unet/', import.meta.url));
 let tmp: string;
@@ -35,18 +36,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** max |a − b| / max |ref| */
-function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(a.length).toBe(ref.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
-}
 
 /** Initial weights with every tensor perturbed (zero-initialised layers would hide errors). */
 function perturbedValues(config: UNetConfig, seed: number): ParamValues {

@@ -21,6 +21,7 @@ import { buildArchitecture } from '../src/unet/architecture.js';
 import { UNET_CONFIGS, unetConfig, type UNetConfig } from '../src/unet/config.js';
 import { timestepEmbedding } from '../src/unet/model.js';
 import type { ParamValues } from '../src/unet/params.js';
+import { relErr } from './helpers/compare.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/torch-unet/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);
@@ -41,18 +42,6 @@ function runPython(python: string, code: string, args: readonly string[]): strin
 
 // ---- helpers -----------------------------------------------------------------------------
 
-/** max |a − b| / max |ref| */
-function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(a.length).toBe(ref.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
-}
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;

@@ -51,6 +51,7 @@ export const TRAIN_FLAGS = {
   checkpoint_minutes: { kind: 'float', default: 0, help: 'also checkpoint inside epochs every this many minutes (0 = only at evaluations)' },
   grid_per_class: { kind: 'int', default: 8, help: 'samples per class in the evaluation grid' },
   threads: { kind: 'int', default: 1, help: 'threads computing each batch\'s gradients (data parallel, for the one-threaded wasm and cpu backends; 0 = one per core there, 1 on the others)' },
+  eval_engine: { kind: 'string', default: 'auto', choices: ['auto', 'onnx', 'tfjs'], help: 'what evaluates the model for the evaluation grid and FID samples: onnx (ONNX Runtime), tfjs, or auto (onnx where it loads)' },
   limit_images: { kind: 'int', default: 0, help: 'use only the first N training images (0 = all)' },
   print_args: { kind: 'bool', default: false, help: 'print the parsed arguments as JSON and exit' },
   device: { kind: 'string', default: '', help: 'accepted for compatibility; the backend is chosen by --backend' },

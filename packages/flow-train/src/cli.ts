@@ -9,7 +9,7 @@ import { writeFileAtomic, writePng } from '@mmmi/formats';
 import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
 import { selectTrainingBackend, type BackendName } from './backend/index.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
-import { EngineError, openEngine, parseEngine, parseExecutionProvider } from './engine/index.js';
+import { EngineError, openEngine, parseEngine, parseExecutionProvider, type EngineChoice } from './engine/index.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
@@ -87,6 +87,7 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const result = await train(data, {
     initWeights,
     computeFid,
+    evalEngine: a.eval_engine as EngineChoice,
     config,
     batchSize: a.batch_size,
     accumIter: a.accum_iter,

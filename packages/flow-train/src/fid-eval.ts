@@ -22,6 +22,7 @@ import {
 import type { SamplingSettings } from './checkpoint.js';
 import type { FlowModel } from './flow-model.js';
 import type { SamplingThreads } from './parallel/model-threads.js';
+import type { VelocityEngine } from './engine/ort-engine.js';
 import { sampleImages } from './sample.js';
 
 export interface FidEvaluatorOptions {
@@ -38,10 +39,10 @@ export interface FidEvaluatorOptions {
 }
 
 /** The FID of `model` with `weights` at `epoch`; `threads` share the sampling. */
-export type FidFn = (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads) => Promise<number>;
+export type FidFn = (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads, engine?: VelocityEngine) => Promise<number>;
 
 /** Generated images as an ImageSource (uint8 exactly as a PNG of them would hold). */
-export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, count: number, sampling: SamplingSettings, seed: number, threads?: SamplingThreads): ImageSource {
+export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, count: number, sampling: SamplingSettings, seed: number, threads?: SamplingThreads, engine?: VelocityEngine): ImageSource {
   const size = model.config.imageSize;
   const classes = model.config.numClasses;
   return {
@@ -51,7 +52,7 @@ export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, t
       for (let start = 0; start < count; start += batchSize) {
         const n = Math.min(batchSize, count - start);
         const labels = Int32Array.from({ length: n }, (_, i) => (start + i) % classes);
-        const bytes = await sampleImages(model, weights, labels, sampling, { seed, stream: 1_000 + start / batchSize, threads });
+        const bytes = await sampleImages(model, weights, labels, sampling, { seed, stream: 1_000 + start / batchSize, threads, engine });
         const data = new Float32Array(bytes.length);
         for (let i = 0; i < bytes.length; i++) data[i] = bytes[i] / 255;
         yield { data, bytes, n, height: size, width: size };
@@ -82,7 +83,7 @@ export async function makeFidEvaluator(options: FidEvaluatorOptions): Promise<Fi
     };
   }
   const fe = extract;
-  return async (model, weights, epoch, threads) => {
+  return async (model, weights, epoch, threads, engine) => {
     const ref = await cifar10ReferenceStats({
       split: 'train',
       dataPath: options.dataPath,
@@ -91,7 +92,7 @@ export async function makeFidEvaluator(options: FidEvaluatorOptions): Promise<Fi
       log,
       compute: (source, label) => computeSourceStats(source, fe, { batchSize, label }),
     });
-    const gen = await computeSourceStats(generatedSource(model, weights, options.fidSamples, options.sampling, options.seed, threads), fe, { batchSize, label: `FID samples, epoch ${epoch}` });
+    const gen = await computeSourceStats(generatedSource(model, weights, options.fidSamples, options.sampling, options.seed, threads, engine), fe, { batchSize, label: `FID samples, epoch ${epoch}` });
     return frechetDistance(ref.stats, gen);
   };
 }

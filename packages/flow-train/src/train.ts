@@ -20,6 +20,8 @@ import type { ImageDataset } from './data/dataset.js';
 import { Ema } from './ema.js';
 import { FlowModel } from './flow-model.js';
 import { AdamW, learningRate, PYTORCH_ADAMW_DEFAULTS } from './optim.js';
+import { openEngineForValues, type EngineChoice } from './engine/index.js';
+import type { VelocityEngine } from './engine/ort-engine.js';
 import { ModelThreads, type SamplingThreads } from './parallel/model-threads.js';
 import { registerModel, userRegistryDir } from './registry.js';
 import { imageGrid, sampleImages } from './sample.js';
@@ -61,7 +63,9 @@ export interface TrainOptions {
   /** Threads computing each micro-batch's gradients, this one included (data parallel; default 1). */
   threads?: number;
   /** FID hook: receives the model and the EMA/live weights to evaluate. */
-  computeFid?: (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads) => Promise<number>;
+  computeFid?: (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads, engine?: VelocityEngine) => Promise<number>;
+  /** What evaluates the model for the evaluation grid and FID samples (default auto: ONNX Runtime where it loads). */
+  evalEngine?: EngineChoice;
   /** All arguments as given, for args.json and the checkpoint. */
   args: Record<string, unknown>;
   log?: (message: string) => void;
@@ -179,13 +183,23 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
     const weights = ema ? ema.shadow : model.params;
     const classes = Math.min(config.numClasses, Math.max(1, data.classes.length));
     const labels = Int32Array.from({ length: classes * options.gridPerClass }, (_, i) => Math.floor(i / options.gridPerClass));
-    const images = await sampleImages(model, weights, labels, options.sampling, { seed: options.seed, stream: 77, threads: pool });
+    // no gradients here: the current weights go to ONNX Runtime when it loads
+    const engine = await openEngineForValues(model.arch, await model.values(weights), { engine: options.evalEngine ?? 'auto', log });
+    try {
+      await evaluateWith(epoch, weights, labels, engine);
+    } finally {
+      await engine?.close();
+    }
+  };
+
+  const evaluateWith = async (epoch: number, weights: ReadonlyMap<string, tf.Tensor>, labels: Int32Array, engine: VelocityEngine | undefined) => {
+    const images = await sampleImages(model, weights, labels, options.sampling, { seed: options.seed, stream: 77, threads: pool, engine });
     const grid = imageGrid(images, labels.length, config.imageSize, options.gridPerClass);
     const gridPath = join(outDir, `samples-epoch${String(epoch).padStart(4, '0')}.png`);
     await writePng(gridPath, grid);
-    log(`flow-train: sample grid ${gridPath} (one row per class)`);
+    log(`flow-train: sample grid ${gridPath} (one row per class; ${engine ? `ONNX Runtime ${engine.info.provider}` : `tfjs ${tf.getBackend()}`})`);
     if (options.computeFid) {
-      const fid = await options.computeFid(model, weights, epoch, pool);
+      const fid = await options.computeFid(model, weights, epoch, pool, engine);
       await appendFile(logFile, `${JSON.stringify({ epoch, fid })}\n`);
       log(`flow-train: FID ${fid.toFixed(2)} at epoch ${epoch}`);
     }

@@ -52,13 +52,16 @@ describe('mmmi-train train (image folder, tiny)', () => {
     const registry = JSON.parse(readFileSync(join(reg, 'registry.json'), 'utf8'));
     expect(Object.values(registry.models)[0]).toMatchObject({ file: ckptPath, config: 'tiny', epoch: 1, imagesSeen: 8 });
     expect(existsSync(join(out, 'samples-epoch0000.png'))).toBe(true);
+    // the evaluation grid needs no gradients: ONNX Runtime draws it by default
+    expect(first.err).toMatch(/sample grid .*samples-epoch0000.png \(one row per class; ONNX Runtime cpu\)/);
     // log.txt is one JSON line per epoch
     const lines = readFileSync(join(out, 'log.txt'), 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).epoch)).toEqual([0]);
 
     // continues: two more epochs from the checkpoint
-    const second = await run(trainArgs(out, reg, '--resume', 'latest', '--epochs', '3'));
+    const second = await run(trainArgs(out, reg, '--resume', 'latest', '--epochs', '3', '--eval_engine', 'tfjs'));
     expect(second.code, second.err).toBe(0);
+    expect(second.err).toMatch(/sample grid .* \(one row per class; tfjs wasm\)/);
     expect(second.err).toMatch(/resumed from .* at epoch 1/);
     expect((await readCheckpointFile(ckptPath)).meta.progress).toMatchObject({ epoch: 3, imagesSeen: 24 });
 

@@ -3,6 +3,10 @@
  * (`onnx`, the default wherever onnxruntime-node loads) or the tfjs forward pass (`tfjs`).
  * `auto` falls back to tfjs with a printed reason; an explicit `onnx` fails instead.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportUNetOnnx } from '../onnx/export-unet.js';
 import type { UNetArchitecture } from '../unet/architecture.js';
 import type { ParamValues } from '../unet/params.js';
 import { cachedOnnxGraph } from './onnx-cache.js';
@@ -67,5 +71,33 @@ export async function openEngine(source: ModelSource, request: EngineRequest = {
     if (choice === 'onnx' || !(e instanceof EngineError)) throw e;
     log(`engine: tfjs, because ${(e as Error).message}`);
     return undefined;
+  }
+}
+
+/**
+ * Like openEngine for weights that come from no checkpoint file (a training run's current
+ * EMA or live weights): the graph goes to a temporary file that is removed once loaded.
+ */
+export async function openEngineForValues(arch: UNetArchitecture, values: ParamValues, request: EngineRequest = {}): Promise<OrtEngine | undefined> {
+  const choice = request.engine ?? 'auto';
+  const log = request.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (choice === 'tfjs') return undefined;
+  const reason = await ortUnavailableReason();
+  if (reason) {
+    if (choice === 'onnx') throw new EngineError(reason);
+    log(`engine: tfjs, because ${reason}`);
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mmmi-onnx-'));
+  try {
+    const path = join(dir, 'unet.onnx');
+    writeFileSync(path, exportUNetOnnx(arch, values));
+    return await OrtEngine.open(path, arch.config, { ep: request.ep, threads: request.threads });
+  } catch (e) {
+    if (choice === 'onnx' || !(e instanceof EngineError)) throw e;
+    log(`engine: tfjs, because ${(e as Error).message}`);
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

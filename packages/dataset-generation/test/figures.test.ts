@@ -88,8 +88,8 @@ describe('DAG, radii, samples, MI table', () => {
     expect(json.exact.gaussian).toBe(r.data.exact.gaussian);
   });
 
-  it('sample grid of a model-free shard, galaxy templates beside the samples', async () => {
-    const r = await writeSampleGrid(out, [ARGS('galaxy_rot_curve_0_1_DAG')], { samples: 4 });
+  it('sample grid of a model-free shard (when asked), galaxy templates beside the samples; by default through the flow model', async () => {
+    const r = await writeSampleGrid(out, [ARGS('galaxy_rot_curve_0_1_DAG')], { samples: 4, modelFree: true });
     expect(r.data).toMatchObject({ nMod: 2, samples: 4, templates: 2 });
     const svg = checkFigure(r.figure);
     expect(svg.match(/<image /g)).toHaveLength(2 * (4 + 2));
@@ -97,6 +97,9 @@ describe('DAG, radii, samples, MI table', () => {
     const plain = await writeSampleGrid(out, [ARGS('simple_fig1_DAG')], { samples: 8 });
     expect(plain.data.templates).toBe(0);
     expect(readFileSync(plain.figure.svg, 'utf8').match(/<image /g)).toHaveLength(16);
+    // the default: the registry's default flow model (the built-in cifar10-small), which the caption names
+    expect(plain.data.caption).toMatch(/^flow-map samples: latents → flow model cifar10-small \((onnx|tfjs)\) → clamp scaling$/);
+    expect(readFileSync(plain.figure.svg, 'utf8')).toContain('flow-map samples');
   });
 
   it('MI table as Markdown and CSV equals miTable', async () => {

@@ -13,14 +13,15 @@ import { parseSweep, sweepCsv, sweepMarkdown, sweepTable, writeMiTable } from '.
 export const FIGURE_KINDS = ['fig6', 'dag', 'radii', 'samples', 'tables'] as const;
 type Kind = (typeof FIGURE_KINDS)[number];
 
-export const FIGURES_USAGE = `usage: mmmi-generate figures [--out DIR] [--only ${FIGURE_KINDS.join(',')}] [--samples N] [--draws N] [@args.txt [flags]]…
+export const FIGURES_USAGE = `usage: mmmi-generate figures [--out DIR] [--only ${FIGURE_KINDS.join(',')}] [--samples N] [--draws N] [--model_free] [@args.txt [flags]]…
        mmmi-generate sweep @args.txt [flags] --sweep FLAG=V1,V2,… [--sweep …] [--query Q]… [--out FILE.csv|FILE.md]
 
 figures writes SVG + PNG figures and the numbers behind each (CSV/JSON) into DIR (default output_dir/figures):
   fig6     I(θ; X_i), I(X_1; X_i) vs i for multimodal_decay_DAG over α, β ∈ {1.2, 1.4, 1.6} (exact, d = 3072)
   dag      the DAG of each configuration, edges labelled with their coefficients
   radii    norms of unit-Gaussian draws vs the latents' norms, the alignment percentile marked
-  samples  modalities × samples grid of a small model-free shard (tanh, clamp), templates beside
+  samples  modalities × samples grid of a small shard through the registry's default flow model (clamp scaling;
+           --model_free: tanh instead), templates beside
   tables   the MI table of each configuration (Markdown, CSV, JSON)
 Each @args.txt (with the flags after it) is one configuration; without any: simple_fig1_DAG and galaxy_rot_curve_0_1_DAG.
 sweep prints a Markdown table of the queries (default: the whole MI table) over every combination of the --sweep values.`;
@@ -38,6 +39,7 @@ export async function figuresMain(argv: string[], out: (s: string) => void): Pro
   let only: Kind[] = [...FIGURE_KINDS];
   let samples = 8;
   let draws = 2000;
+  let modelFree = false;
   const configs: string[][] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -48,6 +50,7 @@ export async function figuresMain(argv: string[], out: (s: string) => void): Pro
       if (bad.length) throw new Error(`--only ${bad.join(',')}: unknown figure (choose from ${FIGURE_KINDS.join(', ')})`);
     } else if (a === '--samples') samples = Number(takeValue(argv, i++, a));
     else if (a === '--draws') draws = Number(takeValue(argv, i++, a));
+    else if (a === '--model_free') modelFree = true;
     else if (a.startsWith('@')) configs.push([a]);
     else if (configs.length) configs[configs.length - 1].push(a);
     else throw new Error(`figures: ${a} before any @args.txt (flags follow the argument file they apply to)`);
@@ -68,7 +71,7 @@ export async function figuresMain(argv: string[], out: (s: string) => void): Pro
       wrote([r.figure.svg, r.figure.png, r.csv, r.json]);
     }
     if (only.includes('samples')) {
-      const r = await writeSampleGrid(dir, tokens, { samples });
+      const r = await writeSampleGrid(dir, tokens, { samples, modelFree });
       wrote([r.figure.svg, r.figure.png, r.json]);
     }
     if (only.includes('tables')) {

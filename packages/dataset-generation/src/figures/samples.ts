@@ -1,9 +1,11 @@
 /**
  * Sample grids: modalities × samples of a generated dataset (the paper's 2×8 figure), and
  * for configurations with image templates (the galaxy rotation-curve pair, Fig. 3a) the
- * template images beside the samples. Flow models are not built yet, so the samples come
- * from a model-free shard (`generate` with `--transform`), which the caption says.
+ * template images beside the samples. The samples come through the model registry's default
+ * flow model (or `--checkpoint_path` among the flags), or from a model-free shard (`generate`
+ * with `--transform`) when asked; the caption says which.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePng, readNpz } from '@mmmi/formats';
 import { latentModelFromTokens } from '@mmmi/latents';
@@ -42,15 +44,17 @@ export interface SampleGridData {
 
 export interface SampleGridOptions {
   samples?: number;
-  /** Extra generation flags (default: --transform tanh --scaling clamp). */
+  /** Model-free samples (--transform tanh) instead of the registry's default flow model. */
+  modelFree?: boolean;
+  /** Extra generation flags (default: the flow map with --scaling clamp; model-free: --transform tanh --scaling clamp). */
   generateFlags?: readonly string[];
 }
 
-/** Generate a small model-free shard under `<dir>/datasets/<name>/` and draw its grid. */
+/** Generate a small shard (flow map, or model-free) under `<dir>/datasets/<name>/` and draw its grid. */
 export async function writeSampleGrid(dir: string, tokens: readonly string[], opts: SampleGridOptions = {}): Promise<{ data: SampleGridData; figure: WrittenFigure; json: string }> {
   const name = configName(tokens);
   const samples = opts.samples ?? 8;
-  const flags = opts.generateFlags ?? ['--transform', 'tanh', '--scaling', 'clamp'];
+  const flags = opts.generateFlags ?? (opts.modelFree ? ['--transform', 'tanh', '--scaling', 'clamp'] : ['--checkpoint_path', 'default', '--scaling', 'clamp']);
   const run = [...tokens, ...flags, '--dataset_size', String(samples), '--job_id', '0', '--preview', '0', '--dataset_loc', join(dir, 'datasets', name)];
   const result = await generate(run, { stream: { write: () => true } as unknown as NodeJS.WriteStream });
   const npz = await readNpz(result.npzPath);
@@ -79,9 +83,12 @@ export async function writeSampleGrid(dir: string, tokens: readonly string[], op
   const parts: string[] = [];
   const text = (x: number, y: number, s: string, size = 15, anchor = 'middle') =>
     parts.push(`<text x="${x}" y="${y}" font-family="DejaVu Sans" font-size="${size}" text-anchor="${anchor}">${esc(s)}</text>`);
-  const transform = flags[flags.indexOf('--transform') + 1] ?? '?';
   const scaling = flags.includes('--scaling') ? flags[flags.indexOf('--scaling') + 1] : 'minmax-batch';
-  const caption = `model-free samples: latents → ${transform} → ${scaling} scaling`;
+  const map = (JSON.parse(readFileSync(result.manifestPath, 'utf8')) as { map: { kind: string; name: string; flow?: { engine?: { engine: string } } } }).map;
+  const caption =
+    map.kind === 'flow'
+      ? `flow-map samples: latents → flow model ${map.name} (${map.flow?.engine?.engine ?? 'tfjs'}) → ${scaling} scaling`
+      : `model-free samples: latents → ${map.name} → ${scaling} scaling`;
   text(width / 2, 22, `Samples of ${name}`, 18);
   text(width / 2, 42, caption, 12);
   for (let k = 0; k < nT; k++) text(colX(k) + TILE / 2, top - 8, `template T${sub(k + 1)}`, 12);

@@ -144,7 +144,7 @@ describe('flow map', { timeout: 400_000 }, () => {
     const viaTfjs = tmp();
     const common = ['--dataset_size', '2', '--scaling', 'float'];
     const ro = await generate(args(viaOrt, ...common, '--engine', 'onnx', '--threads', '1'), quiet);
-    const rt = await generate(args(viaTfjs, ...common, '--engine', 'tfjs'), quiet);
+    const rt = await generate(args(viaTfjs, ...common, '--engine', 'tfjs', '--threads', '1'), quiet);
     const xo = (await readNpz(ro.npzPath)).get('X')!.data as Float32Array;
     const xt = (await readNpz(rt.npzPath)).get('X')!.data as Float32Array;
     let worst = 0;
@@ -160,7 +160,7 @@ describe('flow map', { timeout: 400_000 }, () => {
     expect(mo.map.flow.engine.graph_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(mt.map.flow.engine).toMatchObject({ engine: 'tfjs', provider: 'cpu' });
     // the engine is not part of the job's identity: the finished shard is reused
-    expect((await generate(args(viaOrt, ...common, '--engine', 'tfjs'), quiet)).skipped).toBe(true);
+    expect((await generate(args(viaOrt, ...common, '--engine', 'tfjs', '--threads', '1'), quiet)).skipped).toBe(true);
   });
 
   it('--engine onnx --ep cuda without the CUDA provider is a clear error before any shard is written', async () => {

@@ -49,24 +49,17 @@ export function parseExecutionProvider(name: string, flag = '--ep'): ExecutionPr
 }
 
 /**
- * The ONNX Runtime engine for `source`, or undefined when the tfjs path is to be used
- * (asked for, or `auto` where ONNX Runtime is unavailable; the reason is logged).
+ * The engine `open` makes, or undefined when the tfjs path is to be used: asked for, or
+ * `auto` where ONNX Runtime does not load or the engine cannot open (the reason is logged).
  */
-export async function openEngine(source: ModelSource, request: EngineRequest = {}): Promise<OrtEngine | undefined> {
+async function withFallback(request: EngineRequest, open: () => Promise<OrtEngine>): Promise<OrtEngine | undefined> {
   const choice = request.engine ?? 'auto';
   const log = request.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (choice === 'tfjs') return undefined;
-  if (choice === 'auto') {
-    const reason = await ortUnavailableReason();
-    if (reason) {
-      log(`engine: tfjs, because ${reason}`);
-      return undefined;
-    }
-  }
   try {
-    const graph = cachedOnnxGraph(source, request.cacheDir);
-    if (graph.built) log(`ONNX graph ${graph.reason ? `rebuilt (the cached one was refused: ${graph.reason})` : 'exported'}: ${graph.path}`);
-    return await OrtEngine.open(graph.path, source.arch.config, { ep: request.ep, threads: request.threads, graphSha256: graph.graphSha256 });
+    const reason = await ortUnavailableReason();
+    if (reason) throw new EngineError(`${reason}; install it with \`npm ci\` (with onnxruntime-node-install=skip in .npmrc it needs no network beyond the npm registry)`);
+    return await open();
   } catch (e) {
     if (choice === 'onnx' || !(e instanceof EngineError)) throw e;
     log(`engine: tfjs, because ${(e as Error).message}`);
@@ -74,30 +67,28 @@ export async function openEngine(source: ModelSource, request: EngineRequest = {
   }
 }
 
+/** The ONNX Runtime engine for a checkpoint's weights (its graph cached by the checkpoint's sha256), or undefined for tfjs. */
+export async function openEngine(source: ModelSource, request: EngineRequest = {}): Promise<OrtEngine | undefined> {
+  return withFallback(request, async () => {
+    const graph = cachedOnnxGraph(source, request.cacheDir);
+    if (graph.built) request.log?.(`ONNX graph ${graph.reason ? `rebuilt (the cached one was refused: ${graph.reason})` : 'exported'}: ${graph.path}`);
+    return OrtEngine.open(graph.path, source.arch.config, { ep: request.ep, threads: request.threads, graphSha256: graph.graphSha256 });
+  });
+}
+
 /**
  * Like openEngine for weights that come from no checkpoint file (a training run's current
  * EMA or live weights): the graph goes to a temporary file that is removed once loaded.
  */
 export async function openEngineForValues(arch: UNetArchitecture, values: ParamValues, request: EngineRequest = {}): Promise<OrtEngine | undefined> {
-  const choice = request.engine ?? 'auto';
-  const log = request.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  if (choice === 'tfjs') return undefined;
-  const reason = await ortUnavailableReason();
-  if (reason) {
-    if (choice === 'onnx') throw new EngineError(reason);
-    log(`engine: tfjs, because ${reason}`);
-    return undefined;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'mmmi-onnx-'));
-  try {
-    const path = join(dir, 'unet.onnx');
-    writeFileSync(path, exportUNetOnnx(arch, values));
-    return await OrtEngine.open(path, arch.config, { ep: request.ep, threads: request.threads });
-  } catch (e) {
-    if (choice === 'onnx' || !(e instanceof EngineError)) throw e;
-    log(`engine: tfjs, because ${(e as Error).message}`);
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return withFallback(request, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmmi-onnx-'));
+    try {
+      const path = join(dir, 'unet.onnx');
+      writeFileSync(path, exportUNetOnnx(arch, values));
+      return await OrtEngine.open(path, arch.config, { ep: request.ep, threads: request.threads });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }

@@ -123,8 +123,6 @@ export class OrtEngine implements VelocityEngine {
   /** Starts ONNX Runtime on the graph at `modelPath` (exported for `config`). */
   static async open(modelPath: string, config: UNetConfig, options: OrtEngineOptions = {}): Promise<OrtEngine> {
     const ep = options.ep ?? 'cpu';
-    const reason = await ortUnavailableReason();
-    if (reason) throw new EngineError(`${reason}; install it with \`npm ci\` (with onnxruntime-node-install=skip in .npmrc it needs no network beyond the npm registry)`);
     checkProvider(ep);
     const threads = ortThreads(options.threads ?? 0);
     const typescript = import.meta.url.endsWith('.ts');
@@ -148,7 +146,7 @@ export class OrtEngine implements VelocityEngine {
     worker.on('error', (e) => (engine.exited ??= `the ONNX Runtime thread failed: ${e.message}`));
     worker.on('exit', (code) => (engine.exited ??= `the ONNX Runtime thread exited (code ${code})`));
     try {
-      const reply = await engine.awaitReply(true);
+      const reply = await engine.awaitReady();
       if (reply.type !== 'ready') throw new Error('unexpected reply');
       // the calls block this thread until answered; a forgotten close must not keep the process alive
       worker.unref();
@@ -160,23 +158,22 @@ export class OrtEngine implements VelocityEngine {
     return engine;
   }
 
-  /** The worker's next reply (after the status word turns 1). */
-  private async awaitReply(polite: boolean): Promise<OrtReply> {
-    for (;;) {
-      if (polite) {
-        // at start-up the caller can wait without blocking the event loop
-        const r = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } }).waitAsync(this.status, 0, 0, 1000);
-        if (r.async) await r.value;
-        if (this.exited !== undefined) throw new EngineError(this.exited);
-      } else {
-        Atomics.wait(this.status, 0, 0, 1000);
-      }
-      if (Atomics.load(this.status, 0) === 1) break;
+  /** The worker's first reply, waited for without blocking the event loop (it may fail to start). */
+  private async awaitReady(): Promise<OrtReply> {
+    const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
+    while (Atomics.load(this.status, 0) !== 1) {
+      const r = waitAsync(this.status, 0, 0, 1000);
+      if (r.async) await r.value;
+      if (this.exited !== undefined && Atomics.load(this.status, 0) !== 1) throw new EngineError(this.exited);
     }
-    const received = receiveMessageOnPort(this.port);
-    if (!received) throw new EngineError('ONNX Runtime thread woke without an answer');
-    const reply = received.message as OrtReply;
-    if (reply.type === 'error') throw new EngineError(reply.message);
+    return this.takeReply();
+  }
+
+  /** The reply the worker posted before setting the status word. */
+  private takeReply(): OrtReply {
+    const reply = receiveMessageOnPort(this.port)?.message as OrtReply | undefined;
+    if (!reply) throw new EngineError('ONNX Runtime thread woke without an answer');
+    if (reply.type === 'error') throw new EngineError(`ONNX Runtime: ${reply.message}`);
     return reply;
   }
 
@@ -185,16 +182,8 @@ export class OrtEngine implements VelocityEngine {
     if (this.closed) throw new EngineError('the ONNX Runtime engine is closed');
     Atomics.store(this.status, 0, 0);
     this.port.postMessage({ x, t, y } satisfies OrtRequest);
-    let reply: OrtReply | undefined;
-    // the synchronous variant of awaitReply
-    for (;;) {
-      Atomics.wait(this.status, 0, 0, 1000);
-      if (Atomics.load(this.status, 0) === 1) break;
-    }
-    const received = receiveMessageOnPort(this.port);
-    reply = received?.message as OrtReply | undefined;
-    if (!reply) throw new EngineError('ONNX Runtime thread woke without an answer');
-    if (reply.type === 'error') throw new EngineError(`ONNX Runtime: ${reply.message}`);
+    while (Atomics.load(this.status, 0) !== 1) Atomics.wait(this.status, 0, 0, 1000);
+    const reply = this.takeReply();
     if (reply.type !== 'velocity') throw new EngineError(`ONNX Runtime: unexpected reply ${reply.type}`);
     return reply.v;
   }

@@ -2,7 +2,9 @@
  * TensorFlow.js backend selection at run time: the fastest one that works here.
  *
  *   tensorflow-gpu  @tensorflow/tfjs-node-gpu (CUDA), if installed and its native addon loads
- *   tensorflow      @tensorflow/tfjs-node (libtensorflow on the CPU), same conditions
+ *   webgpu          @tensorflow/tfjs-backend-webgpu on Dawn (`webgpu`): any GPU with a Vulkan
+ *                   driver; `auto` takes a hardware adapter only (./webgpu.ts)
+ *   tensorflow      @tensorflow/tfjs-node (libtensorflow on the CPU), if installed and its addon loads
  *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD), a dependency of this package
  *   cpu             @tensorflow/tfjs-backend-cpu (plain JavaScript, slow), always works
  *
@@ -14,9 +16,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { adapterName, registerWebGpuBackend } from './webgpu.js';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+/** What a --backend flag accepts. */
+export const BACKEND_CHOICES: readonly string[] = ['auto', ...BACKEND_ORDER];
 
 export interface SelectBackendOptions {
   /** Receives one line per decision (default: stderr). */
@@ -53,6 +58,14 @@ async function tryNode(pkg: string): Promise<void> {
   await activate('tensorflow');
 }
 
+/** Registers and activates tfjs's webgpu backend; returns a note on the adapter for the log line. */
+async function tryWebGpu(explicit: boolean, log: (message: string) => void, label: string): Promise<string> {
+  const adapter = await registerWebGpuBackend({ allowSoftware: explicit, log: (m) => log(`${label}: ${m}`) });
+  await activate('webgpu');
+  const note = adapter.software ? '; a software adapter: correct, slower than wasm, for tests' : '';
+  return ` (${adapterName(adapter)}${note})`;
+}
+
 let wasmPathsSet = false;
 
 async function tryWasm(threads: number | undefined): Promise<void> {
@@ -72,9 +85,9 @@ async function tryWasm(threads: number | undefined): Promise<void> {
 /**
  * Chooses and activates a tfjs backend; returns its name (one of {@link BACKEND_ORDER}).
  *
- * `preferred`: undefined or 'auto' tries tensorflow-gpu → tensorflow → wasm → cpu and takes
- * the first that works; a backend name uses that one only and throws if it does not work
- * here.
+ * `preferred`: undefined or 'auto' tries tensorflow-gpu → webgpu (hardware adapters only) →
+ * tensorflow → wasm → cpu and takes the first that works; a backend name uses that one only
+ * and throws if it does not work here (webgpu named so also takes a software adapter).
  */
 export async function selectBackend(preferred?: string, options: SelectBackendOptions = {}): Promise<BackendName> {
   const log = options.log ?? defaultLog;
@@ -90,11 +103,14 @@ export async function selectBackend(preferred?: string, options: SelectBackendOp
   const failures: string[] = [];
   for (const name of candidates) {
     try {
+      let extra = '';
       if (name === 'tensorflow-gpu') await tryNode('@tensorflow/tfjs-node-gpu');
+      else if (name === 'webgpu') extra = await tryWebGpu(candidates.length === 1, log, label);
       else if (name === 'tensorflow') await tryNode('@tensorflow/tfjs-node');
-      else if (name === 'wasm') await tryWasm(options.wasmThreads);
-      else await activate('cpu');
-      const extra = name === 'wasm' ? wasmDetails() : '';
+      else if (name === 'wasm') {
+        await tryWasm(options.wasmThreads);
+        extra = wasmDetails();
+      } else await activate('cpu');
       log(`${label}: tfjs backend ${name}${extra}`);
       return name;
     } catch (e) {

@@ -1,7 +1,8 @@
 export { symmetricEigen, type SymmetricEigen } from './eigen.js';
 export { frechetDistance, psdSqrt, traceSqrtProduct, type FrechetOptions } from './frechet.js';
 export { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
-export { BACKEND_ORDER, selectBackend, type BackendName, type SelectBackendOptions } from './backend.js';
+export { BACKEND_CHOICES, BACKEND_ORDER, selectBackend, type BackendName, type SelectBackendOptions } from './backend.js';
+export { activeWebGpuAdapter, adapterName, isSoftwareAdapter, openWebGpuAdapter, registerWebGpuBackend, WebGpuUnavailableError, type OpenWebGpuOptions, type WebGpuAdapterDescription } from './webgpu.js';
 export {
   checkInceptionWeights,
   createInceptionFeatureExtractor,

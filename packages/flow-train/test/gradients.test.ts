@@ -18,6 +18,7 @@ import { unetForward } from '../src/unet/model.js';
 import type { Batch } from '../src/data/batches.js';
 import { directionalChecks, weightedSum, type DirectionalCheck } from './helpers/gradcheck.js';
 import { TestRandom } from './helpers/random.js';
+import { randomWeights } from './helpers/training.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -35,24 +36,8 @@ const B = 2;
 /** Observed errors are 2e-5–4e-3 (see helpers/gradcheck.ts); a gradient scaled by 1.02 fails every check. */
 const REL_TOL = 1e-2;
 
-/**
- * Every parameter random and non-zero (zero_module layers too, else nothing upstream of
- * them has a gradient): weights and biases U(±1/√fan_in), norms 1 + 0.2·N / 0.2·N, every
- * embedding row N(0, 1).
- */
 function randomParams(arch: UNetArchitecture, seed: number): Map<string, tf.Tensor> {
-  const rng = new TestRandom(seed);
-  const out = new Map<string, tf.Tensor>();
-  for (const p of arch.params) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    let v: Float32Array;
-    if (p.kind === 'norm-weight') v = Float32Array.from(rng.normals(n, 0.2), (x) => 1 + x);
-    else if (p.kind === 'norm-bias') v = rng.normals(n, 0.2);
-    else if (p.kind === 'embedding') v = rng.normals(n);
-    else v = rng.uniforms(n, 1 / Math.sqrt(p.fanIn));
-    out.set(p.name, tf.tensor(v, p.shape, 'float32'));
-  }
-  return out;
+  return new Map([...randomWeights(arch, seed)].map(([name, v]) => [name, tf.tensor(v, arch.params.find((p) => p.name === name)!.shape, 'float32')]));
 }
 
 /** The architecture with its blocks replaced: x → layers → GroupNorm out.0 → SiLU → conv out.2. */

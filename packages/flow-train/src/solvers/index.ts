@@ -9,7 +9,7 @@
  * to meet atol/rtol and uses only the grid's first and last points. Defaults atol = rtol = 1e-5
  * are flow_matching's (`ODESolver.sample`), not torchdiffeq's own (1e-9, 1e-7).
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { integrateDopri5 } from './dopri5.js';
 import { checkTimeGrid, FIXED_GRID_METHODS, integrateFixedGrid, type FixedGridMethod } from './fixed-grid.js';
 
@@ -54,6 +54,8 @@ export function integrate(
 ): OdeResult {
   checkTimeGrid(timeGrid);
   if (method === 'dopri5') {
+    // its step control reads the error norm synchronously, which tfjs's webgpu backend cannot do in Node
+    if (tf.getBackend() === 'webgpu') throw new Error('dopri5 reads its step error synchronously, which the webgpu backend cannot do in Node: use a fixed-grid method (heun2, midpoint, rk4, euler) or --engine onnx');
     if (options.stepSize !== undefined) {
       throw new Error('stepSize applies to fixed-grid methods only; dopri5 chooses its own steps from atol and rtol');
     }

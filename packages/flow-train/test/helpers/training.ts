@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import type { TrainOptions } from '../../src/train.js';
+import type { UNetArchitecture } from '../../src/unet/architecture.js';
 import { unetConfig, type UNetConfig } from '../../src/unet/config.js';
+import type { ParamValues } from '../../src/unet/params.js';
 import { TestRandom } from './random.js';
 
 /**
@@ -52,6 +54,26 @@ export function makeDataset(n: number, size = 8, classes = 2, seed = 1): ImageDa
     source: 'memory',
     description: `test images (${n} of ${size}×${size})`,
   };
+}
+
+/**
+ * Every parameter random and non-zero (zero_module layers too, else the output and everything
+ * upstream of them has no gradient): weights and biases U(±1/√fan_in), norms 1 + 0.2·N /
+ * 0.2·N, every embedding row N(0, 1).
+ */
+export function randomWeights(arch: UNetArchitecture, seed: number): ParamValues {
+  const rng = new TestRandom(seed);
+  const out: ParamValues = new Map();
+  for (const p of arch.params) {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    let v: Float32Array;
+    if (p.kind === 'norm-weight') v = Float32Array.from(rng.normals(n, 0.2), (x) => 1 + x);
+    else if (p.kind === 'norm-bias') v = rng.normals(n, 0.2);
+    else if (p.kind === 'embedding') v = rng.normals(n);
+    else v = rng.uniforms(n, 1 / Math.sqrt(p.fanIn));
+    out.set(p.name, v);
+  }
+  return out;
 }
 
 export const tempDir = (prefix = 'flow-train-test-') => mkdtempSync(join(tmpdir(), prefix));

@@ -1,0 +1,172 @@
+/**
+ * The webgpu backend (tfjs-backend-webgpu on Dawn) against the cpu backend, on the adapter
+ * this machine has. Without a GPU that is Mesa's software renderer through Dawn's OpenGL ES
+ * backend (CI installs Mesa; .ci/run): slow, but the same WGSL kernels a GPU runs.
+ *
+ *  - the UNet forward (the `tiny` layout with GroupNorm, attention, scale-shift, the label
+ *    embedding's "no label" row) and one full training step (loss, every gradient, AdamW,
+ *    EMA) match cpu to float32 rounding;
+ *  - sampling with heun2 and CFG gives cpu's images;
+ *  - `auto` never takes a software adapter; dopri5 on webgpu is refused before any work.
+ *
+ * Where no adapter can be made at all, the tests are skipped with the reason printed.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { openWebGpuAdapter, selectBackend, WebGpuUnavailableError } from '@mmmi/fid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectTrainingBackend } from '../src/backend/index.js';
+import { Ema } from '../src/ema.js';
+import { FlowModel } from '../src/flow-model.js';
+import { AdamW, PYTORCH_ADAMW_DEFAULTS } from '../src/optim.js';
+import { integrateFlowRows, noiseBatch } from '../src/sample.js';
+import { batchGradients, trainStep, type StepSettings } from '../src/train-step.js';
+import type { SamplingSettings } from '../src/checkpoint.js';
+import { makeDataset, microConfig, randomWeights } from './helpers/training.js';
+import { relErr } from './helpers/compare.js';
+import { makeBatch, epochOrder } from '../src/data/batches.js';
+import { buildArchitecture } from '../src/unet/architecture.js';
+import { unetConfig, type UNetConfig } from '../src/unet/config.js';
+
+let skipReason: string | undefined;
+let software = false;
+try {
+  const opened = await openWebGpuAdapter({ allowSoftware: true });
+  software = opened.description.software;
+} catch (e) {
+  skipReason = e instanceof WebGpuUnavailableError ? e.message : String(e);
+  process.stderr.write(`webgpu tests skipped: ${skipReason}\n`);
+}
+
+const CONFIG = microConfig();
+/** Float32 sums in another order (GPU reductions, tiled matmuls): observed ≤ 2e-6 relative. */
+const TOL = 1e-4;
+
+async function onBackend<T>(name: 'cpu' | 'webgpu', f: () => Promise<T>): Promise<T> {
+  await tf.setBackend(name);
+  return f();
+}
+
+/** A model whose every weight is random and non-zero (fresh zero-initialised output layers would give v = 0). */
+const randomModel = (config: UNetConfig, seed: number) => new FlowModel(config, randomWeights(buildArchitecture(config), seed));
+
+async function forward(name: 'cpu' | 'webgpu', config = CONFIG): Promise<Float32Array> {
+  return onBackend(name, async () => {
+    const model = randomModel(config, 3);
+    const n = 3;
+    const size = config.imageSize;
+    const x = tf.tensor4d(noiseBatch(model, n, 5), [n, size, size, config.inChannels]);
+    const t = tf.tensor1d([0.1, 0.5, 0.9]);
+    const y = tf.tensor1d([0, 1, config.numClasses], 'int32');
+    const v = model.velocity(x, t, y);
+    const out = (await v.data()) as Float32Array;
+    tf.dispose([x, t, y, v]);
+    model.dispose();
+    return out;
+  });
+}
+
+const LR = 1e-3;
+const SETTINGS: StepSettings = { seed: 7, classDropProb: 0, skewedTimesteps: true };
+
+/** One AdamW step with EMA on 4 images: the loss, the gradients, then the updated weights and EMA. */
+async function step(name: 'cpu' | 'webgpu') {
+  return onBackend(name, async () => {
+    const data = makeDataset(4, CONFIG.imageSize, 2);
+    const batch = makeBatch(data, epochOrder(data.n, 1, 0), 0, 4, 1, 0);
+    const model = randomModel(CONFIG, 11);
+    const { loss: gradLoss, grads } = await batchGradients(model, [batch], 0, SETTINGS);
+    const gradients = new Map<string, Float32Array>();
+    for (const [k, g] of grads) gradients.set(k, (await g.data()) as Float32Array);
+    tf.dispose([...grads.values()]);
+    const optimizer = new AdamW(model.params, { ...PYTORCH_ADAMW_DEFAULTS, betas: [0.9, 0.95] });
+    const ema = new Ema(model.params);
+    const { loss } = await trainStep(model, optimizer, ema, [batch], 0, LR, SETTINGS);
+    const weights = await model.values();
+    const shadow = await model.values(ema.shadow);
+    optimizer.dispose();
+    ema.dispose();
+    model.dispose();
+    return { gradLoss, loss, gradients, weights, shadow };
+  });
+}
+
+describe.skipIf(skipReason !== undefined)('webgpu backend', () => {
+  beforeAll(async () => {
+    expect(await selectTrainingBackend('webgpu', { log: () => {} })).toBe('webgpu');
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('the UNet forward matches cpu (micro and tiny layouts, with the "no label" row)', async () => {
+    expect(relErr(await forward('webgpu'), await forward('cpu'))).toBeLessThanOrEqual(TOL);
+    const tiny = { ...unetConfig('tiny'), numHeads: 2, resblockUpdown: true };
+    expect(relErr(await forward('webgpu', tiny), await forward('cpu', tiny))).toBeLessThanOrEqual(TOL);
+  });
+
+  it('one training step (loss, gradients, AdamW, EMA) matches cpu', async () => {
+    const ref = await step('cpu');
+    const got = await step('webgpu');
+    expect(Math.abs(got.gradLoss - ref.gradLoss) / ref.gradLoss).toBeLessThanOrEqual(TOL);
+    expect(Math.abs(got.loss - ref.loss) / ref.loss).toBeLessThanOrEqual(TOL);
+    for (const [k, g] of ref.gradients) expect(relErr(got.gradients.get(k)!, g), `gradient of ${k}`).toBeLessThanOrEqual(1e-3);
+    // Adam's first step moves a weight by lr·g/(|g| + ε) ≈ lr·sign(g): where g is at rounding
+    // level (e.g. the key bias of attention, whose exact gradient is 0) the sign is noise, so
+    // the updates are compared where |g| is above 1e-3 of the tensor's largest
+    const initial = randomWeights(buildArchitecture(CONFIG), 11);
+    for (const [k, w] of ref.weights) {
+      const g = ref.gradients.get(k)!;
+      const gMax = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      let worst = 0;
+      let compared = 0;
+      for (let i = 0; i < w.length; i++) {
+        if (Math.abs(g[i]) <= 1e-3 * gMax) continue;
+        const w0 = initial.get(k)![i];
+        worst = Math.max(worst, Math.abs(got.weights.get(k)![i] - w0 - (w[i] - w0)));
+        compared++;
+      }
+      if (k !== 'label_emb.weight') expect(compared, `entries of ${k} with a clear gradient`).toBeGreaterThan(0);
+      expect(worst, `update of ${k}`).toBeLessThanOrEqual(1e-3 * LR);
+      expect(relErr(got.shadow.get(k)!, ref.shadow.get(k)!), `EMA of ${k}`).toBeLessThanOrEqual(TOL);
+    }
+  });
+
+  it('heun2 sampling with CFG gives the cpu images', async () => {
+    const settings: SamplingSettings = { odeMethod: 'heun2', odeOptions: { nfe: 3 }, cfgScale: 0.5, edmSchedule: true };
+    const run = (name: 'cpu' | 'webgpu') =>
+      onBackend(name, async () => {
+        const model = randomModel(CONFIG, 3);
+        const labels = Int32Array.from([0, 1, 2]);
+        const out = await integrateFlowRows(model, model.params, noiseBatch(model, 3, 9), labels, settings);
+        model.dispose();
+        return out;
+      });
+    expect(relErr(await run('webgpu'), await run('cpu'))).toBeLessThanOrEqual(TOL);
+  });
+
+  it('dopri5 is refused on webgpu with the reason, before any step', async () => {
+    await tf.setBackend('webgpu');
+    const model = new FlowModel(CONFIG, { seed: 3 });
+    const settings: SamplingSettings = { odeMethod: 'dopri5', odeOptions: {}, cfgScale: 0, edmSchedule: false };
+    await expect(integrateFlowRows(model, model.params, noiseBatch(model, 1, 9), Int32Array.from([0]), settings)).rejects.toThrow(/dopri5 .*webgpu.*heun2/);
+    model.dispose();
+  });
+});
+
+describe.skipIf(skipReason !== undefined || !software)('webgpu on a software adapter', () => {
+  it('auto never takes it; the log says why', async () => {
+    const lines: string[] = [];
+    const chosen = await selectBackend('auto', { log: (m) => lines.push(m), label: 't' });
+    expect(chosen).not.toBe('webgpu');
+    expect(lines.find((l) => l.startsWith('t: tfjs backend webgpu unavailable'))).toMatch(/no hardware WebGPU adapter .*software adapter/);
+    await tf.setBackend('cpu');
+  });
+
+  it('named explicitly, it is used and the log line says it is a software adapter', async () => {
+    const lines: string[] = [];
+    expect(await selectBackend('webgpu', { log: (m) => lines.push(m), label: 't' })).toBe('webgpu');
+    expect(lines.at(-1)).toMatch(/^t: tfjs backend webgpu \(.+ software adapter: correct, slower than wasm, for tests\)$/);
+    await tf.setBackend('cpu');
+  });
+});

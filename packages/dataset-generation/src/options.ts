@@ -3,7 +3,7 @@
  * and checked before any model is built or any file is written.
  */
 import { ArgumentError, LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, parseArgs, type FlagDef, type ParsedArgs } from '@mmmi/latents';
-import { ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
+import { BACKEND_CHOICES, ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
 import { TRANSFORMS, type TransformName } from './transforms.js';
 import { SCALINGS, type ScalingName } from './scaling.js';
 
@@ -26,7 +26,7 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
   cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale of the flow map (default: the checkpoint\'s)' },
   engine: { kind: 'choice', choices: [...ENGINES], help: 'what evaluates the flow model: onnx (ONNX Runtime), tfjs, or auto (default: onnx where onnxruntime-node loads, else tfjs)' },
   ep: { kind: 'choice', choices: [...EXECUTION_PROVIDERS], help: 'ONNX Runtime execution provider of the flow map (default cpu)' },
-  backend: { kind: 'choice', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend of the flow map (default auto)' },
+  backend: { kind: 'choice', choices: [...BACKEND_CHOICES], help: 'tfjs backend of the flow map with --engine tfjs (default auto: tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm, cpu)' },
   threads: { kind: 'int', min: 0, help: 'threads of the flow map: ONNX Runtime intra-op threads, or tfjs data-parallel threads on the one-threaded wasm and cpu backends; 0 (default) = one per core' },
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },

@@ -23,6 +23,14 @@ export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu'
 /** What a --backend flag accepts. */
 export const BACKEND_CHOICES: readonly string[] = ['auto', ...BACKEND_ORDER];
 
+/** The backend asked for does not work here (or no backend does); the message says why for each. */
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
 export interface SelectBackendOptions {
   /** Receives one line per decision (default: stderr). */
   log?: (message: string) => void;
@@ -98,7 +106,7 @@ export async function selectBackend(preferred?: string, options: SelectBackendOp
   } else if ((BACKEND_ORDER as readonly string[]).includes(preferred)) {
     candidates = [preferred as BackendName];
   } else {
-    throw new Error(`unknown backend '${preferred}': expected auto, ${BACKEND_ORDER.join(', ')}`);
+    throw new BackendUnavailableError(`unknown backend '${preferred}': expected auto, ${BACKEND_ORDER.join(', ')}`);
   }
   const failures: string[] = [];
   for (const name of candidates) {
@@ -118,7 +126,7 @@ export async function selectBackend(preferred?: string, options: SelectBackendOp
       if (candidates.length > 1) log(`${label}: tfjs backend ${name} unavailable (${errText(e)})`);
     }
   }
-  throw new Error(`no usable tfjs backend: ${failures.join('; ')}`);
+  throw new BackendUnavailableError(`no usable tfjs backend: ${failures.join('; ')}`);
 }
 
 function wasmDetails(): string {

@@ -47,7 +47,7 @@ Inception-v3: images in [0, 1] → uint8 → TF1 bilinear resize to 299×299 →
 
 options:
   --batch-size <n>   images per network batch (default 50)
-  --backend <name>   auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
+  --backend <name>   auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (default auto)
   --weights <path>   Inception weight file (default: the cache, $MMMI_CACHE or ~/.cache/mmmi/fid)
   --key <name>       array holding the images inside an image .npz
   --log <file>       also append progress lines to this file

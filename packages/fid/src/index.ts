@@ -1,8 +1,8 @@
 export { symmetricEigen, type SymmetricEigen } from './eigen.js';
 export { frechetDistance, psdSqrt, traceSqrtProduct, type FrechetOptions } from './frechet.js';
 export { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
-export { BACKEND_CHOICES, BACKEND_ORDER, selectBackend, type BackendName, type SelectBackendOptions } from './backend.js';
-export { activeWebGpuAdapter, adapterName, isSoftwareAdapter, openWebGpuAdapter, registerWebGpuBackend, WebGpuUnavailableError, type OpenWebGpuOptions, type WebGpuAdapterDescription } from './webgpu.js';
+export { BACKEND_CHOICES, BACKEND_ORDER, BackendUnavailableError, selectBackend, type BackendName, type SelectBackendOptions } from './backend.js';
+export { activeWebGpuAdapter, adapterName, discoverAdapters, isSoftwareAdapter, openWebGpuAdapter, registerWebGpuBackend, webGpuProbes, WebGpuUnavailableError, type OpenWebGpuOptions, type Probe, type ProbeResult, type WebGpuAdapterDescription } from './webgpu.js';
 export {
   checkInceptionWeights,
   createInceptionFeatureExtractor,

@@ -11,6 +11,9 @@
  *   2. Dawn's OpenGL ES backend, then desktop OpenGL, in WebGPU's compatibility mode, over
  *      EGL without a display (`EGL_PLATFORM=surfaceless` unless the user set it).
  *
+ * `MMMI_WEBGPU_BACKENDS` (a comma list of default, opengles, opengl) restricts the search,
+ * e.g. to `default` where a broken EGL stack should not be touched.
+ *
  * A software adapter (Mesa's llvmpipe or lavapipe, SwiftShader) computes correctly but more
  * slowly than the wasm backend: `auto` never takes one; `--backend webgpu` takes one only
  * where no hardware adapter exists, and says so. That is how CI tests this backend.
@@ -50,7 +53,7 @@ export class WebGpuUnavailableError extends Error {
   }
 }
 
-interface Probe {
+export interface Probe {
   dawnBackend: string;
   flags: string[];
   featureLevel: 'core' | 'compatibility';
@@ -61,6 +64,15 @@ const PROBES: readonly Probe[] = [
   { dawnBackend: 'opengles', flags: ['backend=opengles'], featureLevel: 'compatibility' },
   { dawnBackend: 'opengl', flags: ['backend=opengl'], featureLevel: 'compatibility' },
 ];
+
+/** The probes `MMMI_WEBGPU_BACKENDS` allows (all when unset), in the search order. */
+export function webGpuProbes(env: NodeJS.ProcessEnv = process.env): readonly Probe[] {
+  const wanted = env.MMMI_WEBGPU_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!wanted?.length) return PROBES;
+  const unknown = wanted.filter((w) => !PROBES.some((p) => p.dawnBackend === w));
+  if (unknown.length) throw new WebGpuUnavailableError(`MMMI_WEBGPU_BACKENDS: unknown Dawn backend ${unknown.map((u) => `'${u}'`).join(', ')} (expected a comma list of ${PROBES.map((p) => p.dawnBackend).join(', ')})`);
+  return PROBES.filter((p) => wanted.includes(p.dawnBackend));
+}
 
 const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|software rasteri[sz]er/i;
 
@@ -131,11 +143,14 @@ process.stdout.write(JSON.stringify(found));
 process.exit(0);
 `;
 
-let discovery: Promise<ProbeResult[]> | undefined;
+const discoveries = new Map<string, Promise<ProbeResult[]>>();
 
-/** Every probe's result up to the first hardware adapter (once per process). */
-export function discoverAdapters(): Promise<ProbeResult[]> {
-  discovery ??= (async () => {
+/** Every probe's result up to the first hardware adapter (once per process and list of probes). */
+export function discoverAdapters(probes: readonly Probe[] = webGpuProbes()): Promise<ProbeResult[]> {
+  const key = JSON.stringify(probes);
+  let discovery = discoveries.get(key);
+  if (discovery) return discovery;
+  discovery = (async () => {
     let dawnPath: string;
     try {
       dawnPath = createRequire(import.meta.url).resolve('webgpu');
@@ -143,7 +158,7 @@ export function discoverAdapters(): Promise<ProbeResult[]> {
       throw new WebGpuUnavailableError(`the Dawn bindings (npm package 'webgpu') are not installed: ${errText(e)}; reinstall with \`npm ci\``);
     }
     try {
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT, dawnPath, JSON.stringify(PROBES), SOFTWARE_NAMES.source], { timeout: 120_000, maxBuffer: 1 << 20 });
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT, dawnPath, JSON.stringify(probes), SOFTWARE_NAMES.source], { timeout: 120_000, maxBuffer: 1 << 20 });
       return JSON.parse(stdout) as ProbeResult[];
     } catch (e) {
       const err = e as Error & { stderr?: string; signal?: string };
@@ -151,7 +166,8 @@ export function discoverAdapters(): Promise<ProbeResult[]> {
       throw new WebGpuUnavailableError(`probing for a WebGPU adapter failed (${detail})`);
     }
   })();
-  discovery.catch(() => (discovery = undefined));
+  discoveries.set(key, discovery);
+  discovery.catch(() => discoveries.delete(key));
   return discovery;
 }
 
@@ -167,6 +183,7 @@ export interface OpenedAdapter {
  */
 export async function openWebGpuAdapter(options: OpenWebGpuOptions = {}): Promise<OpenedAdapter> {
   const found = await discoverAdapters();
+  if (!found.length) throw new WebGpuUnavailableError(`no WebGPU adapter (MMMI_WEBGPU_BACKENDS allows no probe); ${INSTALL_HINT}`);
   const describe = (r: ProbeResult): WebGpuAdapterDescription => {
     const probe = PROBES.find((p) => p.dawnBackend === r.dawnBackend)!;
     const { isFallbackAdapter, ...names } = r.adapter!;

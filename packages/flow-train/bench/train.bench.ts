@@ -26,6 +26,9 @@
  *                   `tiny` on the 2 shared cores where this was written), hence --cpu_steps 1,
  *                   --cpu_sample_steps 1 and --cpu_warmup 0 by default (a first cpu step took
  *                   no longer than the next);
+ *   webgpu          tfjs-backend-webgpu on Dawn: a hardware adapter where there is one, else
+ *                   a software one (Mesa's llvmpipe: correct, slow; the row names the adapter);
+ *                   skipped where no adapter opens;
  *   tensorflow, tensorflow-gpu   @tensorflow/tfjs-node[-gpu]; reported as skipped where they
  *                   do not load.
  *
@@ -39,7 +42,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '@mmmi/fid';
+import { activeWebGpuAdapter, adapterName, selectBackend } from '@mmmi/fid';
 import { registerTfjsGradients, registerWasmTrainingKernels, selectTrainingBackend } from '../src/backend/index.js';
 import { registerFastWasmKernels } from '../src/backend/wasm-fast.js';
 import type { SamplingSettings } from '../src/checkpoint.js';
@@ -55,7 +58,7 @@ const CHILD_ENV = 'FLOW_TRAIN_BENCH_CHILD';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TORCH_BASELINE = join(HERE, 'torch_baseline.py');
 
-type Variant = 'wasm' | 'wasm-plain' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+type Variant = 'wasm' | 'wasm-plain' | 'cpu' | 'webgpu' | 'tensorflow' | 'tensorflow-gpu';
 
 interface ChildSpec {
   config: string;
@@ -125,6 +128,11 @@ async function runChild(spec: ChildSpec): Promise<void> {
     return;
   }
   const env: Record<string, unknown> = { tfjs_backend: selected, replaced_kernels: replaced };
+  const adapter = selected === 'webgpu' ? activeWebGpuAdapter() : undefined;
+  if (adapter) {
+    env.webgpu_adapter = adapterName(adapter);
+    env.webgpu_software = adapter.software;
+  }
   if (selected === 'wasm') {
     env.wasm_simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     env.wasm_threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -252,7 +260,7 @@ function parseOptions(argv: string[]) {
   const configs = list('configs', 'small');
   for (const c of configs) if (!(c in UNET_CONFIGS)) throw new Error(`--configs: unknown configuration '${c}' (known: ${Object.keys(UNET_CONFIGS).join(', ')})`);
   const backends = list('backends', 'wasm,cpu,tensorflow');
-  const allowed = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
+  const allowed = ['wasm', 'cpu', 'webgpu', 'tensorflow', 'tensorflow-gpu'];
   for (const b of backends) if (!allowed.includes(b)) throw new Error(`--backends: unknown backend '${b}' (known: ${allowed.join(', ')}; wasm-plain is added with wasm unless --no_plain)`);
   const steps = int('steps', 3);
   const sampleSteps = int('sample_steps', 2);
@@ -369,7 +377,7 @@ configurations: cifar10 (the paper's), small, tiny; default --configs small. cif
   needs --batch 1 (wasm's 4 GiB heap; batch 2 aborted here).
 backends: wasm (also run as wasm-plain, without our replaced kernels, unless --no_plain),
   cpu (very slow: --cpu_warmup 0, --cpu_steps 1, --cpu_sample_steps 1 by default),
-  tensorflow, tensorflow-gpu
+  webgpu (a hardware adapter, else the software one; skipped where none opens), tensorflow, tensorflow-gpu
   (skipped where @tensorflow/tfjs-node[-gpu] does not load).
 --sample_steps k: time k heun2 steps and extrapolate to --nfe steps (0 = all).`;
 

@@ -5,6 +5,7 @@
  * Accepts `--flag value`, `--flag=value`, `--optimizer_betas 0.9 0.95`, JSON for
  * `--ode_options`; every error names the flag, the value and what was expected.
  */
+import { BACKEND_CHOICES } from './backend/index.js';
 import { ODE_METHODS } from './solvers/index.js';
 
 type Kind = 'string' | 'int' | 'float' | 'bool' | 'floats' | 'json';
@@ -44,7 +45,7 @@ export const TRAIN_FLAGS = {
   output_dir: { kind: 'string', default: './output_dir', help: 'log.txt, args.json, checkpoints, sample grids' },
   // ours
   config: { kind: 'string', default: '', help: 'model configuration (default: the dataset\'s, cifar10 → the paper\'s; `mmmi-train info` lists them)' },
-  backend: { kind: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], help: 'tfjs backend' },
+  backend: { kind: 'string', default: 'auto', choices: BACKEND_CHOICES, help: 'tfjs backend: auto = tensorflow-gpu, webgpu (a hardware adapter), tensorflow, wasm, cpu, the first that works' },
   registry: { kind: 'string', default: '', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry)' },
   name: { kind: 'string', default: '', help: 'registry name of this run\'s checkpoints (default: the output folder\'s name)' },
   max_images: { kind: 'int', default: 0, help: 'stop after this many training images in this run, saving a checkpoint (0 = no limit)' },

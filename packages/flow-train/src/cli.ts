@@ -289,7 +289,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return 2;
     }
   } catch (e) {
-    if (e instanceof ArgsError || e instanceof CheckpointError || (e instanceof Error && e.name === 'WeightsNotFoundError')) {
+    if (e instanceof ArgsError || e instanceof CheckpointError || (e instanceof Error && (e.name === 'WeightsNotFoundError' || e.name === 'BackendUnavailableError'))) {
       io.err(`mmmi-train: ${e.message}\n`);
       return 2;
     }

@@ -9,7 +9,7 @@ export * from './sample.js';
 export * from './solvers/index.js';
 export * from './time-grid.js';
 export * from './timesteps.js';
-export { selectTrainingBackend } from './backend/index.js';
+export { BACKEND_CHOICES, selectTrainingBackend, type BackendName } from './backend/index.js';
 export { registerFastWasmKernels } from './backend/wasm-fast.js';
 export { ModelThreads, threadCount, type GradientThreads, type SamplingThreads } from './parallel/model-threads.js';
 export * from './engine/index.js';

@@ -91,8 +91,9 @@ export async function integrateFlowRows(model: FlowModel, weights: ParamTensors,
     end.dispose();
     return out;
   };
+  if (options.engine) return onCpuBackend(() => here(x0, labels));
   const threads = options.threads;
-  if (!threads || options.engine || labels.length < 2) return here(x0, labels);
+  if (!threads || labels.length < 2) return here(x0, labels);
   threads.publish(await model.values(weights));
   const [own, ...others] = shardRanges(labels.length, threads.workers + 1);
   const pending = Promise.allSettled(others.map(([a, b], j) => threads.integrate(j, rowsOf(a, b), labels.subarray(a, b), settings, options.timeGrid)));
@@ -104,6 +105,22 @@ export async function integrateFlowRows(model: FlowModel, weights: ParamTensors,
   out.set(mine, own[0] * pixels);
   results.forEach((r, j) => out.set((r as PromiseFulfilledResult<Float32Array>).value, others[j][0] * pixels));
   return out;
+}
+
+/**
+ * Runs `f` on tfjs's cpu backend and switches back after. With an engine such as ONNX Runtime
+ * the solver's few tensor operations run there: the engine reads its input synchronously,
+ * which the webgpu backend cannot do in Node, and a copy to a GPU would gain nothing.
+ */
+async function onCpuBackend<T>(f: () => Promise<T>): Promise<T> {
+  const previous = tf.getBackend();
+  if (previous === 'cpu') return f();
+  await tf.setBackend('cpu');
+  try {
+    return await f();
+  } finally {
+    await tf.setBackend(previous);
+  }
 }
 
 /** Standard normal noise [n, size, size, channels] from (seed, stream). */

@@ -68,7 +68,7 @@ describe('thread count', () => {
     expect(threadCount(0, 'cpu')).toBe(availableParallelism());
     expect(threadCount(1, 'tensorflow')).toBe(1);
     expect(threadCount(0, 'tensorflow-gpu')).toBe(1);
-    expect(() => threadCount(2, 'tensorflow-gpu')).toThrow(/--threads 2: .*wasm and cpu.*tensorflow-gpu already uses every core/);
+    expect(() => threadCount(2, 'tensorflow-gpu')).toThrow(/--threads 2: .*wasm and cpu.*tensorflow-gpu already uses the GPU/);
     expect(() => threadCount(-1, 'wasm')).toThrow(/--threads -1: expected a whole number/);
   });
 });

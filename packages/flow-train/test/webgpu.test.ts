@@ -7,15 +7,24 @@
  *    embedding's "no label" row) and one full training step (loss, every gradient, AdamW,
  *    EMA) match cpu to float32 rounding;
  *  - sampling with heun2 and CFG gives cpu's images;
- *  - `auto` never takes a software adapter; dopri5 on webgpu is refused before any work.
+ *  - `auto` never takes a software adapter; dopri5 on webgpu is refused before any work;
+ *  - `mmmi-train train --backend webgpu` trains, checkpoints and draws its evaluation grid
+ *    (through ONNX Runtime, the solver on cpu), and `sample --engine tfjs --backend webgpu`
+ *    gives the images of `--backend cpu`.
  *
  * Where no adapter can be made at all, the tests are skipped with the reason printed.
  */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { readImageRgbSync, writePng } from '@mmmi/formats';
 import { openWebGpuAdapter, selectBackend, WebGpuUnavailableError } from '@mmmi/fid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectTrainingBackend } from '../src/backend/index.js';
+import { readCheckpointFile } from '../src/checkpoint.js';
+import { main } from '../src/cli.js';
 import { Ema } from '../src/ema.js';
 import { FlowModel } from '../src/flow-model.js';
 import { AdamW, PYTORCH_ADAMW_DEFAULTS } from '../src/optim.js';
@@ -168,5 +177,58 @@ describe.skipIf(skipReason !== undefined || !software)('webgpu on a software ada
     expect(await selectBackend('webgpu', { log: (m) => lines.push(m), label: 't' })).toBe('webgpu');
     expect(lines.at(-1)).toMatch(/^t: tfjs backend webgpu \(.+ software adapter: correct, slower than wasm, for tests\)$/);
     await tf.setBackend('cpu');
+  });
+});
+
+async function cli(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe.skipIf(skipReason !== undefined)('mmmi-train with --backend webgpu', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('train (grid through ONNX Runtime), then sample on webgpu gives the cpu images; --threads 2 is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmmi-webgpu-cli-'));
+    const data = join(dir, 'data');
+    let seed = 5;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 255;
+    for (const cls of ['a', 'b']) {
+      mkdirSync(join(data, cls), { recursive: true });
+      for (let k = 0; k < 2; k++) await writePng(join(data, cls, `${k}.png`), { width: 8, height: 8, data: Uint8Array.from({ length: 192 }, rand) });
+    }
+    const out = join(dir, 'out');
+    const train = await cli([
+      'train', '--dataset', 'imagefolder', '--data_path', data, '--config', 'tiny', '--batch_size', '2', '--epochs', '1', '--eval_frequency', '1',
+      '--grid_per_class', '1', '--ode_method', 'heun2', '--ode_options', '{"nfe": 2}', '--use_ema', '--output_dir', out, '--registry', join(dir, 'reg'), '--backend', 'webgpu',
+    ]);
+    expect(train.code, train.err).toBe(0);
+    expect(train.err).toMatch(/flow-train: tfjs backend webgpu \(/);
+    expect(train.err).toMatch(/sample grid .*samples-epoch0000.png \(one row per class; ONNX Runtime cpu\)/);
+    const ckptPath = join(out, 'checkpoint.safetensors');
+    const ckpt = await readCheckpointFile(ckptPath);
+    expect(ckpt.meta.progress).toMatchObject({ epoch: 1, imagesSeen: 4, optimizerSteps: 2 });
+    expect(ckpt.meta.provenance).toMatchObject({ backend: 'webgpu' });
+
+    const sample = async (backend: string) => {
+      const png = join(dir, `grid-${backend}.png`);
+      const r = await cli(['sample', '--checkpoint', ckptPath, '--n', '4', '--nfe', '2', '--engine', 'tfjs', '--backend', backend, '--out', png]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(new RegExp(`; tfjs ${backend}\\) in `));
+      return readImageRgbSync(png).data;
+    };
+    const onGpu = await sample('webgpu');
+    const onCpu = await sample('cpu');
+    expect(onGpu.length).toBe(onCpu.length);
+    // 8-bit images of float32 results that agree to ~1e-6: at most one level apart
+    expect(Math.max(...onGpu.map((v, i) => Math.abs(v - onCpu[i])))).toBeLessThanOrEqual(1);
+
+    const threads = await cli(['sample', '--checkpoint', ckptPath, '--n', '2', '--engine', 'tfjs', '--backend', 'webgpu', '--threads', '2', '--out', join(dir, 'x.png')]);
+    expect(threads.code).toBe(2);
+    expect(threads.err).toMatch(/--threads 2: data-parallel threads are for the one-threaded wasm and cpu backends; webgpu already uses the GPU/);
   });
 });

@@ -13,11 +13,12 @@
  */
 import { register } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, type BackendName } from '@mmmi/fid';
+import { BACKEND_CHOICES, selectBackend, type BackendName } from '@mmmi/fid';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerFastWasmKernels } from './wasm-fast.js';
 
 export type { BackendName };
+export { BACKEND_CHOICES };
 export {
   conv2DBackpropFilterWasm,
   getConv2DBackpropFilterVariant,

@@ -45,7 +45,7 @@ export function threadCount(requested: number, backend: string, flag = '--thread
   if (!(Number.isInteger(requested) && requested >= 0)) throw new Error(`${flag} ${requested}: expected a whole number ≥ 0 (0 = one per core)`);
   const oneThreaded = backend === 'wasm' || backend === 'cpu';
   if (requested === 0) return oneThreaded ? availableParallelism() : 1;
-  if (requested > 1 && !oneThreaded) throw new Error(`${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses every core`);
+  if (requested > 1 && !oneThreaded) throw new Error(`${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses ${backend === 'webgpu' || backend === 'tensorflow-gpu' ? 'the GPU' : 'every core'}`);
   return requested;
 }
 

@@ -2,9 +2,9 @@
  * A small builder of ONNX graphs: constants and parameters become initializers, each node
  * gets a fresh output name, and `encodeModel` writes the ModelProto with protobufjs.
  */
-import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, modelProtoType, ONNX_FLOAT, ONNX_INT64 } from './schema.js';
+import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ATTR_STRING, modelProtoType, ONNX_FLOAT, ONNX_INT64 } from './schema.js';
 
-export type Attribute = number | number[] | { float: number };
+export type Attribute = number | number[] | { float: number } | { string: string };
 
 interface TensorMessage {
   name: string;
@@ -69,6 +69,7 @@ export class GraphBuilder {
     const out = outputNames ?? Array.from({ length: outputs }, (_, k) => `${opType.toLowerCase()}_${id}${outputs > 1 ? `_${k}` : ''}`);
     const attribute = Object.entries(attributes).map(([name, v]) => {
       if (Array.isArray(v)) return { name, type: ATTR_INTS, ints: v };
+      if (typeof v === 'object' && 'string' in v) return { name, type: ATTR_STRING, s: new TextEncoder().encode(v.string) };
       if (typeof v === 'object') return { name, type: ATTR_FLOAT, f: v.float };
       return { name, type: ATTR_INT, i: v };
     });

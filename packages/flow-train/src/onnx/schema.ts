@@ -116,6 +116,7 @@ export const ONNX_INT64 = 7;
 /** AttributeProto.AttributeType values used here. */
 export const ATTR_FLOAT = 1;
 export const ATTR_INT = 2;
+export const ATTR_STRING = 3;
 export const ATTR_TENSOR = 4;
 export const ATTR_INTS = 7;
 

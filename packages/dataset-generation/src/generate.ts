@@ -87,8 +87,8 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   if (miMethod === 'analytical' && !model.structure.vectors.every((v) => v.kind === 'const')) miMethod = 'numerical';
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
-  // thread count and engine change only the float rounding of the flow map, so a job can resume on another machine
-  const { threads: _threads, engine: _engine, ep: _ep, ...dataArgs } = args;
+  // thread count, engine and tfjs backend change only the float rounding of the flow map, so a job can resume on another machine
+  const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, ...dataArgs } = args;
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');

@@ -14,6 +14,7 @@ import { readNpz } from '@mmmi/formats';
 import { buildArchitecture, FlowModel, integrateFlow, registerModel, uniformGrid, unetConfig, writeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type ParamValues } from '@mmmi/flow-train';
 import { latentModelFromTokens, miTable } from '@mmmi/latents';
 import { Rng } from '@mmmi/latents';
+import { openWebGpuAdapter } from '@mmmi/fid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, prepareJob } from '../src/generate.js';
 
@@ -60,6 +61,13 @@ beforeAll(async () => {
     weights,
   });
 });
+
+/** Where no WebGPU adapter opens (software ones count: CI has Mesa's), the webgpu case is skipped with the reason. */
+const noWebGpu = await openWebGpuAdapter({ allowSoftware: true }).then(
+  () => undefined,
+  (e: Error) => e.message,
+);
+if (noWebGpu) process.stderr.write(`flow map on webgpu skipped: ${noWebGpu}\n`);
 
 const args = (dir: string, ...extra: string[]) => [
   `@${repo}generation_arguments/simple_fig1_DAG.txt`, '--checkpoint_path', ckptPath, '--dataset_loc', dir, '--dataset_size', '3', '--batch_size', '4', '--backend', 'cpu', ...extra,
@@ -161,6 +169,26 @@ describe('flow map', { timeout: 400_000 }, () => {
     expect(mt.map.flow.engine).toMatchObject({ engine: 'tfjs', provider: 'cpu' });
     // the engine is not part of the job's identity: the finished shard is reused
     expect((await generate(args(viaOrt, ...common, '--engine', 'tfjs', '--threads', '1'), quiet)).skipped).toBe(true);
+  });
+
+  it.skipIf(noWebGpu !== undefined)('--engine tfjs --backend webgpu gives the cpu images (1e-4), is recorded, and is the same job', async () => {
+    const onCpu = tmp();
+    const onGpu = tmp();
+    const common = ['--dataset_size', '2', '--scaling', 'float', '--engine', 'tfjs', '--threads', '1'];
+    const rc = await generate(args(onCpu, ...common), quiet);
+    const rg = await generate(args(onGpu, ...common).map((t, i, all) => (all[i - 1] === '--backend' ? 'webgpu' : t)), quiet);
+    const xc = (await readNpz(rc.npzPath)).get('X')!.data as Float32Array;
+    const xg = (await readNpz(rg.npzPath)).get('X')!.data as Float32Array;
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < xc.length; i++) {
+      worst = Math.max(worst, Math.abs(xc[i] - xg[i]));
+      scale = Math.max(scale, Math.abs(xc[i]));
+    }
+    expect(worst / scale).toBeLessThan(1e-4);
+    expect(JSON.parse(readFileSync(rg.manifestPath, 'utf8')).map.flow.engine).toMatchObject({ engine: 'tfjs', provider: 'webgpu', threads: 1 });
+    expect((await generate(args(onCpu, ...common).map((t, i, all) => (all[i - 1] === '--backend' ? 'webgpu' : t)), quiet)).skipped).toBe(true);
+    await tf.setBackend('cpu');
   });
 
   it('--engine onnx --ep cuda without the CUDA provider is a clear error before any shard is written', async () => {

@@ -177,6 +177,33 @@ describe('ONNX export', () => {
         await engine?.close();
       }
     });
+
+    it('the images PyTorch integrates from tiny_checkpoint.pth (heun2, CFG; tiny_samples.npz) come out of both engines within 1e-4', async () => {
+      const ckpt = await readCheckpointFile(join(FIXTURES, 'tiny_checkpoint.pth'), undefined, tiny);
+      const ref = readNpzSync(join(FIXTURES, 'tiny_samples.npz'));
+      const shape = ref.get('x0')!.shape;
+      const [n, c, h, w] = shape;
+      const x0 = ref.get('x0')!.data as Float32Array;
+      const nhwc = new Float32Array(x0.length);
+      for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) nhwc[(b * h * w + p) * c + ch] = x0[(b * c + ch) * h * w + p];
+      const labels = Int32Array.from(ref.get('y')!.data as BigInt64Array, Number);
+      const timeGrid = Array.from(ref.get('grid')!.data as Float32Array);
+      const settings = { odeMethod: 'heun2', odeOptions: {}, cfgScale: (ref.get('cfg_scale')!.data as Float32Array)[0], edmSchedule: false };
+      const x1 = ref.get('x1')!.data as Float32Array;
+      const model = new FlowModel(tiny, ckpt.weights);
+      const engine = await openEngine({ arch: buildArchitecture(tiny), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: 'live' }, { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'fixture-cache'), log: () => {} });
+      try {
+        const viaOrt = await integrateFlowRows(model, model.params, nhwc, labels, settings, { engine, timeGrid });
+        const viaTfjs = await integrateFlowRows(model, model.params, nhwc, labels, settings, { timeGrid });
+        expect(relErr(toNchw(viaOrt, shape), x1)).toBeLessThan(1e-4);
+        expect(relErr(toNchw(viaTfjs, shape), x1)).toBeLessThan(1e-4);
+        // the flow moved the noise far from where it started
+        expect(relErr(x0, x1)).toBeGreaterThan(0.1);
+      } finally {
+        await engine?.close();
+        model.dispose();
+      }
+    });
   });
 });
 

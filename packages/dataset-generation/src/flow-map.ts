@@ -13,39 +13,29 @@
  * records what was used. `--threads` integrates shards of each batch on worker threads
  * (flow-train's ModelThreads) on the one-threaded wasm and cpu backends.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import {
   buildArchitecture,
-  edmGrid,
   EngineError,
   FlowModel,
   openEngine,
   integrateFlowRows,
   loadModel,
   ModelThreads,
-  parseOdeMethod,
-  referenceGenerationGrid,
   samplingGrid,
+  samplingPlan,
   selectTrainingBackend,
   threadCount,
-  uniformGrid,
   type EngineChoice,
   type EngineInfo,
   type ExecutionProvider,
-  type FlowCheckpoint,
+  type GridKind,
   type ParamTensors,
-  type SamplingSettings,
+  type SamplingOverrides,
 } from '@mmmi/flow-train';
 
-export type GridKind = 'reference' | 'uniform' | 'edm' | 'checkpoint';
-
-export interface FlowOverrides {
-  odeMethod?: string;
-  nfe?: number;
-  grid?: GridKind;
-  cfgScale?: number;
-}
+export type { GridKind };
+/** The solver flags of generation: flow-train's sampling overrides. */
+export type FlowOverrides = SamplingOverrides;
 
 export interface FlowMapInfo {
   name: string;
@@ -74,19 +64,6 @@ export interface FlowMap {
   dispose(): Promise<void>;
 }
 
-/** The reference's settings read from args.json beside a PyTorch checkpoint, if there is one. */
-function referenceArgs(ckpt: FlowCheckpoint): Record<string, unknown> {
-  const beside = join(dirname(ckpt.file ?? '.'), 'args.json');
-  if (ckpt.kind === 'pytorch' && existsSync(beside)) {
-    try {
-      return JSON.parse(readFileSync(beside, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`${beside}: not valid JSON (${(e as Error).message})`);
-    }
-  }
-  return ckpt.meta.trainArgs;
-}
-
 export interface OpenFlowMapOptions {
   registry?: string;
   backend?: string;
@@ -109,34 +86,11 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   if (c.imageSize !== 32 || c.inChannels !== 3 || c.outChannels !== 3) {
     throw new Error(`checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`);
   }
-  let settings: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
-  let grid: number[] | undefined;
-  let useEma = ckpt.meta.weights === 'ema';
-  if (ckpt.kind === 'pytorch') {
-    const args = referenceArgs(ckpt);
-    const odeOptions = (args.ode_options && typeof args.ode_options === 'object' ? args.ode_options : {}) as Record<string, number>;
-    settings = { odeMethod: String(args.ode_method ?? settings.odeMethod), odeOptions, cfgScale: Number(args.cfg_scale ?? settings.cfgScale), edmSchedule: false };
-    grid = odeOptions.step_size !== undefined ? undefined : referenceGenerationGrid();
-    // the checkpoint's own args chose the weights; args.json beside it may ask for the EMA ones
-    if (args.use_ema && ckpt.ema) useEma = true;
-  } else if (ckpt.meta.weights === 'live' && ckpt.ema && ckpt.meta.trainArgs.use_ema) {
-    useEma = true;
-  }
-  const o = options.overrides ?? {};
-  if (o.odeMethod) settings.odeMethod = parseOdeMethod(o.odeMethod);
-  if (o.cfgScale !== undefined) settings.cfgScale = o.cfgScale;
-  if (o.nfe !== undefined) settings.odeOptions = { ...settings.odeOptions, nfe: o.nfe };
-  if (o.grid || o.nfe !== undefined) {
-    const kind = o.grid ?? (ckpt.kind === 'pytorch' ? 'uniform' : settings.edmSchedule ? 'edm' : 'uniform');
-    const nfe = settings.odeOptions.nfe ?? 9;
-    delete settings.odeOptions.step_size;
-    if (kind === 'reference') grid = referenceGenerationGrid();
-    else if (kind === 'uniform') grid = uniformGrid(nfe);
-    else if (kind === 'edm') grid = edmGrid(nfe);
-    else grid = ckpt.kind === 'pytorch' ? referenceGenerationGrid() : samplingGrid(settings);
-  }
-  if (parseOdeMethod(settings.odeMethod) === 'dopri5') grid = [0, 1];
-  const weightValues = useEma && ckpt.meta.weights !== 'ema' && ckpt.ema ? ckpt.ema : ckpt.weights;
+  // the one rule of what a checkpoint samples with (flow-train's samplingPlan), with the reference grid for PyTorch checkpoints
+  const plan = samplingPlan(ckpt, { overrides: options.overrides, generation: true });
+  const { settings, timeGrid: grid } = plan;
+  const weightValues = plan.weights;
+  const useEma = plan.weightsKind === 'ema';
   const engine = await openEngine(
     { arch: buildArchitecture(c), values: weightValues, checkpointSha256: ckpt.sha256!, weights: useEma ? 'ema' : 'live' },
     { engine: options.engine ?? 'auto', ep: options.ep, threads: options.threads ?? 0, log },

@@ -1,5 +1,11 @@
-"""Writes test/fixtures/torch-unet/tiny_samples.npz: images that PyTorch integrates from the
-committed tiny_checkpoint.pth, for the image-level check of the ONNX Runtime and tfjs engines.
+"""Writes two sampling fixtures into test/fixtures/torch-unet/:
+
+tiny_samples.npz: images that PyTorch integrates from the committed tiny_checkpoint.pth, for
+the image-level check of the ONNX Runtime and tfjs engines.
+
+tiny_ema_unflagged.pth: tiny_ema_checkpoint.pth (EMA-wrapped) with its pickled args.use_ema
+set to False, as when the flag lives only in the args.json beside the checkpoint; the tests of
+the one weight rule (src/sampling-plan.ts) put an args.json beside a copy.
 
     /usr/bin/python3 packages/flow-train/scripts/make_sample_fixture.py [--out DIR]
 
@@ -76,6 +82,11 @@ def main() -> None:
         x1=x1.numpy().astype(np.float32),
         x1_f64=x1_f64.numpy(),
     )
+    unflagged = torch.load(args.out / "tiny_ema_checkpoint.pth", map_location="cpu", weights_only=False)
+    assert unflagged["args"].use_ema is True
+    unflagged["args"].use_ema = False
+    torch.save(unflagged, args.out / "tiny_ema_unflagged.pth")
+    print(f"wrote {args.out / 'tiny_ema_unflagged.pth'}")
     print(f"wrote {args.out / 'tiny_samples.npz'}: {len(LABELS)} images, {STEPS} heun2 steps, cfg {CFG_SCALE}; float32 vs float64 {rel:.2e}")
 
 

@@ -15,7 +15,9 @@ import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
 import { exportUNetOnnx, ONNX_INPUTS, ONNX_OPSET, ONNX_OUTPUT } from './onnx/export-unet.js';
 import { ModelThreads, threadCount } from './parallel/model-threads.js';
-import { listModels, loadModel, registerModel, userRegistryDir } from './registry.js';
+import { listModels, loadModel, registerModel, registryEntry, userRegistryDir } from './registry.js';
+import { sameArchitecture, samplingPlan, weightsToSampleWith, type SamplingOverrides } from './sampling-plan.js';
+import { ODE_METHODS } from './solvers/index.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { train } from './train.js';
 import { buildArchitecture } from './unet/architecture.js';
@@ -78,11 +80,12 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   let initWeights;
   if (a.init_from && !resume) {
     const init = await loadModel(a.init_from, { registry: a.registry || undefined });
-    if (JSON.stringify({ ...init.meta.config, name: '' }) !== JSON.stringify({ ...config, name: '' })) {
+    if (!sameArchitecture(init.meta.config, config)) {
       throw new ArgsError(`--init_from ${a.init_from}: its model configuration '${init.meta.config.name}' differs from '${config.name}'`);
     }
-    initWeights = init.meta.weights === 'live' && init.ema ? init.ema : init.weights;
-    log(`flow-train: starting from the weights of ${init.resolved.path} (${init.meta.progress?.imagesSeen ?? '?'} images seen there), fresh optimizer`);
+    const chosen = weightsToSampleWith(init);
+    initWeights = chosen.values;
+    log(`flow-train: starting from the ${chosen.kind} weights of ${init.resolved.path} (${init.meta.progress?.imagesSeen ?? '?'} images seen there), fresh optimizer`);
   }
   const result = await train(data, {
     initWeights,
@@ -137,6 +140,23 @@ function option(argv: string[], name: string): string | undefined {
   return argv[i + 1];
 }
 
+/** A numeric flag, or undefined when absent; anything but a number in range is a usage error. */
+function numberOption(argv: string[], name: string, rule: { integer?: boolean; min?: number } = {}): number | undefined {
+  const text = option(argv, name);
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  const ok = text.trim() !== '' && Number.isFinite(v) && (!rule.integer || Number.isInteger(v)) && (rule.min === undefined || v >= rule.min);
+  if (!ok) throw new ArgsError(`--${name} ${text}: expected ${rule.integer ? 'an integer' : 'a number'}${rule.min !== undefined ? ` ≥ ${rule.min}` : ''}`);
+  return v;
+}
+
+/** The solver flags that `sample` and `export` share, checked. */
+function samplingOverrides(argv: string[]): SamplingOverrides {
+  const odeMethod = option(argv, 'ode_method');
+  if (odeMethod !== undefined && !(ODE_METHODS as readonly string[]).includes(odeMethod)) throw new ArgsError(`--ode_method ${odeMethod}: expected one of ${ODE_METHODS.join(', ')}`);
+  return { odeMethod, nfe: numberOption(argv, 'nfe', { integer: true, min: 1 }), cfgScale: numberOption(argv, 'cfg_scale', { min: 0 }) };
+}
+
 async function runInfo(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
   const registry = option(argv, 'registry');
@@ -173,47 +193,36 @@ async function runExport(argv: string[], io: CliIo): Promise<number> {
   if (format !== 'safetensors' && format !== 'onnx') throw new ArgsError(`--format ${format}: expected safetensors or onnx`);
   if (!ref || !out) throw new ArgsError(`export needs --checkpoint <file | registry name> and --out <file.${format}>`);
   const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
-  const useEma = ckpt.meta.weights === 'live' && ckpt.ema !== undefined && ckpt.meta.trainArgs.use_ema !== false;
+  const chosen = weightsToSampleWith(ckpt);
   if (format === 'onnx') {
-    const weights = useEma ? 'ema' : ckpt.meta.weights;
-    const bytes = exportUNetOnnx(buildArchitecture(ckpt.meta.config), useEma ? ckpt.ema! : ckpt.weights, { checkpoint_sha256: ckpt.sha256 ?? '', weights });
+    const weights = chosen.kind;
+    const bytes = exportUNetOnnx(buildArchitecture(ckpt.meta.config), chosen.values, { checkpoint_sha256: ckpt.sha256 ?? '', weights });
     const path = resolve(out);
     await writeFileAtomic(path, [bytes]);
     io.out(`${JSON.stringify({ file: path, format: 'onnx', bytes: bytes.length, sha256: sha256Hex(bytes), weights, checkpoint_sha256: ckpt.sha256, opset: ONNX_OPSET, inputs: ONNX_INPUTS, output: ONNX_OUTPUT })}\n`);
     return 0;
   }
-  const sampling: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
-  const method = option(argv, 'ode_method');
-  if (method !== undefined) sampling.odeMethod = method;
-  const nfe = option(argv, 'nfe');
-  if (nfe !== undefined) sampling.odeOptions.nfe = Number(nfe);
-  const cfg = option(argv, 'cfg_scale');
-  if (cfg !== undefined) sampling.cfgScale = Number(cfg);
+  // the settings the checkpoint samples with (args.json beside a .pth included), then the flags
+  const { settings: sampling } = samplingPlan(ckpt, { overrides: samplingOverrides(argv) });
   const edm = option(argv, 'edm_schedule');
-  if (edm !== undefined) sampling.edmSchedule = edm === 'true';
+  if (edm !== undefined) {
+    if (edm !== 'true' && edm !== 'false') throw new ArgsError(`--edm_schedule ${edm}: expected true or false`);
+    sampling.edmSchedule = edm === 'true';
+  }
   const path = resolve(out);
   await writeCheckpoint(
     path,
-    { meta: { ...ckpt.meta, weights: useEma ? 'ema' : ckpt.meta.weights, sampling, provenance: { ...ckpt.meta.provenance, exportedFrom: ckpt.resolved.path, exportedFromSha256: ckpt.sha256 } }, weights: useEma ? ckpt.ema! : ckpt.weights },
+    { meta: { ...ckpt.meta, weights: chosen.kind, sampling, provenance: { ...ckpt.meta.provenance, exportedFrom: ckpt.resolved.path, exportedFromSha256: ckpt.sha256 } }, weights: chosen.values },
     { float16: argv.includes('--float16') },
   );
   const bytes = await readFile(path);
   const name = option(argv, 'name');
   if (name) {
     const dir = option(argv, 'to_registry') ?? userRegistryDir(option(argv, 'registry'));
-    await registerModel(dir, name, {
-      file: relative(dir, path).startsWith('..') ? path : relative(dir, path),
-      sha256: sha256Hex(bytes),
-      bytes: bytes.length,
-      config: ckpt.meta.config.name,
-      parameters: ckpt.meta.parameters,
-      created: new Date().toISOString(),
-      description: option(argv, 'description') ?? `exported from ${ckpt.resolved.path}`,
-      epoch: ckpt.meta.progress?.epoch,
-      imagesSeen: ckpt.meta.progress?.imagesSeen,
-    }, argv.includes('--default'));
+    const file = relative(dir, path).startsWith('..') ? path : relative(dir, path);
+    await registerModel(dir, name, registryEntry(file, bytes, ckpt.meta, option(argv, 'description') ?? `exported from ${ckpt.resolved.path}`), argv.includes('--default'));
   }
-  io.out(`${JSON.stringify({ file: path, bytes: bytes.length, sha256: sha256Hex(bytes), weights: useEma ? 'ema' : ckpt.meta.weights, sampling, registered: name ?? null })}\n`);
+  io.out(`${JSON.stringify({ file: path, bytes: bytes.length, sha256: sha256Hex(bytes), weights: chosen.kind, sampling, registered: name ?? null })}\n`);
   return 0;
 }
 
@@ -221,20 +230,15 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const ref = option(argv, 'checkpoint');
   if (!ref) throw new ArgsError('sample needs --checkpoint <file | registry name>');
   const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
-  const n = Number(option(argv, 'n') ?? 16);
-  if (!Number.isInteger(n) || n < 1) throw new ArgsError(`--n ${option(argv, 'n')}: expected a positive integer`);
+  const n = numberOption(argv, 'n', { integer: true, min: 1 }) ?? 16;
+  const seed = numberOption(argv, 'seed', { integer: true, min: 0 }) ?? 0;
   const classes = ckpt.meta.config.numClasses;
   const labelText = option(argv, 'labels');
   const given = labelText ? labelText.split(/[ ,]+/).filter(Boolean).map(Number) : Array.from({ length: classes }, (_, i) => i);
   for (const l of given) if (!Number.isInteger(l) || l < 0 || l > classes) throw new ArgsError(`--labels: ${l} is not a class 0–${classes - 1} (or ${classes} = no label)`);
   const labels = Int32Array.from({ length: n }, (_, i) => given[i % given.length]);
-  const sampling: SamplingSettings = { ...ckpt.meta.sampling, odeOptions: { ...ckpt.meta.sampling.odeOptions } };
-  const cfg = option(argv, 'cfg_scale');
-  if (cfg !== undefined) sampling.cfgScale = Number(cfg);
-  const method = option(argv, 'ode_method');
-  if (method !== undefined) sampling.odeMethod = method;
-  const nfe = option(argv, 'nfe');
-  if (nfe !== undefined) sampling.odeOptions.nfe = Number(nfe);
+  const plan = samplingPlan(ckpt, { overrides: samplingOverrides(argv) });
+  const sampling = plan.settings;
   const out = resolve(option(argv, 'out') ?? 'grid.png');
   const engineChoice = asArgsError(() => parseEngine(option(argv, 'engine') ?? 'auto'));
   const ep = asArgsError(() => parseExecutionProvider(option(argv, 'ep') ?? 'cpu'));
@@ -242,7 +246,7 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const threadsWanted = Number(threadsText ?? (engineChoice === 'tfjs' ? 1 : 0));
   if (!(Number.isInteger(threadsWanted) && threadsWanted >= 0)) throw new ArgsError(`--threads ${threadsText}: expected a whole number ≥ 0 (0 = one per core)`);
   const engine = await openEngine(
-    { arch: buildArchitecture(ckpt.meta.config), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: ckpt.meta.weights },
+    { arch: buildArchitecture(ckpt.meta.config), values: plan.weights, checkpointSha256: ckpt.sha256!, weights: plan.weightsKind },
     { engine: engineChoice, ep, threads: threadsWanted, log: (m) => io.err(`${m}\n`) },
   ).catch((e: Error) => {
     throw e instanceof EngineError ? new ArgsError(e.message) : e;
@@ -250,15 +254,15 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   // with ONNX Runtime the solver's arithmetic runs on tfjs cpu: no kernels to register, no threads
   const backend = engine ? await useBackend('cpu', io) : await useBackend(option(argv, 'backend') ?? 'auto', io);
   const threadTotal = engine ? 1 : asArgsError(() => threadCount(threadsWanted === 0 && threadsText === undefined ? 1 : threadsWanted, backend));
-  const model = new FlowModel(ckpt.meta.config, ckpt.weights, ckpt.resolved.path);
+  const model = new FlowModel(ckpt.meta.config, plan.weights, ckpt.resolved.path);
   const threads = threadTotal > 1 ? await ModelThreads.start(ckpt.meta.config, backend, threadTotal - 1) : undefined;
   try {
     const t0 = performance.now();
-    const images = await sampleImages(model, model.params, labels, sampling, { seed: Number(option(argv, 'seed') ?? 0), threads, engine });
+    const images = await sampleImages(model, model.params, labels, sampling, { seed, threads, engine, timeGrid: plan.timeGrid });
     const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
     await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
     const how = engine ? `onnx ${engine.info.provider}, ${engine.info.threads} threads` : `tfjs ${backend}${threadTotal > 1 ? `, ${threadTotal} threads` : ''}`;
-    io.err(`flow-train: ${n} samples (${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}; ${how}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
+    io.err(`flow-train: ${n} samples (${plan.weightsKind} weights, ${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}; ${how}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
   } finally {
     await engine?.close();
     await threads?.close();

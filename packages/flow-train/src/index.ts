@@ -6,6 +6,7 @@ export { FlowModel } from './flow-model.js';
 export * from './checkpoint.js';
 export * from './registry.js';
 export * from './sample.js';
+export * from './sampling-plan.js';
 export * from './solvers/index.js';
 export * from './time-grid.js';
 export * from './timesteps.js';

@@ -16,7 +16,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@mmmi/formats';
-import { CheckpointError, readCheckpointFile, type FlowCheckpoint } from './checkpoint.js';
+import { CheckpointError, readCheckpointFile, sha256Hex, type CheckpointMeta, type FlowCheckpoint } from './checkpoint.js';
 import { UNET_CONFIGS, unetConfig } from './unet/config.js';
 
 export const REGISTRY_FORMAT = 'mmmi-model-registry';
@@ -75,6 +75,21 @@ export async function readRegistry(dir: string): Promise<Registry> {
     throw new CheckpointError(`${path} is not a model registry (format '${String(reg.format)}', expected '${REGISTRY_FORMAT}')`);
   }
   return reg;
+}
+
+/** The entry of a checkpoint file just written (`bytes`: its contents, `meta`: its metadata). */
+export function registryEntry(file: string, bytes: Uint8Array, meta: Pick<CheckpointMeta, 'config' | 'parameters' | 'progress'>, description: string): RegistryEntry {
+  return {
+    file,
+    sha256: sha256Hex(bytes),
+    bytes: bytes.length,
+    config: meta.config.name,
+    parameters: meta.parameters,
+    created: new Date().toISOString(),
+    description,
+    epoch: meta.progress?.epoch,
+    imagesSeen: meta.progress?.imagesSeen,
+  };
 }
 
 /** Adds or replaces an entry (and optionally makes it the default), atomically. */

@@ -14,7 +14,7 @@ import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writePng } from '@mmmi/formats';
 import { Progress } from '@mmmi/fid';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpointFile, sha256Hex, writeCheckpoint, type CheckpointMeta, type SamplingSettings, type TrainingProgress } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpointFile, writeCheckpoint, type CheckpointMeta, type SamplingSettings, type TrainingProgress } from './checkpoint.js';
 import { batchesPerEpoch, epochOrder, makeBatch, type Batch } from './data/batches.js';
 import type { ImageDataset } from './data/dataset.js';
 import { Ema } from './ema.js';
@@ -23,7 +23,8 @@ import { AdamW, learningRate, PYTORCH_ADAMW_DEFAULTS } from './optim.js';
 import { openEngineForValues, type EngineChoice } from './engine/index.js';
 import type { VelocityEngine } from './engine/ort-engine.js';
 import { ModelThreads, type SamplingThreads } from './parallel/model-threads.js';
-import { registerModel, userRegistryDir } from './registry.js';
+import { registerModel, registryEntry, userRegistryDir } from './registry.js';
+import { sameArchitecture } from './sampling-plan.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { trainStep, type StepSettings } from './train-step.js';
 import type { UNetConfig } from './unet/config.js';
@@ -101,7 +102,7 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
   let model: FlowModel;
   const resumeFrom = options.resume ? await readCheckpointFile(options.resume) : undefined;
   if (resumeFrom) {
-    if (JSON.stringify({ ...resumeFrom.meta.config, name: '' }) !== JSON.stringify({ ...config, name: '' })) {
+    if (!sameArchitecture(resumeFrom.meta.config, config)) {
       throw new Error(`--resume ${options.resume}: its model configuration '${resumeFrom.meta.config.name}' differs from '${config.name}'`);
     }
     if (options.useEma && !resumeFrom.ema) throw new Error(`--resume ${options.resume}: --use_ema is set but the checkpoint has no EMA weights`);
@@ -161,19 +162,8 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
       ema: ema ? await model.values(ema.shadow) : undefined,
       optimizer: { expAvg: await model.values(optimizer.m), expAvgSq: await model.values(optimizer.v) },
     });
-    const bytes = await readFile(path);
     const name = options.name ?? basename(outDir);
-    await registerModel(userRegistryDir(options.registry), name, {
-      file: path,
-      sha256: sha256Hex(bytes),
-      bytes: bytes.length,
-      config: config.name,
-      parameters: model.arch.parameterCount,
-      created: new Date().toISOString(),
-      description: `flow-train checkpoint (${reason})`,
-      epoch: progress.epoch,
-      imagesSeen: progress.imagesSeen,
-    });
+    await registerModel(userRegistryDir(options.registry), name, registryEntry(path, await readFile(path), meta, `flow-train checkpoint (${reason})`));
     lastSave = performance.now();
     log(`flow-train: checkpoint ${path} (${reason}; epoch ${progress.epoch}, iteration ${progress.iteration}, ${progress.imagesSeen} images seen), registered as '${name}'`);
     return path;

@@ -69,7 +69,7 @@ describe('mmmi-train train (image folder, tiny)', () => {
     const out2 = tmp('mmmi-train-out2-');
     const third = await run(trainArgs(out2, reg, '--init_from', ckptPath, '--name', 'warm'));
     expect(third.code, third.err).toBe(0);
-    expect(third.err).toMatch(/starting from the weights of .*checkpoint.safetensors \(24 images seen there\), fresh optimizer/);
+    expect(third.err).toMatch(/starting from the ema weights of .*checkpoint.safetensors \(24 images seen there\), fresh optimizer/);
     expect((await readCheckpointFile(join(out2, 'checkpoint.safetensors'))).meta.progress).toMatchObject({ epoch: 1, imagesSeen: 8, optimizerSteps: 2 });
 
     // a registry name works for sample (tfjs on 2 threads; ONNX Runtime, the default) and export

@@ -17,6 +17,7 @@ import {
   describeStructure,
   miTable,
   sampleBatch,
+  batchStream,
   specFromArgs,
   thetaVariance,
   type LatentModel,
@@ -90,7 +91,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   // thread count, engine and tfjs backend change only the float rounding of the flow map, so a job can resume on another machine
   const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, ...dataArgs } = args;
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, checkpoint: checkpoint?.sha256 ?? null }))
+    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, stream: batchStream(0, options.jobStream), checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');
   const base = `${options.datasetName}_${options.jobId}`;
   const dir = options.datasetLoc;
@@ -163,7 +164,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
       const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
       for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
         const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
-        const lat = sampleBatch(m, o.sampleSeed, b, count, buffers);
+        const lat = sampleBatch(m, o.sampleSeed, b, count, buffers, o.jobStream);
         const mapped = flow ? await flow.apply(lat.x.subarray(0, count * perDraw.X), count, m.nMod, o.labels) : applyTransform(o.transform!, lat.x.subarray(0, count * perDraw.X));
         await ws.append({ X: scaleBatch(o.scaling, mapped), Noise: Float32Array.from(lat.x.subarray(0, count * perDraw.X)), Y: Float32Array.from(lat.theta.subarray(0, count)) }, count, perDraw);
         progress.update(ws.drawsDone, resumedFrom);
@@ -244,7 +245,7 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
     count: o.datasetSize,
     arrays,
     arguments: job.arguments,
-    seeds: { sample_seed: o.sampleSeed, cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0, job_id: o.jobId },
+    seeds: { sample_seed: o.sampleSeed, cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0, job_id: o.jobId, first_stream: batchStream(0, o.jobStream), stream_per_job: !job.arguments.shared_sample_stream },
     map: mapDescription(job),
     scaling: o.scaling,
     mi_exact_in_images: SCALINGS[o.scaling].keepsMiExact,
@@ -277,7 +278,7 @@ function mapDescription(job: Job): Manifest['map'] {
 function logStart(job: Job, progress: Progress): void {
   const { options: o, model } = job;
   progress.log(
-    `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}) → ${job.paths.npz}; ` +
+    `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}, ${job.arguments.shared_sample_stream ? "the stream every job shares (--shared_sample_stream)" : `job stream ${o.jobStream}`}) → ${job.paths.npz}; ` +
       `map: ${o.transform ? `transform ${o.transform} (${TRANSFORMS[o.transform].formula})` : `flow checkpoint ${job.checkpoint!.ref} (${job.checkpoint!.path})`}; scaling: ${o.scaling}` +
       (SCALINGS[o.scaling].keepsMiExact ? ' (the images keep the MI exactly)' : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),
   );

@@ -15,7 +15,8 @@ export interface Manifest {
   count: number;
   arrays: Record<string, { dtype: string; shape: number[] }>;
   arguments: Record<string, unknown>;
-  seeds: { sample_seed: number; cov_seed: number; job_id: number };
+  /** first_stream: the random stream of the shard's first batch; stream_per_job: false under --shared_sample_stream. */
+  seeds: { sample_seed: number; cov_seed: number; job_id: number; first_stream?: number; stream_per_job?: boolean };
   map: { kind: 'transform' | 'flow'; name: string; formula: string; checkpoint_sha256?: string; flow?: Record<string, unknown> };
   scaling: string;
   mi_exact_in_images: boolean;

@@ -2,7 +2,7 @@
  * Options of a generation job: the reference's flags (SPEC §4) and this toolkit's, parsed
  * and checked before any model is built or any file is written.
  */
-import { ArgumentError, LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, parseArgs, type FlagDef, type ParsedArgs } from '@mmmi/latents';
+import { ArgumentError, LATENT_EXTENSION_FLAGS, MAX_JOB_STREAMS, REFERENCE_FLAGS, parseArgs, type FlagDef, type ParsedArgs } from '@mmmi/latents';
 import { BACKEND_CHOICES, ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
 import { TRANSFORMS, type TransformName } from './transforms.js';
 import { SCALINGS, type ScalingName } from './scaling.js';
@@ -31,6 +31,10 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
+  shared_sample_stream: {
+    kind: 'boolean',
+    help: "every job id draws the same latents from the sample seed (the reference's behaviour: the shards of a job array then repeat one another); default: each job id its own stream",
+  },
   help: { kind: 'boolean', help: 'show this help' },
 };
 
@@ -43,6 +47,8 @@ export interface GenerationOptions {
   datasetLoc: string;
   jobId: number;
   sampleSeed: number;
+  /** The job's sample stream (latents' batchStream): its job id, or 0 for every job with --shared_sample_stream. */
+  jobStream: number;
   timestepSize: number;
   calculateMi: 'numerical' | 'analytical' | null;
   checkpointPath: string | null;
@@ -75,6 +81,8 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
   if (transform && checkpointPath) {
     throw new ArgumentError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
   }
+  const sharedStream = v.shared_sample_stream === true;
+  if (!sharedStream && jobId >= MAX_JOB_STREAMS) throw new ArgumentError(`--job_id ${jobId}: each job id draws its own stream of the sample seed, for job ids below ${MAX_JOB_STREAMS}`);
   if (!labels) throw new ArgumentError(`--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`);
   return {
     datasetSize: get('dataset_size', DEFAULTS.dataset_size),
@@ -84,6 +92,7 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
     datasetLoc: get('dataset_loc', DEFAULTS.dataset_loc),
     jobId,
     sampleSeed: get('sample_seed', jobId),
+    jobStream: sharedStream ? 0 : jobId,
     timestepSize: get('timestep_size', DEFAULTS.timestep_size),
     calculateMi: (v.calculate_MI as 'numerical' | 'analytical' | undefined) ?? null,
     checkpointPath: transform ? null : (checkpointPath ?? 'default'),

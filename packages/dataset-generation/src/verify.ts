@@ -2,6 +2,9 @@
  * Check a folder of shards against their manifests: every manifest's file exists, its
  * size and sha256 match, and its arrays have the recorded dtypes and shapes. Partial
  * shards (a killed job's hidden workspace) are reported, never counted as complete.
+ * Shards of one dataset that draw their latents from the same stream (same sample seed,
+ * same first stream: `--shared_sample_stream`, or made before per-job streams) repeat one
+ * another; each is reported with the other's name.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ export interface ShardReport {
 export async function verifyFolder(folder: string): Promise<{ shards: ShardReport[]; partial: string[] }> {
   const names = readdirSync(folder);
   const shards: ShardReport[] = [];
+  const manifests = new Map<ShardReport, Manifest>();
   for (const name of names.filter((n) => n.endsWith('.manifest.json')).sort()) {
     const report: ShardReport = { manifest: name, file: '', ok: false, problems: [] };
     shards.push(report);
@@ -34,6 +38,7 @@ export async function verifyFolder(folder: string): Promise<{ shards: ShardRepor
       continue;
     }
     report.file = manifest.file.name;
+    manifests.set(report, manifest);
     report.count = manifest.count;
     const path = join(folder, manifest.file.name);
     if (!names.includes(manifest.file.name)) {
@@ -59,6 +64,32 @@ export async function verifyFolder(folder: string): Promise<{ shards: ShardRepor
     }
     report.ok = report.problems.length === 0;
   }
+  flagSharedStreams(manifests);
   const partial = names.filter((n) => n.startsWith('.') && n.endsWith('.partial'));
   return { shards, partial };
+}
+
+/** Arguments that do not change which latents a shard draws (where, under which name, on what hardware). */
+const NOT_DATA = new Set(['job_id', 'dataset_name', 'dataset_loc', 'dataset_size', 'threads', 'engine', 'ep', 'backend', 'registry', 'preview', 'shared_sample_stream', 'help']);
+
+/** The first random stream of a manifest's shard; manifests from before per-job streams used 1024 for every job. */
+const firstStream = (m: Manifest) => m.seeds.first_stream ?? 1024;
+
+function flagSharedStreams(manifests: Map<ShardReport, Manifest>): void {
+  const groups = new Map<string, ShardReport[]>();
+  for (const [report, m] of manifests) {
+    const data = Object.fromEntries(Object.entries(m.arguments).filter(([k]) => !NOT_DATA.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const key = JSON.stringify({ data, seed: m.seeds.sample_seed, stream: firstStream(m), map: m.map.checkpoint_sha256 ?? m.map.name });
+    groups.set(key, [...(groups.get(key) ?? []), report]);
+  }
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    for (const report of group) {
+      const m = manifests.get(report)!;
+      const others = group.filter((r) => r !== report).map((r) => r.file);
+      const why = m.seeds.first_stream === undefined ? 'made before each job id had its own stream: regenerate it' : 'drop --shared_sample_stream so that each job id draws its own stream';
+      report.problems.push(`draws the same latents as ${others.join(', ')} (sample seed ${m.seeds.sample_seed}, stream ${firstStream(m)}): the shards repeat one another; ${why}`);
+      report.ok = false;
+    }
+  }
 }

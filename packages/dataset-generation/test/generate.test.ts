@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readNpz } from '@mmmi/formats';
-import { denseSigma, latentModelFromTokens, miTable } from '@mmmi/latents';
+import { denseSigma, latentModelFromTokens, miTable, sampleBatch } from '@mmmi/latents';
 import { describe, expect, it } from 'vitest';
 import { generate, prepareJob } from '../src/generate.js';
 import { main } from '../src/cli.js';
@@ -155,6 +155,39 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
     expect(lines.join('\n')).toMatch(/FAILED .*simple_fig1_DAG_0\.npz/);
   });
 
+  it('the shards of a job array are independent: one sample seed, each job id its own stream; verify flags shared streams', async () => {
+    const dir = tmp();
+    const job = (id: number, ...extra: string[]) => generate(small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6', '--job_id', String(id), ...extra), quiet);
+    const noise = async (path: string) => (await readNpz(path)).get('Noise')!.data as Float32Array;
+    const [r0, r1, r2] = [await job(0), await job(1), await job(2)];
+    const [n0, n1, n2] = [await noise(r0.npzPath), await noise(r1.npzPath), await noise(r2.npzPath)];
+    // independent draws: no draw (a row of N_mod latents) of one shard appears in another
+    const draws = (x: Float32Array) => Array.from({ length: 6 }, (_, d) => Array.from(x.subarray((d * x.length) / 6, ((d + 1) * x.length) / 6)).join());
+    const all = [...draws(n0), ...draws(n1), ...draws(n2)];
+    expect(new Set(all).size).toBe(18);
+    // job 0 draws the stream every job drew before: batch b of stream 1024 + b
+    const model = await prepareJob(small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6'));
+    const first = sampleBatch(model.model.structure, 42, 0, 2);
+    expect(n0.subarray(0, first.x.length)).toEqual(Float32Array.from(first.x));
+    const manifest = (r: { manifestPath: string }) => JSON.parse(readFileSync(r.manifestPath, 'utf8'));
+    expect(manifest(r1).seeds).toEqual({ sample_seed: 42, cov_seed: 0, job_id: 1, first_stream: 1024 + 2 ** 32, stream_per_job: true });
+    expect((await verifyFolder(dir)).shards.every((s) => s.ok)).toBe(true);
+
+    // the reference's behaviour only when asked: then the shards repeat one another, and verify says so
+    const shared = tmp();
+    const sharedJob = (id: number) => generate(small(shared, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6', '--job_id', String(id), '--shared_sample_stream'), quiet);
+    const [s0, s1] = [await sharedJob(0), await sharedJob(1)];
+    expect(await noise(s1.npzPath)).toEqual(await noise(s0.npzPath));
+    expect(manifest(s1).seeds).toMatchObject({ first_stream: 1024, stream_per_job: false });
+    const report = await verifyFolder(shared);
+    expect(report.shards.map((s) => s.ok)).toEqual([false, false]);
+    expect(report.shards[0].problems.join()).toMatch(/draws the same latents as simple_fig1_DAG_1\.npz \(sample seed 42, stream 1024\): the shards repeat one another; drop --shared_sample_stream/);
+    const lines: string[] = [];
+    expect(await main(['verify', shared], (s) => lines.push(s))).toBe(1);
+    // a job id beyond the per-job streams is refused before any work
+    await expect(prepareJob(small(tmp(), '--job_id', String(2 ** 20)))).rejects.toThrow(/--job_id 1048576: each job id draws its own stream of the sample seed, for job ids below 1048576/);
+  });
+
   it('the manifest validates against the published JSON Schema', async () => {
     const dir = tmp();
     const r = await generate(small(dir), quiet);
@@ -224,7 +257,7 @@ describe.skipIf(!built)('command line', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const m = JSON.parse(readFileSync(join(dir, 'simple_fig1_DAG_2.manifest.json'), 'utf8'));
     expect(m.arguments).toMatchObject({ batch_size: 8, dataset_size: 3, job_id: 2, sample_seed: 7, calculate_MI: 'analytical', transform: 'identity' });
-    expect(m.seeds).toEqual({ sample_seed: 7, cov_seed: 0, job_id: 2 });
+    expect(m.seeds).toEqual({ sample_seed: 7, cov_seed: 0, job_id: 2, first_stream: 1024 + 2 * 2 ** 32, stream_per_job: true });
   });
 });
 

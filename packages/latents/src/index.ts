@@ -8,6 +8,6 @@ export * from './mi.js';
 export * from './sample.js';
 export * from './align.js';
 export * from './model.js';
-export { Rng, STREAMS } from './rng.js';
+export { batchStream, MAX_BATCHES_PER_JOB, MAX_JOB_STREAMS, Rng, STREAMS } from './rng.js';
 export { chi2Quantile } from './chi2.js';
 export { generalizedChi2Quantile } from './gchi2.js';

@@ -33,12 +33,21 @@ const fn = new Float64Array(LAYERS);
   }
 })();
 
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
+/** MurmurHash3_x86_32 of 32-bit words with a seed (Appleby's reference, word input). */
+function murmur3(words: readonly number[], seed: number): number {
+  let h = seed | 0;
+  for (const w of words) {
+    let k = Math.imul(w | 0, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= words.length * 4;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export class Rng {
@@ -54,17 +63,14 @@ export class Rng {
   constructor(seed: number, stream = 0) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
     if (!Number.isSafeInteger(stream) || stream < 0) throw new RangeError(`stream must be a non-negative integer, got ${stream}`);
-    const st = { s: 0 };
-    // Mix both halves of seed and stream so that nearby seeds give unrelated states.
+    // Each 32-bit word of the state is its own hash of all four words of (seed, stream), so
+    // distinct pairs give unrelated states (an earlier chain of xor-then-add collided for
+    // pairs differing in two words: seed j, batch b and seed j + 1, batch b ^ 1).
     const words = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0, stream >>> 0, Math.floor(stream / 2 ** 32) >>> 0];
-    for (const w of words) {
-      st.s = (st.s ^ w) | 0;
-      splitmix32(st);
-    }
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
+    this.a = murmur3(words, 0x9e3779b9);
+    this.b = murmur3(words, 0x85ebca6b);
+    this.c = murmur3(words, 0xc2b2ae35);
+    this.d = murmur3(words, 0x27d4eb2f);
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
 
@@ -195,10 +201,28 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Streams reserved for the model itself; batch b of a job uses stream FIRST_BATCH_STREAM + b. */
+/** Streams reserved for the model itself; batch b of job stream j uses {@link batchStream}(b, j). */
 export const STREAMS = {
   templates: 1,
   covTheta: 2,
   alignment: 3,
   firstBatch: 1024,
 } as const;
+
+/** Batches a job may draw, and job streams, so that streams stay below 2^53. */
+export const MAX_BATCHES_PER_JOB = 2 ** 32;
+export const MAX_JOB_STREAMS = 2 ** 20;
+
+/**
+ * The stream of batch `batchIndex` of job stream `jobStream`:
+ *
+ *   STREAMS.firstBatch + jobStream · 2^32 + batchIndex
+ *
+ * so that the shards of a job array (one job id each) draw disjoint streams of one sample
+ * seed; job stream 0 is the stream every job used before (the reference's behaviour).
+ */
+export function batchStream(batchIndex: number, jobStream = 0): number {
+  if (!Number.isInteger(batchIndex) || batchIndex < 0 || batchIndex >= MAX_BATCHES_PER_JOB) throw new RangeError(`batch index must be an integer in [0, 2^32), got ${batchIndex}`);
+  if (!Number.isInteger(jobStream) || jobStream < 0 || jobStream >= MAX_JOB_STREAMS) throw new RangeError(`job stream must be an integer in [0, ${MAX_JOB_STREAMS}), got ${jobStream}`);
+  return STREAMS.firstBatch + jobStream * MAX_BATCHES_PER_JOB + batchIndex;
+}

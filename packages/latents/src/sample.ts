@@ -12,7 +12,7 @@
  */
 import { axpy, cholesky, dotAt, symmetricEigen } from './linalg.js';
 import { solveGroup, thetaConditionalVariance, thetaRegression } from './logdet.js';
-import { Rng, STREAMS } from './rng.js';
+import { batchStream, Rng } from './rng.js';
 import { addScaledBasis, rank, type LatentStructure } from './structure.js';
 
 export interface LatentBatch {
@@ -53,14 +53,17 @@ export function createSampler(m: LatentStructure): Sampler {
 
 const samplers = new WeakMap<LatentStructure, Sampler>();
 
-/** Draw batch `batchIndex` of a job with seed `seed` (deterministic, independent of other batches). */
-export function sampleBatch(m: LatentStructure, seed: number, batchIndex: number, count: number, into?: BatchBuffers): LatentBatch {
+/**
+ * Draw batch `batchIndex` of a job with seed `seed` (deterministic, independent of other
+ * batches); `jobStream` separates the shards of a job array ({@link batchStream}).
+ */
+export function sampleBatch(m: LatentStructure, seed: number, batchIndex: number, count: number, into?: BatchBuffers, jobStream = 0): LatentBatch {
   let s = samplers.get(m);
   if (!s) {
     s = createSampler(m);
     samplers.set(m, s);
   }
-  return s.sample(count, new Rng(seed, STREAMS.firstBatch + batchIndex), into);
+  return s.sample(count, new Rng(seed, batchStream(batchIndex, jobStream)), into);
 }
 
 /**

@@ -4,8 +4,19 @@
  *
  *   const shard = await ShardReader.open('out/simple_fig1_DAG_0.npz');
  *   for await (const b of shard.batches(64)) train(b.x, b.theta, b.labels);
+ *
+ * Checked reads (`check`):
+ *  - 'stream' (default): a pass from draw 0 checks the CRC-32 of the X, Y and labels
+ *    entries as it reads them; the batch that completes a corrupt entry is not yielded,
+ *    a FormatError naming the file and entry is thrown instead. Earlier batches of that
+ *    pass have been yielded by then; a pass that starts later or stops early checks nothing.
+ *  - 'full': before the first batch, the file's sha256 against the manifest beside it
+ *    (`<name>.manifest.json`) when there is one, else one CRC-32 pass over the three entries.
+ *  - 'none'.
  */
-import { NpzFile, isUnicodeArray } from '@mmmi/formats';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { EntryCrcCheck, FormatError, NpzFile, isUnicodeArray, sha256File } from '@mmmi/formats';
 import type { MiTable } from '@mmmi/latents';
 
 export interface ShardBatch {
@@ -20,9 +31,15 @@ export interface ShardBatch {
   labels: Int32Array;
 }
 
+export type ShardCheck = 'stream' | 'full' | 'none';
+
+/** Draws read per range when the 'full' check streams through the entries. */
+const CHECK_CHUNK = 256;
+
 export class ShardReader {
   private constructor(
     private readonly file: NpzFile,
+    readonly check: ShardCheck,
     readonly path: string,
     /** Draws in the shard. */
     readonly count: number,
@@ -33,7 +50,9 @@ export class ShardReader {
     readonly shape: number[],
   ) {}
 
-  static async open(path: string): Promise<ShardReader> {
+  static async open(path: string, options: { check?: ShardCheck } = {}): Promise<ShardReader> {
+    const check = options.check ?? 'stream';
+    if (!['stream', 'full', 'none'].includes(check)) throw new Error(`ShardReader: check '${check}' is not one of stream, full, none`);
     const file = await NpzFile.open(path);
     try {
       const need = { X: '<f4', Y: '<f4', labels: '<i4' } as const;
@@ -48,7 +67,9 @@ export class ShardReader {
       if (file.arrays.get('Y')!.shape[0] !== n || file.arrays.get('labels')!.shape.join(',') !== `${n},${nMod}`) {
         throw new Error(`${path}: X, Y and labels disagree on the number of draws or modalities`);
       }
-      return new ShardReader(file, path, n, nMod, modDim, shape);
+      const reader = new ShardReader(file, check, path, n, nMod, modDim, shape);
+      if (check === 'full') await reader.verifyWhole();
+      return reader;
     } catch (e) {
       await file.close();
       throw e;
@@ -64,20 +85,44 @@ export class ShardReader {
     return { labels: labels.data, values: Array.from(values.data as Float64Array) };
   }
 
-  /** Consecutive batches of up to `size` draws, from draw `from`. */
+  /** Consecutive batches of up to `size` draws, from draw `from` (CRC-checked from draw 0 under 'stream'). */
   async *batches(size: number, from = 0): AsyncGenerator<ShardBatch> {
     if (!(Number.isInteger(size) && size > 0)) throw new RangeError(`batch size must be a positive integer, got ${size}`);
+    const checks = this.check === 'stream' && from === 0 ? this.crcChecks() : undefined;
+    for (let start = from; start < this.count; start += size) yield await this.readDraws(start, Math.min(size, this.count - start), checks);
+  }
+
+  private crcChecks(): Record<'X' | 'Y' | 'labels', EntryCrcCheck> {
+    return { X: this.file.crcCheck('X'), Y: this.file.crcCheck('Y'), labels: this.file.crcCheck('labels') };
+  }
+
+  private async readDraws(start: number, count: number, checks?: Record<'X' | 'Y' | 'labels', EntryCrcCheck>): Promise<ShardBatch> {
     const perDraw = this.nMod * this.modDim;
-    for (let start = from; start < this.count; start += size) {
-      const count = Math.min(size, this.count - start);
-      yield {
-        start,
-        count,
-        x: (await this.file.readElements('X', start * perDraw, count * perDraw)) as Float32Array,
-        theta: (await this.file.readElements('Y', start, count)) as Float32Array,
-        labels: (await this.file.readElements('labels', start * this.nMod, count * this.nMod)) as Int32Array,
-      };
+    return {
+      start,
+      count,
+      x: (await this.file.readElements('X', start * perDraw, count * perDraw, checks?.X)) as Float32Array,
+      theta: (await this.file.readElements('Y', start, count, checks?.Y)) as Float32Array,
+      labels: (await this.file.readElements('labels', start * this.nMod, count * this.nMod, checks?.labels)) as Int32Array,
+    };
+  }
+
+  /** The 'full' check: the manifest's sha256 when the shard has one, else a CRC-32 pass. */
+  private async verifyWhole(): Promise<void> {
+    const manifestPath = this.path.replace(/\.npz$/, '.manifest.json');
+    if (manifestPath !== this.path && existsSync(manifestPath)) {
+      let recorded: string | undefined;
+      try {
+        recorded = (JSON.parse(await readFile(manifestPath, 'utf8')) as { file?: { sha256?: string } }).file?.sha256;
+      } catch (e) {
+        throw new Error(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+      }
+      const { sha256 } = await sha256File(this.path);
+      if (recorded !== undefined && sha256 !== recorded) throw new FormatError('npz', this.path, `corrupt: its sha256 is ${sha256}, the manifest ${manifestPath} records ${recorded}`);
+      if (recorded !== undefined) return;
     }
+    const checks = this.crcChecks();
+    for (let start = 0; start < this.count; start += CHECK_CHUNK) await this.readDraws(start, Math.min(CHECK_CHUNK, this.count - start), checks);
   }
 
   close(): Promise<void> {

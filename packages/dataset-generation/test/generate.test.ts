@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -308,5 +308,61 @@ describe('shard loader', () => {
     expect((await shard.miTable())!.values).toEqual(r.mi!.values);
     await shard.close();
     await expect(ShardReader.open(join(dir, 'simple_fig1_DAG_0.manifest.json'))).rejects.toThrow();
+  });
+
+  it('checks what it reads: a flipped byte fails the CRC-32 of its entry (stream) or the manifest sha256 (full), naming file and entry', async () => {
+    const { ShardReader } = await import('../src/loader.js');
+    const { NpzFile } = await import('@mmmi/formats');
+    const dir = tmp();
+    const r = await generate(small(dir, '--dataset_size', '9', '--batch_size', '4', '--mod_dim', '12'), quiet);
+    const intact = readFileSync(r.npzPath);
+    const drain = async (shard: Awaited<ReturnType<typeof ShardReader.open>>, from = 0) => {
+      let draws = 0;
+      for await (const b of shard.batches(4, from)) draws += b.count;
+      return draws;
+    };
+    // an intact shard passes every check
+    for (const check of ['stream', 'full', 'none'] as const) {
+      const shard = await ShardReader.open(r.npzPath, { check });
+      expect(await drain(shard)).toBe(9);
+      await shard.close();
+    }
+    // the byte offset of array `key`'s element `i` in the file: where its 4 elements from i are
+    const offsetOf = async (key: string, element: number) => {
+      const f = await NpzFile.open(r.npzPath);
+      const v = (await f.readElements(key, element, 4)) as Float32Array;
+      await f.close();
+      const needle = Buffer.from(v.buffer, v.byteOffset, 16);
+      const at = intact.indexOf(needle);
+      expect(at).toBeGreaterThan(0);
+      expect(intact.indexOf(needle, at + 1)).toBe(-1);
+      return at;
+    };
+    for (const [key, element] of [['X', 7 * 2 * 12 + 3], ['Y', 1]] as const) {
+      const bytes = Buffer.from(intact);
+      bytes[(await offsetOf(key, element)) + 1] ^= 0x10;
+      writeFileSync(r.npzPath, bytes);
+      // stream: the pass from draw 0 raises when the corrupt entry is complete, before its last batch
+      const shard = await ShardReader.open(r.npzPath);
+      const seen: number[] = [];
+      await expect((async () => {
+        for await (const b of shard.batches(4)) seen.push(b.start);
+      })()).rejects.toThrow(new RegExp(`npz file .*simple_fig1_DAG_0\\.npz/${key}\\.npy: corrupt: the CRC-32 of its bytes is 0x[0-9a-f]{8}, the archive declares 0x[0-9a-f]{8}`));
+      expect(seen).not.toContain(8);
+      // a pass that does not start at draw 0 cannot check, and does not pretend to
+      expect(await drain(shard, 4)).toBe(5);
+      await shard.close();
+      // full: before any batch, against the manifest's sha256; without a manifest, by the CRC-32s
+      await expect(ShardReader.open(r.npzPath, { check: 'full' })).rejects.toThrow(/corrupt: its sha256 is [0-9a-f]{64}, the manifest .*simple_fig1_DAG_0\.manifest\.json records/);
+      const manifest = readFileSync(r.manifestPath);
+      unlinkSync(r.manifestPath);
+      await expect(ShardReader.open(r.npzPath, { check: 'full' })).rejects.toThrow(new RegExp(`${key}\\.npy: corrupt: the CRC-32`));
+      writeFileSync(r.manifestPath, manifest);
+      // none: the caller's choice
+      const unchecked = await ShardReader.open(r.npzPath, { check: 'none' });
+      expect(await drain(unchecked)).toBe(9);
+      await unchecked.close();
+    }
+    writeFileSync(r.npzPath, intact);
   });
 });

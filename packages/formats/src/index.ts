@@ -39,7 +39,7 @@ export {
   type ZipWriterOptions,
 } from './zip.js';
 export { ZipFile } from './zip-file.js';
-export { NpzFile, type NpzArrayInfo } from './npz-file.js';
+export { EntryCrcCheck, NpzFile, type NpzArrayInfo } from './npz-file.js';
 export { NpzWriter, parseNpz, readNpz, readNpzSync, writeNpz, type NpzArrayWriter, type NpzWriteOptions } from './npz.js';
 export {
   isPyTuple,

@@ -15,6 +15,7 @@ import { DTYPE_CTORS, itemSize, resolveDescr, resolveUnicodeDescr, type NpyData,
 import { byteswapInPlace, parseNpyAny, readHeader, type Header, type NpyAnyArray } from './npy.js';
 import { ZipFile } from './zip-file.js';
 import { FormatError } from './errors.js';
+import { crc32 } from './crc32.js';
 
 export interface NpzArrayInfo {
   /** The key (np.load's), without '.npy'. */
@@ -34,6 +35,58 @@ interface Member {
   entry: string;
   header: Header;
   entrySize: number;
+  /** CRC-32 of the entry's .npy header bytes, and the archive's CRC-32 of the whole entry. */
+  headerCrc: number;
+  entryCrc: number;
+}
+
+/**
+ * The CRC-32 of a stored array's ZIP entry, checked while the array is read in order by
+ * readElements (pass the check to each call): the .npy header's bytes are counted when the
+ * check is made, each range as it is read; the read that completes the entry compares the
+ * result with the archive's CRC-32 and throws a FormatError naming the file and entry on a
+ * mismatch. A read that does not continue where the previous one stopped abandons the
+ * check: a pass that starts later, skips or repeats verifies nothing.
+ */
+export class EntryCrcCheck {
+  private crc: number;
+  private next: number;
+  state: 'reading' | 'verified' | 'abandoned' = 'reading';
+
+  /** @internal made by NpzFile.crcCheck */
+  constructor(
+    readonly label: string,
+    headerCrc: number,
+    dataOffset: number,
+    private readonly end: number,
+    private readonly expected: number,
+  ) {
+    this.crc = headerCrc;
+    this.next = dataOffset;
+  }
+
+  /** The entry's bytes [offset, offset + bytes.length), as stored. */
+  feed(offset: number, bytes: Uint8Array): void {
+    if (this.state !== 'reading') return;
+    if (offset !== this.next) {
+      this.state = 'abandoned';
+      return;
+    }
+    this.crc = crc32(bytes, this.crc);
+    this.next += bytes.length;
+    if (this.next < this.end) return;
+    if (this.crc !== this.expected) {
+      this.state = 'abandoned';
+      const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
+      throw new FormatError('npz', this.label, `corrupt: the CRC-32 of its bytes is ${hex(this.crc)}, the archive declares ${hex(this.expected)}`);
+    }
+    this.state = 'verified';
+  }
+
+  /** Where the next read must start to keep the check going. */
+  get nextOffset(): number {
+    return this.next;
+  }
 }
 
 /** Bytes read first for a member's header (NumPy writes 128 for typical arrays). */
@@ -83,6 +136,12 @@ export class NpzFile {
     }
   }
 
+  /** A CRC-32 check of array `name`'s entry, for reading it in order with readElements. */
+  crcCheck(name: string): EntryCrcCheck {
+    const m = this.member(name);
+    return new EntryCrcCheck(`${this.path}/${m.entry}`, m.headerCrc, m.header.dataOffset, m.entrySize, m.entryCrc);
+  }
+
   /** One whole array, as readNpz would return it. */
   async read(name: string): Promise<NpyAnyArray> {
     const m = this.member(name);
@@ -95,7 +154,7 @@ export class NpzFile {
    * members and multi-dimensional Fortran-order arrays (use read()), a RangeError for a
    * range outside the array.
    */
-  async readElements(name: string, start: number, count: number): Promise<NpyData> {
+  async readElements(name: string, start: number, count: number, check?: EntryCrcCheck): Promise<NpyData> {
     const m = this.member(name);
     const { info, header } = m;
     const who = `NpzFile.readElements: array '${name}' of ${this.path}`;
@@ -120,7 +179,14 @@ export class NpzFile {
         `truncated data: shape (${info.shape.join(', ')}) of ${header.descr} needs ${info.byteLength} bytes, file has ${available}`,
       );
     }
-    let raw = await this.zip.readRange(m.entry, header.dataOffset + start * size, count * size);
+    const offset = header.dataOffset + start * size;
+    let raw = await this.zip.readRange(m.entry, offset, count * size);
+    if (check) {
+      check.feed(offset, raw);
+      // bytes after the data (none as NumPy writes) complete the entry once the data are read
+      const dataEnd = header.dataOffset + info.byteLength;
+      if (check.state === 'reading' && check.nextOffset === dataEnd && m.entrySize > dataEnd) check.feed(dataEnd, await this.zip.readRange(m.entry, dataEnd, m.entrySize - dataEnd));
+    }
     if (raw.byteOffset !== 0 || raw.buffer.byteLength !== raw.length) raw = raw.slice();
     if (bigEndian) byteswapInPlace(raw, size);
     if (dtype === '|b1') for (let i = 0; i < raw.length; i++) raw[i] = raw[i] === 0 ? 0 : 1;
@@ -168,5 +234,7 @@ async function readMember(zip: ZipFile, key: string, entryName: string): Promise
     entry: entryName,
     header,
     entrySize: entry.size,
+    headerCrc: crc32(bytes.subarray(0, header.dataOffset)),
+    entryCrc: entry.crc32,
   };
 }

@@ -7,8 +7,8 @@
  * arguments, the latent specification (shapes, positive definiteness), the map.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NpzWriter, sha256File } from '@mmmi/formats';
 import {
@@ -32,6 +32,7 @@ import { scaleBatch, SCALINGS } from './scaling.js';
 import { applyTransform, TRANSFORMS } from './transforms.js';
 import { openFlowMap, type FlowMapInfo } from './flow-map.js';
 import { resolveModel } from '@mmmi/flow-train';
+import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ShardWorkspace, type StreamedArray } from './workspace.js';
 
 export interface GenerateResult {
@@ -60,7 +61,7 @@ interface Job {
   miMethod: 'numerical' | 'analytical' | null;
   arguments: Record<string, unknown>;
   fingerprint: string;
-  paths: { npz: string; manifest: string; log: string; preview: string; partial: string; args: string };
+  paths: { npz: string; manifest: string; log: string; preview: string; partial: string; lock: string; args: string };
 }
 
 /** Parse, validate and prepare a job; no file is written. */
@@ -89,7 +90,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
   // thread count, engine and tfjs backend change only the float rounding of the flow map, so a job can resume on another machine
-  const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, ...dataArgs } = args;
+  const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, overwrite: _overwrite, ...dataArgs } = args;
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, stream: batchStream(0, options.jobStream), checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');
@@ -109,6 +110,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
       log: join(dir, `${base}.log`),
       preview: join(dir, `${base}.preview.png`),
       partial: join(dir, `.${base}.partial`),
+      lock: join(dir, `.${base}.lock`),
       args: join(dir, 'dataset_gen_args.json'),
     },
   };
@@ -118,14 +120,34 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-function alreadyComplete(job: Job): boolean {
-  if (!existsSync(job.paths.npz) || !existsSync(job.paths.manifest)) return false;
-  try {
-    const m = JSON.parse(readFileSync(job.paths.manifest, 'utf8')) as Manifest;
-    return m.fingerprint === job.fingerprint;
-  } catch {
-    return false;
+/**
+ * What is at the shard's path: nothing; this job's complete shard; or another job's shard
+ * (a manifest with another fingerprint, or an .npz that no manifest or workspace of this
+ * job accounts for), which only --overwrite replaces.
+ */
+function existingShard(job: Job): { kind: 'none' | 'complete' | 'ours' } | { kind: 'foreign'; why: string } {
+  const { npz, manifest, partial } = job.paths;
+  if (!existsSync(npz)) return { kind: 'none' };
+  if (existsSync(manifest)) {
+    let m: Manifest;
+    try {
+      m = JSON.parse(readFileSync(manifest, 'utf8')) as Manifest;
+    } catch {
+      return { kind: 'foreign', why: `its manifest ${manifest} is unreadable` };
+    }
+    if (m.fingerprint === job.fingerprint) return { kind: 'complete' };
+    return { kind: 'foreign', why: `it was made with other arguments (manifest fingerprint ${String(m.fingerprint).slice(0, 12)}…, this job's ${job.fingerprint.slice(0, 12)}…)` };
   }
+  // the finish writes the manifest before it removes the workspace: an .npz beside this job's workspace is this job's
+  if (ShardWorkspace.fingerprintAt(partial) === job.fingerprint) return { kind: 'ours' };
+  return { kind: 'foreign', why: 'it has no manifest (not a shard this toolkit finished)' };
+}
+
+/** Temp files of this shard's outputs that a killed run left (`.<name>_<job>.*.tmp`); only the lock holder may remove them. */
+function staleTempFiles(job: Job): string[] {
+  const dir = job.options.datasetLoc;
+  const prefix = `.${job.options.datasetName}_${job.options.jobId}.`;
+  return readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.tmp')).map((n) => join(dir, n));
 }
 
 export async function generate(tokens: readonly string[], io: GenerateIo = {}): Promise<GenerateResult> {
@@ -134,15 +156,37 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   await mkdir(o.datasetLoc, { recursive: true });
   const progress = new Progress(o.datasetSize, 'samples', paths.log, io.stream);
   const previewPath = o.preview > 0 && model.structure.modDim === 3072 ? paths.preview : null;
-  if (alreadyComplete(job)) {
-    const { sha256 } = await sha256File(paths.npz);
-    const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as Manifest;
-    if (sha256 === manifest.file.sha256) {
-      progress.log(`${paths.npz} is already complete (same arguments, checksum verified): skipped`);
-      return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: true };
+  const lock = await ShardLock.acquire(paths.lock, paths.npz, (m) => progress.log(m)).catch((e: Error) => {
+    throw e instanceof ShardBusyError ? new ArgumentError(e.message) : e;
+  });
+  try {
+    for (const tmp of staleTempFiles(job)) {
+      await rm(tmp, { force: true });
+      progress.log(`removed ${tmp}, left by a killed run of this shard`);
     }
-    progress.log(`${paths.npz} does not match its manifest's checksum: generating it again`);
+    const existing = existingShard(job);
+    if (existing.kind === 'foreign' && !job.arguments.overwrite) {
+      throw new ArgumentError(`${paths.npz} exists and ${existing.why}: pass --overwrite to replace it, or choose another --dataset_name, --dataset_loc or --job_id`);
+    }
+    if (existing.kind === 'complete') {
+      const { sha256 } = await sha256File(paths.npz);
+      const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as Manifest;
+      if (sha256 === manifest.file.sha256) {
+        await rm(paths.partial, { recursive: true, force: true });
+        progress.log(`${paths.npz} is already complete (same arguments, checksum verified): skipped`);
+        return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: true };
+      }
+      progress.log(`${paths.npz} does not match its manifest's checksum: generating it again`);
+    }
+    if (existing.kind === 'foreign') progress.log(`--overwrite: replacing ${paths.npz} (${existing.why})`);
+    return await generateLocked(job, progress, previewPath);
+  } finally {
+    await lock.release();
   }
+}
+
+async function generateLocked(job: Job, progress: Progress, previewPath: string | null): Promise<GenerateResult> {
+  const { options: o, model, paths } = job;
   await writeJsonAtomic(paths.args, job.arguments);
   logStart(job, progress);
 
@@ -177,9 +221,10 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
         const k = Math.min(o.preview, o.datasetSize);
         await writePreview(previewPath, await ws.read('X', 0, k * perDraw.X), k, m.nMod);
       }
-      await ws.remove();
+      // the manifest before the workspace goes: an .npz without a manifest is then never this job's finished one
       const file = await sha256File(paths.npz);
       await writeJsonAtomic(paths.manifest, manifestOf(job, arrays, file));
+      await ws.remove();
       logEnd(job, progress, previewPath);
       return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: false };
     } finally {

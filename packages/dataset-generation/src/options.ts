@@ -31,6 +31,7 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
+  overwrite: { kind: 'boolean', help: 'replace a shard of the same name made with other arguments (never done otherwise)' },
   shared_sample_stream: {
     kind: 'boolean',
     help: "every job id draws the same latents from the sample seed (the reference's behaviour: the shards of a job array then repeat one another); default: each job id its own stream",

@@ -4,12 +4,15 @@
  * shards (a killed job's hidden workspace) are reported, never counted as complete.
  * Shards of one dataset that draw their latents from the same stream (same sample seed,
  * same first stream: `--shared_sample_stream`, or made before per-job streams) repeat one
- * another; each is reported with the other's name.
+ * another; each is reported with the other's name. An `.npz` that no manifest names is a
+ * failed shard too. Left-overs are listed apart: temp files of killed runs (`orphans`, which
+ * a rerun of their job removes) and shard locks (`locks`: a live run, or a stale lock).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
+import { staleReason, type LockOwner } from './shard-lock.js';
 
 export interface ShardReport {
   manifest: string;
@@ -19,7 +22,17 @@ export interface ShardReport {
   count?: number;
 }
 
-export async function verifyFolder(folder: string): Promise<{ shards: ShardReport[]; partial: string[] }> {
+export interface FolderReport {
+  shards: ShardReport[];
+  /** Workspaces of unfinished jobs (`.<name>_<job>.partial`). */
+  partial: string[];
+  /** Temp files of killed runs. */
+  orphans: { name: string; bytes: number }[];
+  /** Shard locks, each with its state. */
+  locks: string[];
+}
+
+export async function verifyFolder(folder: string): Promise<FolderReport> {
   const names = readdirSync(folder);
   const shards: ShardReport[] = [];
   const manifests = new Map<ShardReport, Manifest>();
@@ -65,8 +78,25 @@ export async function verifyFolder(folder: string): Promise<{ shards: ShardRepor
     report.ok = report.problems.length === 0;
   }
   flagSharedStreams(manifests);
+  const named = new Set([...manifests.values()].map((m) => m.file.name));
+  for (const npz of names.filter((n) => n.endsWith('.npz') && !named.has(n)).sort()) {
+    shards.push({ manifest: '', file: npz, ok: false, problems: ['no manifest names this file: it is not a shard this toolkit finished (rerun its job, with --overwrite if its arguments changed)'] });
+  }
   const partial = names.filter((n) => n.startsWith('.') && n.endsWith('.partial'));
-  return { shards, partial };
+  const orphans = names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => ({ name: n, bytes: statSync(join(folder, n)).size }));
+  const locks: string[] = [];
+  for (const n of names.filter((x) => x.startsWith('.') && x.endsWith('.lock'))) {
+    const path = join(folder, n);
+    let owner: LockOwner | undefined;
+    try {
+      owner = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
+    } catch {
+      owner = undefined;
+    }
+    const stale = staleReason(owner, statSync(path).mtimeMs);
+    locks.push(`${n}: ${stale ? `stale (${stale}); the next run of its job takes it over` : `held by process ${owner!.pid} on ${owner!.host} since ${owner!.started}`}`);
+  }
+  return { shards, partial, orphans, locks };
 }
 
 /** Arguments that do not change which latents a shard draws (where, under which name, on what hardware). */

@@ -6,6 +6,7 @@
  * a rerun with the same arguments resumes after the last recorded batch (batches are
  * regenerated deterministically, so the result is byte-identical to an uninterrupted run).
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -31,6 +32,15 @@ export class ShardWorkspace {
 
   private sinceCheckpoint = 0;
   private lastCheckpoint = Date.now();
+
+  /** The fingerprint recorded by the workspace at `dir`, if there is one. */
+  static fingerprintAt(dir: string): string | undefined {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'progress.json'), 'utf8')) as Progress).fingerprint;
+    } catch {
+      return undefined;
+    }
+  }
 
   /** Open the workspace; resume it when its fingerprint (the job's arguments) matches, else start afresh. */
   static async open(dir: string, fingerprint: string): Promise<ShardWorkspace> {

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NpzWriter, sha256File } from '@mmmi/formats';
 import {
@@ -33,6 +33,7 @@ import { applyTransform, TRANSFORMS } from './transforms.js';
 import { openFlowMap, type FlowMapInfo } from './flow-map.js';
 import { resolveModel } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
+import { ensureFolder, storageError } from './storage-errors.js';
 import { ShardWorkspace, type StreamedArray } from './workspace.js';
 
 export interface GenerateResult {
@@ -152,9 +153,23 @@ function staleTempFiles(job: Job): string[] {
 
 export async function generate(tokens: readonly string[], io: GenerateIo = {}): Promise<GenerateResult> {
   const job = await prepareJob(tokens);
+  const { options: o, paths } = job;
+  let progress: Progress | undefined;
+  try {
+    await ensureFolder(o.datasetLoc);
+    progress = new Progress(o.datasetSize, 'samples', paths.log, io.stream);
+    return await generateJob(job, progress);
+  } catch (e) {
+    // disk full, read-only, no permission: one message with the path and the fix, in the log too
+    const storage = storageError(e, { datasetLoc: o.datasetLoc, partial: paths.partial });
+    if (!storage) throw e;
+    progress?.logOnly(`error: ${storage.message}`);
+    throw storage;
+  }
+}
+
+async function generateJob(job: Job, progress: Progress): Promise<GenerateResult> {
   const { options: o, model, paths } = job;
-  await mkdir(o.datasetLoc, { recursive: true });
-  const progress = new Progress(o.datasetSize, 'samples', paths.log, io.stream);
   const previewPath = o.preview > 0 && model.structure.modDim === 3072 ? paths.preview : null;
   const lock = await ShardLock.acquire(paths.lock, paths.npz, (m) => progress.log(m)).catch((e: Error) => {
     throw e instanceof ShardBusyError ? new ArgumentError(e.message) : e;
@@ -216,6 +231,8 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
         if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
       }
 
+      // every draw on disk and recorded: a failure while assembling (a full disk) loses no work
+      await ws.checkpoint();
       const arrays = await assemble(job, ws, perDraw);
       if (previewPath) {
         const k = Math.min(o.preview, o.datasetSize);

@@ -16,9 +16,25 @@ export class Progress {
   ) {}
 
   log(message: string): void {
-    const line = `${new Date().toISOString()} ${message}`;
-    if (this.logFile) appendFileSync(this.logFile, line + '\n');
+    this.logOnly(message);
     this.stream.write(message + '\n');
+  }
+
+  /** The line in the log file alone; a log that cannot be written (a full disk) is noted once on the stream, never fatal. */
+  logOnly(message: string): void {
+    this.append(`${new Date().toISOString()} ${message}\n`);
+  }
+
+  private logBroken = false;
+
+  private append(line: string): void {
+    if (!this.logFile || this.logBroken) return;
+    try {
+      appendFileSync(this.logFile, line);
+    } catch (e) {
+      this.logBroken = true;
+      this.stream.write(`(the log ${this.logFile} cannot be written: ${(e as Error).message}; lines go to this stream only)\n`);
+    }
   }
 
   update(done: number, resumedFrom = 0): void {
@@ -34,7 +50,7 @@ export class Progress {
     else if (due) this.stream.write(text + '\n');
     if (due) {
       this.lastLine = Date.now();
-      if (this.logFile) appendFileSync(this.logFile, `${new Date().toISOString()} ${text}\n`);
+      this.append(`${new Date().toISOString()} ${text}\n`);
     }
   }
 }

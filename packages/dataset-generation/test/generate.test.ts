@@ -321,6 +321,60 @@ describe('nothing overwritten, nothing raced', () => {
   });
 });
 
+/** Whether this process may mount a tmpfs (root on Linux; CI runs as root), for the full-disk tests. */
+const tmpfsAvailable = (() => {
+  const dir = tmp();
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status !== 0) return false;
+  spawnSync('umount', [dir]);
+  return true;
+})();
+if (!tmpfsAvailable) process.stderr.write('full-disk tests skipped: cannot mount a tmpfs here (needs root)\n');
+
+describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
+  const mount = (dir: string, options: string) => expect(spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status).toBe(0);
+  const remount = (dir: string, options: string) => expect(spawnSync('mount', ['-o', `remount,${options}`, dir]).status).toBe(0);
+
+  it('a disk that fills: one message with the folder and the fix, also in the log; after freeing space the rerun resumes to the same bytes', async () => {
+    const dir = tmp();
+    // the workspace (60 draws of X, Noise and Y: 2.9 MB) fits, the assembled shard beside it does not
+    mount(dir, 'size=4m');
+    try {
+      const args = small(dir, '--dataset_size', '60', '--batch_size', '8', '--scaling', 'float', '--preview', '0');
+      let message = '';
+      await generate(args, quiet).catch((e: Error) => {
+        message = e.message;
+        expect(e.name).toBe('StorageError');
+      });
+      expect(message).toMatch(new RegExp(`^no space left on the device holding ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S*: free some, or choose another --dataset_loc \\(ENOSPC\\); the 60 samples done so far are kept in .*\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`));
+      expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toContain(`error: ${message}`);
+      expect(readdirSync(dir).filter((n) => n.endsWith('.npz') || n.endsWith('.tmp'))).toEqual([]);
+      // the CLI says the same in one line, without a stack trace
+      const lines: string[] = [];
+      expect(await main(args, () => {}, (s) => lines.push(s))).toBe(2);
+      expect(lines.join('\n')).toMatch(/^mmmi-generate: error: no space left on the device holding .*\(ENOSPC\)/);
+      expect(lines.join('\n')).not.toMatch(/^\s+at /m);
+      remount(dir, 'size=16m');
+      const logs: string[] = [];
+      const r = await generate(args, { stream: { write: (s: string) => (logs.push(s), true), isTTY: false } as unknown as NodeJS.WriteStream });
+      expect(logs.join('')).toMatch(/resuming after 60 samples/);
+      const fresh = await generate(small(tmp(), '--dataset_size', '60', '--batch_size', '8', '--scaling', 'float', '--preview', '0'), quiet);
+      expect(readFileSync(r.npzPath).equals(readFileSync(fresh.npzPath))).toBe(true);
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+  });
+
+  it('a read-only folder: one message naming it and the fix, nothing written', async () => {
+    const dir = tmp();
+    mount(dir, 'size=1m,ro');
+    try {
+      await expect(generate(small(join(dir, 'out')), quiet)).rejects.toThrow(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/out is on a read-only file system: choose a writable --dataset_loc \\(EROFS\\)$`));
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+  });
+});
+
 describe.skipIf(!built)('command line', () => {
   it("default.txt maps the latents with the registry's default flow model (flow-train's built-in one)", () => {
     const dir = tmp();

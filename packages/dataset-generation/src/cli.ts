@@ -10,10 +10,12 @@ import { formatFlagHelp } from '@mmmi/latents';
 import { generate } from './generate.js';
 import { figuresMain, FIGURES_USAGE, sweepMain } from './figures/cli.js';
 import { GENERATION_FLAGS } from './options.js';
+import { buildIndex } from './dataset-index.js';
 import { verifyFolder } from './verify.js';
 
 const USAGE = `usage: mmmi-generate @args.txt [flags]
        mmmi-generate verify <folder>
+       mmmi-generate index <folder> [--dataset_name name]   one dataset across its shards: <dataset_name>.index.json
        mmmi-generate figures [--out dir] [--only fig6,dag,radii,samples,tables] [@args.txt …]
        mmmi-generate sweep @args.txt --sweep alpha=1.2,1.4,1.6 [--query "X1;theta"] [--out table.csv]
 
@@ -47,6 +49,16 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       for (const l of locks) out(`lock    ${l}`);
       if (shards.length === 0) out(`no manifests in ${argv[1]}`);
       return shards.length > 0 && shards.every((s) => s.ok) ? 0 : 1;
+    }
+    if (argv[0] === 'index') {
+      const rest = argv.slice(1);
+      const folder = rest.find((t, i) => !t.startsWith('--') && rest[i - 1] !== '--dataset_name');
+      const at = rest.indexOf('--dataset_name');
+      const unknown = rest.filter((t, i) => t.startsWith('--') && t !== '--dataset_name' && rest[i - 1] !== '--dataset_name');
+      if (!folder || unknown.length || (at >= 0 && !rest[at + 1])) throw new Error('usage: mmmi-generate index <folder> [--dataset_name name]');
+      const { path, index } = await buildIndex(folder, { dataset: at >= 0 ? rest[at + 1] : undefined });
+      out(`${path}: ${index.count} draws of '${index.dataset}' in ${index.shards.length} shards (job ids ${index.shards.map((s) => s.job_id).join(', ')})`);
+      return 0;
     }
     if (argv[0] === 'figures') return await figuresMain(argv.slice(1), out);
     if (argv[0] === 'sweep') return await sweepMain(argv.slice(1), out);

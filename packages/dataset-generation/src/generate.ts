@@ -34,6 +34,7 @@ import { openFlowMap, type FlowMapInfo } from './flow-map.js';
 import { resolveModel } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ensureFolder, storageError } from './storage-errors.js';
+import { buildIndex, IndexError } from './dataset-index.js';
 import { ShardWorkspace, type StreamedArray } from './workspace.js';
 
 export interface GenerateResult {
@@ -91,7 +92,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
   // thread count, engine and tfjs backend change only the float rounding of the flow map, so a job can resume on another machine
-  const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, overwrite: _overwrite, ...dataArgs } = args;
+  const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, overwrite: _overwrite, num_jobs: _numJobs, ...dataArgs } = args;
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, stream: batchStream(0, options.jobStream), checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');
@@ -158,13 +159,39 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   try {
     await ensureFolder(o.datasetLoc);
     progress = new Progress(o.datasetSize, 'samples', paths.log, io.stream);
-    return await generateJob(job, progress);
+    const result = await generateJob(job, progress);
+    const numJobs = job.arguments.num_jobs as number | undefined;
+    if (numJobs !== undefined) await indexWhenComplete(job, numJobs, progress);
+    return result;
   } catch (e) {
     // disk full, read-only, no permission: one message with the path and the fix, in the log too
     const storage = storageError(e, { datasetLoc: o.datasetLoc, partial: paths.partial });
     if (!storage) throw e;
     progress?.logOnly(`error: ${storage.message}`);
     throw storage;
+  }
+}
+
+/** With --num_jobs: once shards 0 … n − 1 of this dataset all have manifests, write the dataset index. */
+async function indexWhenComplete(job: Job, numJobs: number, progress: Progress): Promise<void> {
+  const { datasetLoc: folder, datasetName: name } = job.options;
+  const have = new Set(
+    readdirSync(folder)
+      .map((f) => new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_(\\d+)\\.manifest\\.json$`).exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1])),
+  );
+  const missing = Array.from({ length: numJobs }, (_, j) => j).filter((j) => !have.has(j));
+  if (missing.length) {
+    progress.log(`dataset index: ${numJobs - missing.length} of ${numJobs} shards are complete; the job completing the last writes it`);
+    return;
+  }
+  try {
+    const { path, index } = await buildIndex(folder, { dataset: name, expectJobs: numJobs });
+    progress.log(`dataset index: ${path} (${index.count} draws in ${index.shards.length} shards)`);
+  } catch (e) {
+    if (!(e instanceof IndexError)) throw e;
+    progress.log(`dataset index not written: ${e.message}`);
   }
 }
 

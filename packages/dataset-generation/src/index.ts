@@ -5,5 +5,7 @@ export { SCALINGS, scaleBatch, type ScalingName } from './scaling.js';
 export { verifyFolder, type ShardReport } from './verify.js';
 export { MANIFEST_FORMAT, type Manifest } from './manifest.js';
 export * as figures from './figures/index.js';
-export { ShardReader, type ShardBatch } from './loader.js';
+export { ShardReader, type ShardBatch, type ShardCheck } from './loader.js';
+export { buildIndex, IndexError, INDEX_FORMAT, indexPath, type DatasetIndex } from './dataset-index.js';
+export { DatasetReader } from './dataset-reader.js';
 export { openFlowMap, type FlowMap, type FlowMapInfo, type FlowOverrides } from './flow-map.js';

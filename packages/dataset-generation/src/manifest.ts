@@ -3,6 +3,7 @@
  * seeds, the map, the exact latent description, the MI table, and the shard's checksum,
  * so that another program can check a dataset without trusting the file names.
  */
+import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '@mmmi/formats';
 
 export const MANIFEST_FORMAT = 'mmmi-dataset-manifest/1';
@@ -24,6 +25,24 @@ export interface Manifest {
   mi: { method: string; units: 'nats'; labels: string[]; values: (number | string)[] } | null;
   fingerprint: string;
 }
+
+/** Arguments that do not change which dataset a shard belongs to (its job and stream, size, place, hardware). */
+const NOT_DATASET = new Set(['job_id', 'dataset_name', 'dataset_loc', 'dataset_size', 'threads', 'engine', 'ep', 'backend', 'registry', 'preview', 'overwrite', 'shared_sample_stream', 'num_jobs', 'help']);
+
+/**
+ * The identity of the dataset a shard belongs to: its data arguments (all but job id, size,
+ * name, place and hardware), sample seed and map. Shards of one job array share it; two
+ * shards that also share their first random stream hold the same draws.
+ */
+export function datasetFingerprint(m: Manifest): string {
+  const data = Object.fromEntries(Object.entries(m.arguments).filter(([k]) => !NOT_DATASET.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return createHash('sha256')
+    .update(JSON.stringify({ data, seed: m.seeds.sample_seed, map: m.map.checkpoint_sha256 ?? m.map.name }))
+    .digest('hex');
+}
+
+/** The first random stream of a manifest's shard; manifests from before per-job streams used 1024 for every job. */
+export const firstStream = (m: Manifest): number => m.seeds.first_stream ?? 1024;
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, [Buffer.from(JSON.stringify(value, null, 2) + '\n')]);

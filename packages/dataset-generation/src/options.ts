@@ -31,6 +31,7 @@ export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
+  num_jobs: { kind: 'int', min: 1, help: 'jobs in the array: the job that completes the last of shards 0 … num_jobs − 1 writes the dataset index (<dataset_name>.index.json)' },
   overwrite: { kind: 'boolean', help: 'replace a shard of the same name made with other arguments (never done otherwise)' },
   shared_sample_stream: {
     kind: 'boolean',

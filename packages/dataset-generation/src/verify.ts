@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
-import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
+import { datasetFingerprint, firstStream, MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { staleReason, type LockOwner } from './shard-lock.js';
 
 export interface ShardReport {
@@ -99,17 +99,10 @@ export async function verifyFolder(folder: string): Promise<FolderReport> {
   return { shards, partial, orphans, locks };
 }
 
-/** Arguments that do not change which latents a shard draws (where, under which name, on what hardware). */
-const NOT_DATA = new Set(['job_id', 'dataset_name', 'dataset_loc', 'dataset_size', 'threads', 'engine', 'ep', 'backend', 'registry', 'preview', 'shared_sample_stream', 'help']);
-
-/** The first random stream of a manifest's shard; manifests from before per-job streams used 1024 for every job. */
-const firstStream = (m: Manifest) => m.seeds.first_stream ?? 1024;
-
 function flagSharedStreams(manifests: Map<ShardReport, Manifest>): void {
   const groups = new Map<string, ShardReport[]>();
   for (const [report, m] of manifests) {
-    const data = Object.fromEntries(Object.entries(m.arguments).filter(([k]) => !NOT_DATA.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const key = JSON.stringify({ data, seed: m.seeds.sample_seed, stream: firstStream(m), map: m.map.checkpoint_sha256 ?? m.map.name });
+    const key = `${datasetFingerprint(m)}:${firstStream(m)}`;
     groups.set(key, [...(groups.get(key) ?? []), report]);
   }
   for (const group of groups.values()) {

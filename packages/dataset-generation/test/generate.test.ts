@@ -321,6 +321,108 @@ describe('nothing overwritten, nothing raced', () => {
   });
 });
 
+/** How Python prints a float32 value widened to a float (repr: the shortest round-tripping digits). */
+const pyFloat = (v: number) => execFileSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', `print(float(${v}))`], { encoding: 'utf8' }).trim();
+
+describe('one dataset across shards', () => {
+  it('index: the shards of a job array as one dataset by global index (TypeScript reader); --num_jobs writes it when the last shard completes', async () => {
+    const { DatasetReader } = await import('../src/dataset-reader.js');
+    const { buildIndex } = await import('../src/dataset-index.js');
+    const dir = tmp();
+    const job = (id: number, size: number, ...extra: string[]) => generate(small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', String(size), '--job_id', String(id), '--num_jobs', '3', ...extra), quiet);
+    await job(0, 5);
+    await job(2, 3);
+    expect(existsSync(join(dir, 'simple_fig1_DAG.index.json'))).toBe(false);
+    expect(readFileSync(join(dir, 'simple_fig1_DAG_2.log'), 'utf8')).toMatch(/dataset index: 2 of 3 shards are complete; the job completing the last writes it/);
+    await job(1, 4);
+    const index = JSON.parse(readFileSync(join(dir, 'simple_fig1_DAG.index.json'), 'utf8'));
+    expect(index).toMatchObject({ format: 'mmmi-dataset-index/1', dataset: 'simple_fig1_DAG', count: 12, n_mod: 2, mod_dim: 3072, sample_seed: 42 });
+    expect(index.shards.map((s: { job_id: number; offset: number; count: number }) => [s.job_id, s.offset, s.count])).toEqual([[0, 0, 5], [1, 5, 4], [2, 9, 3]]);
+    expect(index.mi.labels[0]).toBe('I(X_1; θ)');
+    // the same index from the command line
+    const lines: string[] = [];
+    expect(await main(['index', dir], (s) => lines.push(s))).toBe(0);
+    expect(lines.join()).toMatch(/simple_fig1_DAG\.index\.json: 12 draws of 'simple_fig1_DAG' in 3 shards \(job ids 0, 1, 2\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'simple_fig1_DAG.index.json'), 'utf8'))).toEqual(index);
+    // global index → the right shard's row; streaming in global order
+    const data = await DatasetReader.open(join(dir, 'simple_fig1_DAG.index.json'));
+    const shardX = async (id: number) => (await readNpz(join(dir, `simple_fig1_DAG_${id}.npz`))).get('X')!.data as Float32Array;
+    const all = Float32Array.from([...(await shardX(0)), ...(await shardX(1)), ...(await shardX(2))]);
+    const per = 2 * 3072;
+    for (const i of [0, 4, 5, 8, 9, 11]) expect((await data.get(i)).x).toEqual(all.subarray(i * per, (i + 1) * per));
+    const streamed: number[] = [];
+    const starts: number[] = [];
+    for await (const b of data.batches(4)) {
+      starts.push(b.start);
+      streamed.push(...b.x);
+    }
+    expect(starts).toEqual([0, 4, 5, 9]);
+    expect(Float32Array.from(streamed)).toEqual(all);
+    await expect(data.get(12)).rejects.toThrow(/draw 12 is not in \[0, 12\)/);
+    await data.close();
+    // not one dataset: a shard made with other arguments, or one that fails verify
+    const mixed = tmp();
+    await generate(small(mixed, '--job_id', '0', '--sample_seed', '42'), quiet);
+    await generate(small(mixed, '--job_id', '1', '--sample_seed', '42', '--rho_arg', '[0.5,0.5]'), quiet);
+    await expect(buildIndex(mixed)).rejects.toThrow(/shards of 'simple_fig1_DAG' made with other arguments than simple_fig1_DAG_0\.npz: simple_fig1_DAG_1\.npz/);
+    const bytes = readFileSync(join(dir, 'simple_fig1_DAG_1.npz'));
+    bytes[bytes.length >> 1] ^= 1;
+    writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), bytes);
+    await expect(buildIndex(dir)).rejects.toThrow(/shards that fail verify: simple_fig1_DAG_1\.npz \(sha256 does not match the manifest\)/);
+  });
+
+  it.skipIf(!hasNumpy)('python/mmmi_dataset.py (NumPy alone) reads the dataset the index describes: the values of the TypeScript reader, the MI table, the checksums', async () => {
+    const { DatasetReader } = await import('../src/dataset-reader.js');
+    const dir = tmp();
+    for (const id of [0, 1]) await generate(small(dir, '--sample_seed', '7', '--batch_size', '4', '--dataset_size', String(3 + id), '--job_id', String(id), '--num_jobs', '2'), quiet);
+    const indexFile = join(dir, 'simple_fig1_DAG.index.json');
+    const data = await DatasetReader.open(indexFile);
+    const probe = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(join(repo, 'packages/dataset-generation/python'))})
+from mmmi_dataset import MmmiDataset
+d = MmmiDataset(sys.argv[1])
+rows = []
+for i in range(len(d)):
+    x, theta, labels = d[i]
+    rows.append({"shape": list(x.shape), "dtype": str(x.dtype), "x": [float(v) for v in x.reshape(-1)[[0, 1, 6143]]], "theta": theta, "labels": labels.tolist()})
+print(json.dumps({"len": len(d), "mi": d.mi, "rows": rows}))
+`;
+    const out = JSON.parse(execFileSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', probe, indexFile], { encoding: 'utf8' }));
+    expect(out.len).toBe(7);
+    expect(Object.keys(out.mi)[0]).toBe('I(X_1; θ)');
+    for (let i = 0; i < 7; i++) {
+      const ts = await data.get(i);
+      expect(out.rows[i]).toEqual({ shape: [2, 3, 32, 32], dtype: 'float32', x: [ts.x[0], ts.x[1], ts.x[6143]], theta: ts.theta, labels: Array.from(ts.labels) });
+    }
+    // the optional PyTorch wrapper, where torch is installed
+    const torchProbe = `
+import sys
+sys.path.insert(0, ${JSON.stringify(join(repo, 'packages/dataset-generation/python'))})
+try:
+    import torch
+except ImportError:
+    print("no torch"); sys.exit(0)
+from mmmi_dataset import torch_dataset
+ds = torch_dataset(sys.argv[1])
+x, theta, labels = ds[4]
+print(len(ds), tuple(x.shape), str(x.dtype), float(x.reshape(-1)[0]), float(theta), labels.tolist())
+`;
+    const torchOut = execFileSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', torchProbe, indexFile], { encoding: 'utf8' }).trim();
+    if (torchOut === 'no torch') process.stderr.write('torch_dataset not checked: torch is not installed\n');
+    else {
+      const ts = await data.get(4);
+      expect(torchOut).toBe(`7 (2, 3, 32, 32) torch.float32 ${pyFloat(ts.x[0])} ${pyFloat(ts.theta)} [${Array.from(ts.labels).join(', ')}]`);
+    }
+    await data.close();
+    // a replaced shard fails the sha256 check before it is read
+    writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), readFileSync(join(dir, 'simple_fig1_DAG_0.npz')));
+    const r = spawnSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', `${probe.split('rows = []')[0]}d[5]`, indexFile], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/simple_fig1_DAG_1\.npz: sha256 [0-9a-f]{64}, the index records [0-9a-f]{64}: the shard is corrupt or was replaced/);
+  });
+});
+
 /** Whether this process may mount a tmpfs (root on Linux; CI runs as root), for the full-disk tests. */
 const tmpfsAvailable = (() => {
   const dir = tmp();

@@ -248,6 +248,8 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
       const resumedFrom = ws.drawsDone;
       // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
       const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
+      // Scheduler testing: MMMI_BATCH_DELAY_MS=m pauses m ms after each batch, so a test can cancel a task mid-run.
+      const batchDelay = Number(process.env.MMMI_BATCH_DELAY_MS ?? 0);
       for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
         const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
         const lat = sampleBatch(m, o.sampleSeed, b, count, buffers, o.jobStream);
@@ -255,6 +257,7 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
         await ws.append({ X: scaleBatch(o.scaling, mapped), Noise: Float32Array.from(lat.x.subarray(0, count * perDraw.X)), Y: Float32Array.from(lat.theta.subarray(0, count)) }, count, perDraw);
         progress.update(ws.drawsDone, resumedFrom);
         if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
+        if (batchDelay > 0) await new Promise((r) => setTimeout(r, batchDelay));
         if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
       }
 

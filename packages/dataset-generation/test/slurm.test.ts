@@ -1,0 +1,142 @@
+/**
+ * The job-array script on a real scheduler: Debian's slurm-wlm as a one-node cluster on
+ * localhost (auth/none, its own ports, state and spool in a temp folder), started here and
+ * stopped after. environments/slurm/generate.sbatch runs as an array of 4 tasks (model-free
+ * map, --num_jobs 4); task 1 is cancelled mid-run (scancel) and resubmitted, and resumes;
+ * then every shard verifies, the index covers the four, and task 1's shard has the bytes of
+ * an uninterrupted run. Skipped, with the reason, where slurmctld is not installed (.ci/run
+ * installs it).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../src/generate.js';
+import { verifyFolder } from '../src/verify.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const built = existsSync(join(repo, 'packages/dataset-generation/dist/cli.js'));
+const slurm = spawnSync('slurmctld', ['-V'], { encoding: 'utf8' });
+const skipReason = slurm.status !== 0 ? 'slurmctld is not installed (Debian: slurm-wlm)' : !built ? 'the package is not built' : process.getuid?.() !== 0 ? 'a one-node cluster with auth/none needs root' : undefined;
+if (skipReason) process.stderr.write(`Slurm test skipped: ${skipReason}\n`);
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const daemons: ChildProcess[] = [];
+
+function slurmCmd(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', cwd: repo });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message}`);
+  return r.stdout.trim();
+}
+
+async function waitFor(what: string, done: () => boolean, seconds: number): Promise<void> {
+  for (let t = 0; t < seconds * 5; t++) {
+    if (done()) return;
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+}
+
+const queued = (job: string) => slurmCmd('squeue', ['-h', '-j', job, '-o', '%i %T']).split('\n').filter(Boolean);
+
+describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 300_000 }, () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mmmi-slurm-'));
+    for (const d of ['state', 'spool', 'out', 'data']) mkdirSync(join(dir, d));
+    const host = hostname();
+    const memMb = Math.floor((totalmem() / 2 ** 20) * 0.5);
+    const conf = join(dir, 'slurm.conf');
+    writeFileSync(
+      conf,
+      [
+        'ClusterName=mmmitest',
+        `SlurmctldHost=${host}(127.0.0.1)`,
+        'AuthType=auth/none',
+        'CredType=cred/none',
+        'ProctrackType=proctrack/linuxproc',
+        'TaskPlugin=task/none',
+        'SelectType=select/cons_tres',
+        'SelectTypeParameters=CR_Core_Memory',
+        'SlurmUser=root',
+        'SlurmdUser=root',
+        `StateSaveLocation=${join(dir, 'state')}`,
+        `SlurmdSpoolDir=${join(dir, 'spool')}`,
+        `SlurmctldPidFile=${join(dir, 'slurmctld.pid')}`,
+        `SlurmdPidFile=${join(dir, 'slurmd.pid')}`,
+        `SlurmctldLogFile=${join(dir, 'slurmctld.log')}`,
+        `SlurmdLogFile=${join(dir, 'slurmd.log')}`,
+        `SlurmctldPort=${await freePort()}`,
+        `SlurmdPort=${await freePort()}`,
+        'ReturnToService=2',
+        'MpiDefault=none',
+        'JobAcctGatherType=jobacct_gather/none',
+        'AccountingStorageType=accounting_storage/none',
+        `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${availableParallelism()} RealMemory=${memMb} State=UNKNOWN`,
+        `PartitionName=test Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
+        '',
+      ].join('\n'),
+    );
+    env = { ...process.env, SLURM_CONF: conf };
+    for (const daemon of ['slurmctld', 'slurmd']) daemons.push(spawn(daemon, ['-D', '-f', conf], { env, stdio: 'ignore' }));
+    await waitFor('the node to be idle', () => spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' }).stdout?.trim() === 'idle', 60);
+  });
+
+  afterAll(async () => {
+    for (const d of daemons) d.kill('SIGTERM');
+    await Promise.all(daemons.map((d) => (d.exitCode !== null ? undefined : new Promise((r) => d.on('exit', r)))));
+  });
+
+  it('generate.sbatch as an array of 4: a cancelled task resubmitted resumes; the shards verify and form one indexed dataset', async () => {
+    const data = join(dir, 'data');
+    const args = ['@generation_arguments/simple_fig1_DAG.txt', '--transform', 'tanh', '--dataset_size', '60', '--batch_size', '2', '--dataset_loc', data, '--num_jobs', '4', '--preview', '0'];
+    const submit = (array: string) =>
+      slurmCmd('sbatch', ['--parsable', `--array=${array}`, '--cpus-per-task=1', '--mem=400M', `--output=${join(dir, 'out', '%A_%a.txt')}`, '--export=ALL,MMMI_BATCH_DELAY_MS=60', 'environments/slurm/generate.sbatch', ...args]);
+    const t0 = performance.now();
+    const job = submit('0-3');
+    // cancel task 1 once it has checkpointed some draws, before it is done
+    const progress = join(data, '.simple_fig1_DAG_1.partial', 'progress.json');
+    const drawsDone = () => (existsSync(progress) ? (JSON.parse(readFileSync(progress, 'utf8')) as { drawsDone: number }).drawsDone : 0);
+    await waitFor('task 1 to checkpoint', () => drawsDone() > 0, 120);
+    slurmCmd('scancel', [`${job}_1`]);
+    const cancelledAt = drawsDone();
+    expect(cancelledAt).toBeLessThan(60);
+    await waitFor('the array to finish', () => queued(job).length === 0, 180);
+    expect(existsSync(join(data, 'simple_fig1_DAG_1.npz'))).toBe(false);
+    expect((await verifyFolder(data)).partial).toEqual(['.simple_fig1_DAG_1.partial']);
+    expect(existsSync(join(data, 'simple_fig1_DAG.index.json'))).toBe(false);
+    // resubmitted, it resumes and, as the last of the four, writes the index
+    const again = submit('1');
+    await waitFor('the resubmitted task', () => queued(again).length === 0, 180);
+    const seconds = (performance.now() - t0) / 1000;
+    const log = readFileSync(join(data, 'simple_fig1_DAG_1.log'), 'utf8');
+    expect(log).toMatch(/resuming after \d+ samples/);
+    const report = await verifyFolder(data);
+    expect(report.shards.map((s) => [s.file, s.ok])).toEqual([0, 1, 2, 3].map((j) => [`simple_fig1_DAG_${j}.npz`, true]));
+    expect([report.partial, report.orphans, report.locks]).toEqual([[], [], []]);
+    const index = JSON.parse(readFileSync(join(data, 'simple_fig1_DAG.index.json'), 'utf8'));
+    expect(index.count).toBe(240);
+    expect(index.shards.map((s: { job_id: number }) => s.job_id)).toEqual([0, 1, 2, 3]);
+    // the resumed shard is byte for byte the uninterrupted one
+    const fresh = await generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, ...args.slice(1).map((a) => (a === data ? mkdtempSync(join(tmpdir(), 'mmmi-slurm-ref-')) : a)), '--job_id', '1'], {
+      stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream,
+    });
+    expect(readFileSync(fresh.npzPath).equals(readFileSync(join(data, 'simple_fig1_DAG_1.npz')))).toBe(true);
+    process.stderr.write(`Slurm test: array of 4 with a cancel and a resubmit in ${seconds.toFixed(1)} s (task 1 cancelled after ${cancelledAt} of 60 draws)\n`);
+  });
+});

@@ -59,6 +59,8 @@ export interface FlowMapInfo {
 
 export interface FlowMap {
   info: FlowMapInfo;
+  /** Classes the model was trained on (labels 0 … numClasses − 1; numClasses = no label). */
+  numClasses: number;
   /** x: [count, nMod, 3·32·32] latents (CHW per modality) → images, same layout, float32. */
   apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array>;
   dispose(): Promise<void>;
@@ -127,6 +129,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   const pixels = 3 * size * size;
   return {
     info,
+    numClasses: c.numClasses,
     async apply(x, count, nMod, labels) {
       const out = new Float32Array(count * nMod * pixels);
       const nhwc = new Float32Array(count * pixels);

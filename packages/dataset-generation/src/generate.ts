@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NpzWriter, sha256File } from '@mmmi/formats';
 import {
@@ -172,6 +172,33 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   }
 }
 
+/** A flow model knows classes 0 … numClasses − 1, and numClasses as "no label" (unconditional); anything else is refused. */
+function checkLabels(labels: readonly number[], numClasses: number, model: string): void {
+  const bad = labels.filter((l) => !(Number.isInteger(l) && l >= 0 && l <= numClasses));
+  if (bad.length) throw new ArgumentError(`--labels ${JSON.stringify(labels)}: the flow model ${model} knows classes 0–${numClasses - 1} (and ${numClasses} = no label); ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not among them`);
+}
+
+/**
+ * The job's disk need, before any work: the workspace's raw float32 arrays still to write
+ * and the assembled shard (the same arrays again, plus metadata), against the free space
+ * of the dataset folder's file system.
+ */
+async function checkDiskSpace(job: Job, perDraw: Record<StreamedArray, number>): Promise<void> {
+  const { datasetSize: n, datasetLoc } = job.options;
+  const perDrawBytes = 4 * (perDraw.X + perDraw.Noise + perDraw.Y);
+  const done = ShardWorkspace.fingerprintAt(job.paths.partial) === job.fingerprint ? ShardWorkspace.drawsAt(job.paths.partial) : 0;
+  const need = (n - done) * perDrawBytes + n * perDrawBytes;
+  const fs = await statfs(datasetLoc).catch(() => undefined);
+  if (!fs) return;
+  const free = fs.bavail * fs.bsize;
+  if (need > free) {
+    const gb = (b: number) => `${(b / 1e9).toFixed(b < 1e8 ? 3 : 1)} GB`;
+    throw new ArgumentError(
+      `the shard needs about ${gb(need)} (workspace ${gb((n - done) * perDrawBytes)} still to write, assembled shard ${gb(n * perDrawBytes)}) and ${datasetLoc} has ${gb(free)} free: free space, split the dataset into more jobs (--dataset_size per --job_id), or choose another --dataset_loc`,
+    );
+  }
+}
+
 /** With --num_jobs: once shards 0 … n − 1 of this dataset all have manifests, write the dataset index. */
 async function indexWhenComplete(job: Job, numJobs: number, progress: Progress): Promise<void> {
   const { datasetLoc: folder, datasetName: name } = job.options;
@@ -229,11 +256,12 @@ async function generateJob(job: Job, progress: Progress): Promise<GenerateResult
 
 async function generateLocked(job: Job, progress: Progress, previewPath: string | null): Promise<GenerateResult> {
   const { options: o, model, paths } = job;
+  const m = model.structure;
+  const perDraw: Record<StreamedArray, number> = { X: m.nMod * m.modDim, Noise: m.nMod * m.modDim, Y: 1 };
+  await checkDiskSpace(job, perDraw);
   await writeJsonAtomic(paths.args, job.arguments);
   logStart(job, progress);
 
-  const m = model.structure;
-  const perDraw: Record<StreamedArray, number> = { X: m.nMod * m.modDim, Noise: m.nMod * m.modDim, Y: 1 };
   // The map is opened (and a bad checkpoint found) before the workspace exists; each
   // resource is released in a finally, in reverse order, however the job ends.
   const flow = job.checkpoint
@@ -241,6 +269,7 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
     : null;
   if (flow) job.flowInfo = flow.info;
   try {
+    if (flow) checkLabels(o.labels, flow.numClasses, flow.info.name);
     const ws = await ShardWorkspace.open(paths.partial, job.fingerprint);
     try {
       if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);

@@ -42,6 +42,15 @@ export class ShardWorkspace {
     }
   }
 
+  /** Draws recorded by the workspace at `dir` (0 without one). */
+  static drawsAt(dir: string): number {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'progress.json'), 'utf8')) as Progress).drawsDone;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Open the workspace; resume it when its fingerprint (the job's arguments) matches, else start afresh. */
   static async open(dir: string, fingerprint: string): Promise<ShardWorkspace> {
     let progress: Progress = { fingerprint, batchesDone: 0, drawsDone: 0 };

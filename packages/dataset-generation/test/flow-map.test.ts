@@ -204,6 +204,13 @@ describe('flow map', { timeout: 400_000 }, () => {
     await expect(prepareJob(args(tmp(), '--registry', reg).map((t) => (t === ckptPath ? 'tiny32' : t)))).rejects.toThrow(/corrupt or was replaced/);
   });
 
+  it('labels beyond the model\'s classes are refused before any shard is written (its "no label" class is allowed)', async () => {
+    const dir = tmp();
+    await expect(generate(args(dir, '--labels', '[1,11]'), quiet)).rejects.toThrow(/--labels \[1,11\]: the flow model .*tiny32\.safetensors knows classes 0–9 \(and 10 = no label\); 11 is not among them/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.npz') || f.includes('partial'))).toEqual([]);
+    expect((await generate(args(tmp(), '--labels', '[1,10]', '--dataset_size', '1'), quiet)).count).toBe(1);
+  });
+
   it('a missing checkpoint, or one whose images are not 32×32, is a clear error', async () => {
     await expect(prepareJob(args(tmp()).map((t) => (t === ckptPath ? '/nonexistent/model.safetensors' : t)))).rejects.toThrow(/does not exist/);
     const pth = join(repo, 'packages/flow-train/test/fixtures/torch-unet/tiny_checkpoint.pth');

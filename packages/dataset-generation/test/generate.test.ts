@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statfsSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,15 @@ describe('arguments', () => {
     await expect(generate([...small(dir), '--N_mod', '3', '--N_u', '3', '--rho_arg', '[1,1,1]', '--DAG_ul', '[[1,0,0],[0,1,0],[0,0,1]]', '--DAG_theta', '[[1],[1],[1]]', '--labels', '[1,2]'], quiet)).rejects.toThrow(/--labels .*N_mod = 3/);
     await expect(generate([...small(dir), '--scaling', 'log'], quiet)).rejects.toThrow(/--scaling log .*expected one of minmax-batch, clamp, float/);
     await expect(generate([...small(dir), '--dataset_size', '0'], quiet)).rejects.toThrow(/--dataset_size 0 .*≥ 1/);
+    // the argument reader that mmmi-latents shares: a forgotten @, stray tokens, an empty file
+    const lines: string[] = [];
+    const file = `${repo}generation_arguments/simple_fig1_DAG.txt`;
+    expect(await main([file, '--dataset_loc', dir], () => {}, (s) => lines.push(s))).toBe(2);
+    expect(lines.join()).toMatch(new RegExp(`unexpected argument '${file}' \\(command line\\); to read the argument file, write @${file}`));
+    await expect(generate([...small(dir), 'stray'], quiet)).rejects.toThrow(/unexpected argument 'stray' \(command line\)/);
+    const empty = join(tmp(), 'empty.txt');
+    writeFileSync(empty, '# nothing\n');
+    await expect(generate([`@${empty}`, '--dataset_loc', dir], quiet)).rejects.toThrow(/argument file @.*empty\.txt has no flags/);
     expect(existsSync(dir)).toBe(false);
   });
 });
@@ -436,31 +445,55 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
   const mount = (dir: string, options: string) => expect(spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status).toBe(0);
   const remount = (dir: string, options: string) => expect(spawnSync('mount', ['-o', `remount,${options}`, dir]).status).toBe(0);
 
-  it('a disk that fills: one message with the folder and the fix, also in the log; after freeing space the rerun resumes to the same bytes', async () => {
+  it('a disk that fills while the job runs: one message with the folder and the fix, also in the log; after freeing space the rerun resumes to the same bytes', async () => {
     const dir = tmp();
-    // the workspace (60 draws of X, Noise and Y: 2.9 MB) fits, the assembled shard beside it does not
-    mount(dir, 'size=4m');
+    mount(dir, 'size=8m');
+    const filler = join(dir, 'filler.bin');
     try {
-      const args = small(dir, '--dataset_size', '60', '--batch_size', '8', '--scaling', 'float', '--preview', '0');
-      let message = '';
-      await generate(args, quiet).catch((e: Error) => {
-        message = e.message;
-        expect(e.name).toBe('StorageError');
-      });
-      expect(message).toMatch(new RegExp(`^no space left on the device holding ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S*: free some, or choose another --dataset_loc \\(ENOSPC\\); the 60 samples done so far are kept in .*\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`));
-      expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toContain(`error: ${message}`);
+      const args = small(dir, '--dataset_size', '60', '--batch_size', '2', '--scaling', 'float', '--preview', '0');
+      // slow batches, so that the disk can be filled behind the job's back once it has checkpointed
+      process.env.MMMI_BATCH_DELAY_MS = '60';
+      const running = generate(args, quiet).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      const progress = join(dir, '.simple_fig1_DAG_0.partial', 'progress.json');
+      for (let t = 0; t < 200 && !existsSync(progress); t++) await new Promise((r) => setTimeout(r, 50));
+      const { bavail, bsize } = statfsSync(dir);
+      writeFileSync(filler, Buffer.alloc(bavail * bsize));
+      const e = await running;
+      delete process.env.MMMI_BATCH_DELAY_MS;
+      expect(e?.name).toBe('StorageError');
+      const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(e!.message).toMatch(new RegExp(`^no space left on the device holding ${escaped}\\S*: free some, or choose another --dataset_loc \\(ENOSPC\\); the \\d+ samples done so far are kept in ${escaped}/\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`));
+      const done = Number(/the (\d+) samples/.exec(e!.message)![1]);
+      expect(done).toBeGreaterThan(0);
+      expect(done).toBeLessThan(60);
+      unlinkSync(filler);
+      expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toContain(`error: ${e!.message}`);
       expect(readdirSync(dir).filter((n) => n.endsWith('.npz') || n.endsWith('.tmp'))).toEqual([]);
-      // the CLI says the same in one line, without a stack trace
-      const lines: string[] = [];
-      expect(await main(args, () => {}, (s) => lines.push(s))).toBe(2);
-      expect(lines.join('\n')).toMatch(/^mmmi-generate: error: no space left on the device holding .*\(ENOSPC\)/);
-      expect(lines.join('\n')).not.toMatch(/^\s+at /m);
-      remount(dir, 'size=16m');
       const logs: string[] = [];
       const r = await generate(args, { stream: { write: (s: string) => (logs.push(s), true), isTTY: false } as unknown as NodeJS.WriteStream });
-      expect(logs.join('')).toMatch(/resuming after 60 samples/);
-      const fresh = await generate(small(tmp(), '--dataset_size', '60', '--batch_size', '8', '--scaling', 'float', '--preview', '0'), quiet);
+      expect(logs.join('')).toMatch(new RegExp(`resuming after ${done} samples`));
+      const fresh = await generate(small(tmp(), '--dataset_size', '60', '--batch_size', '2', '--scaling', 'float', '--preview', '0'), quiet);
       expect(readFileSync(r.npzPath).equals(readFileSync(fresh.npzPath))).toBe(true);
+    } finally {
+      delete process.env.MMMI_BATCH_DELAY_MS;
+      spawnSync('umount', [dir]);
+    }
+  });
+
+  it('a shard larger than the free space is refused before any work, with the sizes and the fix; the CLI says so in one line', async () => {
+    const dir = tmp();
+    mount(dir, 'size=1m');
+    try {
+      const args = small(dir, '--dataset_size', '60', '--batch_size', '2', '--scaling', 'float', '--preview', '0');
+      await expect(generate(args, quiet)).rejects.toThrow(/^the shard needs about 0\.006 GB \(workspace 0\.003 GB still to write, assembled shard 0\.003 GB\) and .* has 0\.001 GB free: free space, split the dataset into more jobs \(--dataset_size per --job_id\), or choose another --dataset_loc$/);
+      expect(readdirSync(dir).filter((n) => n.endsWith('.partial') || n.endsWith('.npz'))).toEqual([]);
+      const lines: string[] = [];
+      expect(await main(args, () => {}, (s) => lines.push(s))).toBe(2);
+      expect(lines.join('\n')).toMatch(/^mmmi-generate: error: the shard needs about/);
+      expect(lines.join('\n')).not.toMatch(/^\s+at /m);
     } finally {
       spawnSync('umount', [dir]);
     }

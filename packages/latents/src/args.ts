@@ -5,7 +5,10 @@
  * lines starting with `#` are skipped, the rest split on whitespace. Later tokens override
  * earlier ones. Values are typed per flag; list values are JSON without spaces.
  * Every error names the flag (and the file and line when the token came from a file),
- * and happens before any work starts.
+ * and happens before any work starts. Refused, with the reason: a token that is no flag and
+ * no flag's value (a file named without its `@` gets the hint), a bare `@`, an argument file
+ * with no flags, a file that includes itself (the include chain is named), a `#` inside a
+ * line (comments take whole lines).
  */
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -107,24 +110,29 @@ interface Token {
   file?: string;
 }
 
+/** Argument files nested deeper than this are refused (a chain of includes, not a loop). */
+const MAX_INCLUDE_DEPTH = 16;
+
+const bareAt = (origin: string) => new ArgumentError(`a bare '@' (${origin}): write the argument file right after it, e.g. @generation_arguments/simple_fig1_DAG.txt`);
+
 /** Expand `@file` tokens recursively; relative paths are taken from the working directory, as argparse does. */
-export function expandTokens(tokens: readonly string[], origin = 'command line', depth = 0): Token[] {
-  if (depth > 16) throw new ArgumentError(`argument files nest more than 16 deep (at ${origin})`);
+export function expandTokens(tokens: readonly string[], origin = 'command line'): Token[] {
   const out: Token[] = [];
   for (const text of tokens) {
-    if (text.startsWith('@') && text.length > 1) {
-      out.push(...readArgumentFile(text.slice(1), depth + 1));
-    } else {
-      out.push({ text, origin });
-    }
+    if (text === '@') throw bareAt(origin);
+    if (text.startsWith('@')) out.push(...readArgumentFile(text.slice(1), []));
+    else out.push({ text, origin });
   }
   return out;
 }
 
-function readArgumentFile(path: string, depth: number): Token[] {
+function readArgumentFile(path: string, chain: readonly string[]): Token[] {
   const full = resolve(path);
   if (!existsSync(full)) throw new ArgumentError(`argument file @${path} not found (looked at ${full})`);
   if (statSync(full).isDirectory()) throw new ArgumentError(`argument file @${path} is a folder, not a file`);
+  const including = [...chain, full];
+  if (chain.includes(full)) throw new ArgumentError(`argument file @${path} includes itself: ${including.join(' → ')}`);
+  if (chain.length >= MAX_INCLUDE_DEPTH) throw new ArgumentError(`argument files nest more than ${MAX_INCLUDE_DEPTH} deep: ${including.join(' → ')}`);
   const lines = readFileSync(full, 'utf8').split(/\r?\n/);
   const out: Token[] = [];
   lines.forEach((raw, i) => {
@@ -132,17 +140,20 @@ function readArgumentFile(path: string, depth: number): Token[] {
     if (!line || line.startsWith('#')) return;
     const origin = `${path}:${i + 1}`;
     for (const t of line.split(/\s+/)) {
-      if (t.startsWith('@') && t.length > 1) {
+      if (t.startsWith('#')) throw new ArgumentError(`'${t}' inside a line (${origin}): comments take whole lines starting with #`);
+      if (t === '@') throw bareAt(origin);
+      if (t.startsWith('@')) {
         // Nested files are relative to the working directory in argparse; fall back to the
         // including file's folder so configurations can include siblings.
         const nested = t.slice(1);
         const candidate = existsSync(resolve(nested)) ? nested : resolve(dirname(full), nested);
-        out.push(...readArgumentFile(candidate, depth + 1));
+        out.push(...readArgumentFile(candidate, including));
       } else {
         out.push({ text: t, origin, file: full });
       }
     }
   });
+  if (out.length === 0) throw new ArgumentError(`argument file @${path} has no flags (only blank lines and comments)`);
   return out;
 }
 
@@ -155,9 +166,17 @@ function isValueToken(t: string | undefined): t is string {
   return t !== undefined && !looksLikeFlag(t);
 }
 
+/** A token that is neither a flag nor a flag's value; a file named without its '@' gets the hint. */
+function strayToken(text: string, origin: string): ArgumentError {
+  const file = existsSync(resolve(text)) && statSync(resolve(text)).isFile();
+  const hint = file ? `; to read the argument file, write @${text}` : '; flags start with --, argument files with @';
+  return new ArgumentError(`unexpected argument '${text}' (${origin})${hint}`);
+}
+
 export function parseArgs(
   tokens: readonly string[],
   flags: Readonly<Record<string, FlagDef>> = { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS },
+  options: { positionals?: boolean } = {},
 ): ParsedArgs {
   const expanded = expandTokens(tokens);
   const values: Record<string, ArgValue> = {};
@@ -167,6 +186,7 @@ export function parseArgs(
   for (let i = 0; i < expanded.length; i++) {
     const { text, origin, file } = expanded[i];
     if (!looksLikeFlag(text)) {
+      if (!options.positionals) throw strayToken(text, origin);
       positionals.push(text);
       continue;
     }

@@ -62,7 +62,6 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       out(USAGE);
       return 0;
     }
-    if (parsed.positionals.length) throw new Error(`unexpected argument "${parsed.positionals[0]}" (flags start with --, files with @)`);
     const model = await buildLatentModel(specFromArgs(parsed));
     if (command === 'describe') {
       out(JSON.stringify(describeStructure(model.structure)));

@@ -21,6 +21,26 @@ describe('argument files', () => {
     expect(parseArgs(['--alpha', '2', `@${p}`]).values.alpha).toBe(1.5);
   });
 
+  it('refuses stray tokens, a forgotten or bare @, empty files, self-includes and inline comments, naming the cause', () => {
+    expect(() => parseArgs(['--N_mod', '2', 'foo'])).toThrow(/unexpected argument 'foo' \(command line\); flags start with --, argument files with @/);
+    const args = file('args.txt', '--N_mod 2\n');
+    expect(() => parseArgs([args])).toThrow(new RegExp(`unexpected argument '${args}' \\(command line\\); to read the argument file, write @${args}`));
+    expect(() => parseArgs(['@'])).toThrow(/a bare '@' \(command line\): write the argument file right after it/);
+    expect(() => parseArgs([`@${file('bare.txt', '--N_mod 2 @\n')}`])).toThrow(/a bare '@' \(.*bare\.txt:1\)/);
+    expect(() => parseArgs([`@${file('empty.txt', '# only a comment\n\n')}`])).toThrow(/argument file @.*empty\.txt has no flags \(only blank lines and comments\)/);
+    const self = join(tmp, 'self.txt');
+    writeFileSync(self, `--N_mod 2\n@${self}\n`);
+    expect(() => parseArgs([`@${self}`])).toThrow(new RegExp(`argument file @.*self\\.txt includes itself: ${self} → ${self}`));
+    const a = join(tmp, 'loop-a.txt');
+    const b = join(tmp, 'loop-b.txt');
+    writeFileSync(a, `--N_mod 2\n@${b}\n`);
+    writeFileSync(b, `--N_u 2\n@${a}\n`);
+    expect(() => parseArgs([`@${a}`])).toThrow(new RegExp(`includes itself: ${a} → ${b} → ${a}`));
+    expect(() => parseArgs([`@${file('inline.txt', '--N_mod 2   # two modalities\n')}`])).toThrow(/'#' inside a line \(.*inline\.txt:1\): comments take whole lines starting with #/);
+    // positionals only where a caller asks for them
+    expect(parseArgs(['x', '--N_mod', '2'], undefined, { positionals: true }).positionals).toEqual(['x']);
+  });
+
   it('takes a bare --calculate_MI as numerical, and --flag=value', () => {
     expect(parseArgs(['--calculate_MI']).values.calculate_MI).toBe('numerical');
     expect(parseArgs(['--calculate_MI', '--N_mod', '2']).values).toMatchObject({ calculate_MI: 'numerical', N_mod: 2 });

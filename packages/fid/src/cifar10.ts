@@ -104,7 +104,8 @@ export async function ensureCifar10Data(options: EnsureCifar10Options = {}): Pro
   }
   const dir = resolve(options.dataPath ?? cifar10DataDir(env));
   const dest = join(dir, CIFAR10_BINARY_FILE);
-  const url = options.url ?? CIFAR10_BINARY_URL;
+  // MMMI_CIFAR10_URL: a mirror (a cluster's local copy); the MD5 is checked all the same
+  const url = options.url ?? env.MMMI_CIFAR10_URL ?? CIFAR10_BINARY_URL;
   log(`fid: CIFAR-10 is not in ${dir}; downloading the official binary release (about 162 MiB, MD5 checked)\n      ${url}\n      → ${dest}`);
   const r = await downloadFile(url, dest, { md5: options.md5 ?? CIFAR10_BINARY_MD5, onProgress: options.onProgress });
   log(`fid: saved ${dest} (${r.bytes} bytes, MD5 ${r.md5} verified)`);

@@ -15,9 +15,26 @@ import { symmetricEigen } from './eigen.js';
 import { matMul, symmetrize, trace } from './matrix.js';
 import type { GaussianStats } from './stats.js';
 
-/** The PSD square root of a symmetric matrix (negative eigenvalues from rounding clamp to 0). */
-export function psdSqrt(sigma: Float64Array, n: number): Float64Array {
+/** Eigenvalues below −PSD_TOLERANCE·(largest |λ|) are no rounding: the matrix is no covariance. */
+const PSD_TOLERANCE = 1e-6;
+
+function checkPsd(values: ArrayLike<number>, what: string): void {
+  let min = Infinity;
+  let scale = 0;
+  for (let i = 0; i < values.length; i++) {
+    min = Math.min(min, values[i]);
+    scale = Math.max(scale, Math.abs(values[i]));
+  }
+  if (min < -PSD_TOLERANCE * scale) throw new RangeError(`${what} is not positive semi-definite (eigenvalue ${min.toExponential(3)}, largest magnitude ${scale.toExponential(3)}): not a covariance`);
+}
+
+/**
+ * The PSD square root of a symmetric matrix (negative eigenvalues from rounding clamp to 0).
+ * `name`: check that the matrix is PSD, naming it in the error.
+ */
+export function psdSqrt(sigma: Float64Array, n: number, name?: string): Float64Array {
   const { values, vectors } = symmetricEigen(sigma, n);
+  if (name) checkPsd(values, name);
   const v = vectors!;
   // Σ^{1/2} = Σ_k √λ_k·v_k·v_kᵀ
   const out = new Float64Array(n * n);
@@ -35,10 +52,14 @@ export function psdSqrt(sigma: Float64Array, n: number): Float64Array {
   return symmetrize(out, n);
 }
 
-/** tr (A·B·A)^{1/2} for symmetric PSD A (already a square root) and B. */
-export function traceSqrtProduct(sqrtA: Float64Array, b: Float64Array, n: number): number {
+/**
+ * tr (A·B·A)^{1/2} for symmetric PSD A (already a square root) and B. `name`: check that
+ * A·B·A is PSD (it is when B is), naming B in the error.
+ */
+export function traceSqrtProduct(sqrtA: Float64Array, b: Float64Array, n: number, name?: string): number {
   const m = symmetrize(matMul(matMul(sqrtA, b, n, n, n), sqrtA, n, n, n), n);
   const { values } = symmetricEigen(m, n, true);
+  if (name) checkPsd(values, name);
   let t = 0;
   for (const v of values) t += Math.sqrt(Math.max(v, 0));
   return t;
@@ -49,6 +70,15 @@ function checkStats(s: GaussianStats, name: string): void {
   if (s.sigma.length !== n * n) throw new RangeError(`${name}: sigma has ${s.sigma.length} values, expected ${n}×${n} for mu of length ${n}`);
   for (const v of s.mu) if (!Number.isFinite(v)) throw new RangeError(`${name}: mu has non-finite values`);
   for (const v of s.sigma) if (!Number.isFinite(v)) throw new RangeError(`${name}: sigma has non-finite values`);
+  // a covariance is symmetric with a non-negative diagonal (PSD is checked with the eigenvalues the distance needs anyway)
+  let scale = 0;
+  for (const v of s.sigma) scale = Math.max(scale, Math.abs(v));
+  let asym = 0;
+  for (let i = 0; i < n; i++) {
+    if (s.sigma[i * n + i] < -PSD_TOLERANCE * scale) throw new RangeError(`${name}: sigma has a negative variance (${s.sigma[i * n + i]} at ${i}): not a covariance`);
+    for (let j = i + 1; j < n; j++) asym = Math.max(asym, Math.abs(s.sigma[i * n + j] - s.sigma[j * n + i]));
+  }
+  if (asym > PSD_TOLERANCE * scale) throw new RangeError(`${name}: sigma is not symmetric (largest |σᵢⱼ − σⱼᵢ| ${asym.toExponential(3)} of ${scale.toExponential(3)}): not a covariance`);
 }
 
 export interface FrechetOptions {
@@ -63,6 +93,6 @@ export function frechetDistance(s1: GaussianStats, s2: GaussianStats, options: F
   if (s2.mu.length !== n) throw new RangeError(`statistics of different dimension: ${n} and ${s2.mu.length}`);
   let diff = 0;
   for (let i = 0; i < n; i++) diff += (s1.mu[i] - s2.mu[i]) ** 2;
-  const root = options.sqrtSigma1 ?? psdSqrt(s1.sigma, n);
-  return diff + trace(s1.sigma, n) + trace(s2.sigma, n) - 2 * traceSqrtProduct(root, s2.sigma, n);
+  const root = options.sqrtSigma1 ?? psdSqrt(s1.sigma, n, 'first statistics: sigma');
+  return diff + trace(s1.sigma, n) + trace(s2.sigma, n) - 2 * traceSqrtProduct(root, s2.sigma, n, 'second statistics: sigma');
 }

@@ -89,6 +89,17 @@ describe('Fréchet distance against NumPy/SciPy', () => {
     expect(() => frechetDistance(s, stats(c.mu2.slice(1), c.sigma2))).toThrow(/sigma has 256 values, expected 15×15/);
     expect(() => frechetDistance(s, stats([...c.mu2.slice(1), NaN], c.sigma2))).toThrow(/non-finite/);
   });
+
+  it('refuses a sigma that is no covariance (not symmetric, negative variance, not PSD) instead of printing a number', () => {
+    const mu = [0, 0, 0];
+    const good = stats(mu, [2, 0.5, 0, 0.5, 1, 0, 0, 0, 1]);
+    expect(() => frechetDistance(good, stats(mu, [2, 0.5, 0, 0.4, 1, 0, 0, 0, 1]))).toThrow(/second statistics: sigma is not symmetric \(largest \|σᵢⱼ − σⱼᵢ\| 1\.000e-1 of 2\.000e\+0\): not a covariance/);
+    expect(() => frechetDistance(stats(mu, [-1, 0, 0, 0, -1, 0, 0, 0, -1]), good)).toThrow(/first statistics: sigma has a negative variance \(-1 at 0\)/);
+    // symmetric with a non-negative diagonal, but the [[1,2],[2,1]] block has eigenvalues 3 and −1
+    const indefinite = stats(mu, [1, 2, 0, 2, 1, 0, 0, 0, 1]);
+    expect(() => frechetDistance(indefinite, good)).toThrow(/first statistics: sigma is not positive semi-definite \(eigenvalue -1\.000e\+0, largest magnitude 3\.000e\+0\)/);
+    expect(() => frechetDistance(good, indefinite)).toThrow(/second statistics: sigma is not positive semi-definite/);
+  });
 });
 
 describe('statistics', () => {

@@ -69,14 +69,8 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   if (a.resume === 'latest' && !resume) io.err(`flow-train: --resume latest: no ${latest} yet, starting fresh\n`);
   const log = (m: string) => io.err(`${m}\n`);
   const limit = a.limit_images || undefined;
-  // data first: a missing dataset is reported before any model is built
-  const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
-  const backend = await useBackend(a.backend, io);
-  const threads = asArgsError(() => threadCount(a.threads, backend));
-  // the FID network's weights are checked now, not at the first evaluation hours later
-  const computeFid = a.compute_fid
-    ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
-    : undefined;
+  // checkpoints before data: a wrong --resume or --init_from is reported before a 162 MB download
+  if (resume && !existsSync(resume)) throw new ArgsError(`--resume ${a.resume}: ${resume} does not exist`);
   let initWeights;
   if (a.init_from && !resume) {
     const init = await loadModel(a.init_from, { registry: a.registry || undefined });
@@ -87,6 +81,13 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
     initWeights = chosen.values;
     log(`flow-train: starting from the ${chosen.kind} weights of ${init.resolved.path} (${init.meta.progress?.imagesSeen ?? '?'} images seen there), fresh optimizer`);
   }
+  const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
+  const backend = await useBackend(a.backend, io);
+  const threads = asArgsError(() => threadCount(a.threads, backend));
+  // the FID network's weights are checked now, not at the first evaluation hours later
+  const computeFid = a.compute_fid
+    ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
+    : undefined;
   const result = await train(data, {
     initWeights,
     computeFid,
@@ -300,6 +301,11 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     if (e instanceof Error && /unknown model configuration|does not fit model configuration|not divisible|no such folder|no such file|needs --data_path|no class sub-folders|images, model configuration|classes, model configuration|fewer than accum_iter|--resume /.test(e.message)) {
       io.err(`mmmi-train: ${e.message}\n`);
       return 2;
+    }
+    // a download that cannot happen (no network, a moved URL) is a failure of the run, not a bug: no stack
+    if (e instanceof Error && e.name === 'DownloadError') {
+      io.err(`mmmi-train: error: ${e.message}; without network, put the file where the line above says, or give --data_path\n`);
+      return 1;
     }
     throw e;
   }

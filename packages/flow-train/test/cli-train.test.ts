@@ -5,6 +5,8 @@
  * result; the registry entry names the checkpoint.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImageRgbSync, writePng } from '@mmmi/formats';
@@ -112,6 +114,37 @@ describe('mmmi-train train (image folder, tiny)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/tiny_checkpoint.pth: .*(expects|differs)/);
     expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+  });
+
+  it('CIFAR-10 that cannot be downloaded: exit 1 with the reason and what to do, no stack trace; a missing --resume is reported before any download', async () => {
+    // a mirror that answers 503 stands for a machine without network
+    const server = createServer((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const cache = tmp('mmmi-cifar-');
+    const before = { url: process.env.MMMI_CIFAR10_URL, cache: process.env.MMMI_CACHE };
+    process.env.MMMI_CIFAR10_URL = `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`;
+    process.env.MMMI_CACHE = cache;
+    try {
+      const out = tmp('mmmi-train-out4-');
+      const r = await run(['train', '--dataset', 'cifar10', '--config', 'tiny', '--epochs', '1', '--output_dir', out, '--backend', 'cpu']);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/mmmi-train: error: .*127\.0\.0\.1.*503.*; without network, put the file where the line above says, or give --data_path/);
+      expect(r.err).not.toMatch(/^\s+at /m);
+      const missing = await run(['train', '--dataset', 'cifar10', '--config', 'tiny', '--resume', join(out, 'nope.safetensors'), '--output_dir', out]);
+      expect(missing.code).toBe(2);
+      expect(missing.err).toMatch(/--resume .*nope\.safetensors: .* does not exist/);
+      expect(missing.err).not.toMatch(/downloading/);
+    } finally {
+      if (before.url === undefined) delete process.env.MMMI_CIFAR10_URL;
+      else process.env.MMMI_CIFAR10_URL = before.url;
+      if (before.cache === undefined) delete process.env.MMMI_CACHE;
+      else process.env.MMMI_CACHE = before.cache;
+      server.close();
+    }
   });
 });
 

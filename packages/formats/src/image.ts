@@ -32,6 +32,42 @@ export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/** What an image file stores before decoding to 8-bit RGB, and whether decoding changes it. */
+export interface ImageSourceKind {
+  /** e.g. '8-bit RGB PNG', '16-bit RGBA PNG', '8-bit grey JPEG'. */
+  description: string;
+  /** 8-bit RGB as stored (or an 8-bit palette of RGB colours): decoding loses and invents nothing. */
+  rgb8: boolean;
+}
+
+const PNG_KINDS: Record<number, string> = { 0: 'grey', 2: 'RGB', 3: 'palette', 4: 'grey + alpha', 6: 'RGBA' };
+
+/** The stored pixel format of PNG or JPEG bytes (from the PNG header or the JPEG frame header). */
+export function imageSourceKind(bytes: Uint8Array): ImageSourceKind | undefined {
+  const format = detectImageFormat(bytes);
+  if (format === 'png' && bytes.length >= 26) {
+    const depth = bytes[24];
+    const colorType = bytes[25];
+    return { description: `${depth}-bit ${PNG_KINDS[colorType] ?? `colour type ${colorType}`} PNG`, rgb8: depth === 8 && (colorType === 2 || colorType === 3) };
+  }
+  if (format === 'jpeg') {
+    // the first start-of-frame segment (FFC0–FFCF but FFC4, FFC8, FFCC) gives precision and components
+    for (let p = 2; p + 9 < bytes.length; ) {
+      if (bytes[p] !== 0xff) return undefined;
+      const marker = bytes[p + 1];
+      const length = (bytes[p + 2] << 8) | bytes[p + 3];
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        const precision = bytes[p + 4];
+        const components = bytes[p + 9];
+        const kind = components === 1 ? 'grey' : components === 3 ? 'colour' : components === 4 ? 'CMYK' : `${components}-component`;
+        return { description: `${precision}-bit ${kind} JPEG`, rgb8: precision === 8 && components === 3 };
+      }
+      p += 2 + length;
+    }
+  }
+  return undefined;
+}
+
 /** Decode PNG or JPEG bytes to RGB. `file` only labels error messages. */
 export function decodeImageRgb(bytes: Uint8Array, file?: string): RgbImage {
   const format = detectImageFormat(bytes);

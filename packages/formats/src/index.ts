@@ -18,12 +18,14 @@ export {
   decodeImageRgb,
   detectImageFormat,
   encodePng,
+  imageSourceKind,
   readImageRgb,
   readImageRgbSync,
   toChannelFirst,
   writePng,
   writePngSync,
   type ImageFormat,
+  type ImageSourceKind,
   type RgbImage,
 } from './image.js';
 export { isUnicodeArray, parseNpyAny, type NpyAnyArray, type NpyUnicodeArray, type NpyUnicodeDtype, type NpyUnicodeInput } from './npy.js';

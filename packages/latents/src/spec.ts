@@ -16,7 +16,7 @@ export type TemplateSource =
   | { method: 'ones' }
   | { method: 'random'; seed: number }
   | { method: 'npy'; path: string }
-  | { method: 'images'; path: string };
+  | { method: 'images'; path: string; convert: boolean };
 
 export interface AlignSpec {
   /** Quantile level p ∈ (0, 1]. */
@@ -179,7 +179,7 @@ function templateSource(parsed: ParsedArgs, seed: number): TemplateSource {
   if (!existsSync(m)) {
     fail(`--T_vectors_method ${given}: expected ones, random, a .npy file or a folder of images; no such file or folder`);
   }
-  if (statSync(m).isDirectory()) return { method: 'images', path: m };
+  if (statSync(m).isDirectory()) return { method: 'images', path: m, convert: parsed.values.convert_templates === true };
   if (m.endsWith('.npy')) return { method: 'npy', path: m };
   fail(`--T_vectors_method ${given}: a file must be a NumPy .npy array of shape (N_u_theta, mod_dim, N_mod)`);
 }

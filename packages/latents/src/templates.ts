@@ -6,8 +6,9 @@
  * galaxy image for both) is stored and multiplied once.
  */
 import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readNpySync, readImageRgb, toChannelFirst } from '@mmmi/formats';
+import { decodeImageRgb, imageSourceKind, readNpySync, toChannelFirst } from '@mmmi/formats';
 import { ArgumentError } from './args.js';
 import { Rng, STREAMS } from './rng.js';
 import type { TemplateSource } from './spec.js';
@@ -32,7 +33,7 @@ export async function loadTemplates(source: TemplateSource, nUTheta: number, nMo
     case 'npy':
       return npyTemplates(source.path, nUTheta, nMod, modDim);
     case 'images':
-      return imageTemplates(source.path, nUTheta, nMod, modDim);
+      return imageTemplates(source.path, nUTheta, nMod, modDim, source.convert);
   }
 }
 
@@ -83,7 +84,7 @@ function npyTemplates(path: string, nUTheta: number, nMod: number, modDim: numbe
  * sorted()), read k-major: theta0_mod0, theta0_mod1, theta1_mod0, …; flattened channel-first
  * and divided by 255 (SPEC §1).
  */
-async function imageTemplates(folder: string, nUTheta: number, nMod: number, modDim: number): Promise<TemplateSet> {
+async function imageTemplates(folder: string, nUTheta: number, nMod: number, modDim: number, convert: boolean): Promise<TemplateSet> {
   if (modDim !== 3 * IMAGE_SIDE * IMAGE_SIDE) {
     throw new ArgumentError(`--T_vectors_method ${folder}: image templates need mod_dim = 3072 (32×32 RGB), got ${modDim}`);
   }
@@ -102,8 +103,14 @@ async function imageTemplates(folder: string, nUTheta: number, nMod: number, mod
     const path = join(folder, f);
     let img;
     try {
-      img = await readImageRgb(path);
+      const bytes = await readFile(path);
+      const kind = imageSourceKind(bytes);
+      if (kind && !kind.rgb8 && !convert) {
+        throw new ArgumentError(`--T_vectors_method: template image ${path} is a ${kind.description}, not 8-bit RGB: convert it, or pass --convert_templates to have it converted on reading (grey replicated, alpha dropped, 16-bit rounded down to 8)`);
+      }
+      img = decodeImageRgb(bytes, path);
     } catch (e) {
+      if (e instanceof ArgumentError) throw e;
       throw new ArgumentError(`--T_vectors_method: cannot read template image ${path}: ${(e as Error).message}`);
     }
     if (img.width !== IMAGE_SIDE || img.height !== IMAGE_SIDE) {

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNpySync, writePngSync } from '@mmmi/formats';
+import { crc32, writeNpySync, writePngSync } from '@mmmi/formats';
 import { describe, expect, it } from 'vitest';
 import { latentModelFromTokens } from '../src/model.js';
 import { loadTemplates } from '../src/templates.js';
@@ -72,7 +73,7 @@ describe('templates', () => {
       }
       writePngSync(join(dir, `${n}.png`), { width: 32, height: 32, data });
     });
-    const t = await loadTemplates({ method: 'images', path: dir }, 2, 2, 3072);
+    const t = await loadTemplates({ method: 'images', path: dir, convert: false }, 2, 2, 3072);
     for (let k = 0; k < 2; k++)
       for (let i = 0; i < 2; i++) {
         const v = denseOf(t, k, i, 3072);
@@ -80,12 +81,54 @@ describe('templates', () => {
         expect(v[1024 + 5]).toBe(5 / 255); // then G, pixel 5
         expect(v[2048]).toBe(200 / 255);
       }
-    await expect(loadTemplates({ method: 'images', path: dir }, 1, 2, 3072)).rejects.toThrow(/expected N_u_theta·N_mod = 2 images .* found 4/);
+    await expect(loadTemplates({ method: 'images', path: dir, convert: false }, 1, 2, 3072)).rejects.toThrow(/expected N_u_theta·N_mod = 2 images .* found 4/);
+  });
+
+  it('images that are not 8-bit RGB (grey, RGBA, 16-bit) are refused, naming the file and its format, unless --convert_templates', async () => {
+    /** A minimal PNG (one IDAT, filter 0 on every row) of the given colour type and depth. */
+    const png = (colorType: number, depth: number, channels: number, value: number) => {
+      const chunk = (type: string, data: Buffer) => {
+        const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+        const out = Buffer.alloc(12 + data.length);
+        out.writeUInt32BE(data.length, 0);
+        body.copy(out, 4);
+        out.writeUInt32BE(crc32(body), 8 + data.length);
+        return out;
+      };
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(32, 0);
+      ihdr.writeUInt32BE(32, 4);
+      ihdr[8] = depth;
+      ihdr[9] = colorType;
+      const bytesPerSample = depth / 8;
+      const row = Buffer.alloc(1 + 32 * channels * bytesPerSample);
+      for (let i = 1; i < row.length; i++) row[i] = value;
+      const raw = Buffer.concat(Array.from({ length: 32 }, () => row));
+      return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    };
+    for (const [name, colorType, depth, channels, what] of [
+      ['grey', 0, 8, 1, '8-bit grey PNG'],
+      ['rgba', 6, 8, 4, '8-bit RGBA PNG'],
+      ['deep', 2, 16, 3, '16-bit RGB PNG'],
+    ] as const) {
+      const dir = join(tmp, `imgs-${name}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'a.png'), png(colorType, depth, channels, 128));
+      writeFileSync(join(dir, 'b.png'), png(colorType, depth, channels, 64));
+      await expect(loadTemplates({ method: 'images', path: dir, convert: false }, 1, 2, 3072)).rejects.toThrow(
+        new RegExp(`template image .*a\\.png is a ${what}, not 8-bit RGB: convert it, or pass --convert_templates`),
+      );
+      const t = await loadTemplates({ method: 'images', path: dir, convert: true }, 1, 2, 3072);
+      expect(t.vectors.length).toBe(2);
+      // through the argument files too
+      await expect(latentModelFromTokens(['--T_vectors_method', dir])).rejects.toThrow(/not 8-bit RGB/);
+      await expect(latentModelFromTokens(['--T_vectors_method', dir, '--convert_templates'])).resolves.toBeDefined();
+    }
   });
 
   const anchors = '/work/shared/anchors/templates/galaxy_rot_curve_DAG';
   it.skipIf(!existsSync(anchors))("reads the paper's own template images (shared anchors)", async () => {
-    const t = await loadTemplates({ method: 'images', path: anchors }, 2, 2, 3072);
+    const t = await loadTemplates({ method: 'images', path: anchors, convert: false }, 2, 2, 3072);
     expect(t.index.flat().length).toBe(4);
     for (const v of t.vectors) if (v.kind === 'dense') expect(Math.max(...v.data)).toBeLessThanOrEqual(1);
   });

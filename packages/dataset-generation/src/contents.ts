@@ -8,18 +8,41 @@
  * Var θ = s²·v — see packages/latents (structureFromDescription / denseSigma / imageBlock).
  */
 import type { NpyInput, NpyUnicodeInput } from '@mmmi/formats';
-import { denseSigma, denseSigmaBytes, describeStructure, type LatentModel, type MiTable } from '@mmmi/latents';
+import { ArgumentError, denseSigma, denseSigmaBytes, describeStructure, type LatentModel, type MiTable } from '@mmmi/latents';
 
 export type ArrayInput = NpyInput | NpyUnicodeInput;
+
+/** Characters of Σ's JSON description a shard stores (twice, as <U arrays of 4 bytes a character: 512 MiB). */
+export const MAX_STRUCTURE_CHARS = 2 ** 26;
+
+/**
+ * Σ's exact JSON description, made before any work so that a model too large to describe in
+ * a shard is refused then, not after sampling (an error naming the size and the fix).
+ */
+export function structureText(model: LatentModel, maxChars = MAX_STRUCTURE_CHARS): string {
+  const m = model.structure;
+  const refuse = (size: string) =>
+    new ArgumentError(
+      `the exact description of this latent model (N_mod = ${m.nMod}, ${m.loadings ? `${m.loadings.nU} local proto-latents` : 'structured Σ'}) is ${size}, more than the ${maxChars} characters a shard stores beside its images: use fewer modalities or sparser DAGs (DAG_ul, DAG_theta)`,
+    );
+  let text: string;
+  try {
+    text = JSON.stringify(describeStructure(m));
+  } catch (e) {
+    if (e instanceof RangeError) throw refuse('longer than a JavaScript string holds');
+    throw e;
+  }
+  if (text.length > maxChars) throw refuse(`${text.length} characters`);
+  return text;
+}
 
 const scalarF64 = (v: number): NpyInput => ({ dtype: '<f8', shape: [], data: Float64Array.of(v) });
 const scalarI64 = (v: number): NpyInput => ({ dtype: '<i8', shape: [], data: BigInt64Array.of(BigInt(v)) });
 const text = (s: string): NpyUnicodeInput => ({ shape: [], data: [s] });
 
-export function metadataArrays(model: LatentModel, mi: MiTable | null, sigmaMaxBytes: number): Record<string, ArrayInput> {
+export function metadataArrays(model: LatentModel, mi: MiTable | null, sigmaMaxBytes: number, description = structureText(model)): Record<string, ArrayInput> {
   const m = model.structure;
   const d = m.modDim;
-  const description = JSON.stringify(describeStructure(m));
   const sigma: ArrayInput =
     denseSigmaBytes(m) <= sigmaMaxBytes
       ? { dtype: '<f8', shape: [1 + m.nMod * d, 1 + m.nMod * d], data: denseSigma(m, 'constructive', sigmaMaxBytes) }

@@ -23,7 +23,7 @@ import {
   type LatentModel,
   type MiTable,
 } from '@mmmi/latents';
-import { imageShape, metadataArrays, type ArrayInput } from './contents.js';
+import { imageShape, metadataArrays, structureText, type ArrayInput } from './contents.js';
 import { jsonNumber, MANIFEST_FORMAT, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
 import { generationOptions, parseGenerationArgs, type GenerationOptions } from './options.js';
 import { writePreview } from './preview.js';
@@ -61,6 +61,8 @@ interface Job {
   model: LatentModel;
   mi: MiTable | null;
   miMethod: 'numerical' | 'analytical' | null;
+  /** Σ's exact description, stored with the shard (made, and its size checked, before any work). */
+  structureText: string;
   arguments: Record<string, unknown>;
   fingerprint: string;
   paths: { npz: string; manifest: string; log: string; preview: string; partial: string; lock: string; args: string };
@@ -87,6 +89,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
     checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256 };
   }
   const model = await buildLatentModel(spec);
+  const structure = structureText(model);
   let miMethod = options.calculateMi;
   if (miMethod === 'analytical' && !model.structure.vectors.every((v) => v.kind === 'const')) miMethod = 'numerical';
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
@@ -102,6 +105,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
     options,
     checkpoint,
     model,
+    structureText: structure,
     mi,
     miMethod,
     arguments: args,
@@ -338,7 +342,7 @@ async function assemble(job: Job, ws: ShardWorkspace, perDraw: Record<StreamedAr
     for (let c = 0; c < n; c++) labels.set(o.labels, c * m.nMod);
     const rest: Record<string, ArrayInput> = {
       labels: { dtype: '<i4', shape: [n, m.nMod], data: labels },
-      ...metadataArrays(model, job.mi, o.sigmaMaxBytes),
+      ...metadataArrays(model, job.mi, o.sigmaMaxBytes, job.structureText),
     };
     for (const [name, array] of Object.entries(rest)) {
       await writer.addArray(name, array);

@@ -39,6 +39,14 @@ describe('arguments', () => {
     }
   });
 
+  it("a model whose exact description does not fit a shard is refused before any sampling, with its size and the fix", async () => {
+    const { structureText, MAX_STRUCTURE_CHARS } = await import('../src/contents.js');
+    const model = await latentModelFromTokens([`@${repo}generation_arguments/multimodal_decay_DAG.txt`]);
+    const text = structureText(model);
+    expect(text.length).toBeLessThan(MAX_STRUCTURE_CHARS);
+    expect(() => structureText(model, 100)).toThrow(new RegExp(`the exact description of this latent model \\(N_mod = 10, 10 local proto-latents\\) is ${text.length} characters, more than the 100 characters a shard stores beside its images: use fewer modalities or sparser DAGs`));
+  });
+
   it('bad inputs fail before any file is written, naming the cause', async () => {
     const dir = join(tmp(), 'out');
     await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', '/nonexistent/flow.safetensors'], quiet)).rejects.toThrow(

@@ -353,22 +353,35 @@ function encodeUnicode(array: NpyUnicodeInput): [Uint8Array, Uint8Array] {
   if (!Array.isArray(data) || count !== data.length) {
     throw new Error(`encodeNpy: shape (${shape.join(', ')}) has ${count} elements, data has ${data.length}`);
   }
-  const codePoints = data.map((s, i) => {
+  // code points counted, then written straight into the array (no per-character arrays: a description can run to millions)
+  const lengths = data.map((s, i) => {
     if (typeof s !== 'string') throw new Error(`encodeNpy: element ${i} of a unicode array is not a string`);
-    return Array.from(s, (ch) => ch.codePointAt(0)!);
+    let n = 0;
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c >= 0xd800 && c <= 0xdbff && k + 1 < s.length) {
+        const next = s.charCodeAt(k + 1);
+        if (next >= 0xdc00 && next <= 0xdfff) k++;
+      }
+      n++;
+    }
+    return n;
   });
-  let width = Math.max(1, ...codePoints.map((c) => c.length));
+  let width = lengths.reduce((a, b) => Math.max(a, b), 1);
   if (array.dtype !== undefined) {
     const given = resolveUnicodeDescr(array.dtype);
     if (given === undefined || given.bigEndian) throw new Error(`encodeNpy: unicode dtype must look like '<U12', got '${array.dtype}'`);
-    const longest = codePoints.findIndex((c) => c.length > given.width);
+    const longest = lengths.findIndex((n) => n > given.width);
     if (longest >= 0) {
-      throw new Error(`encodeNpy: element ${longest} has ${codePoints[longest].length} code points, more than ${array.dtype} holds`);
+      throw new Error(`encodeNpy: element ${longest} has ${lengths[longest]} code points, more than ${array.dtype} holds`);
     }
     width = given.width;
   }
   const body = new Uint32Array(count * width);
-  codePoints.forEach((c, i) => body.set(c, i * width));
+  data.forEach((s, i) => {
+    let at = i * width;
+    for (const ch of s as string) body[at++] = ch.codePointAt(0)!;
+  });
   return [encodeHeader(`<U${width}`, shape), new Uint8Array(body.buffer)];
 }
 

@@ -4,7 +4,8 @@
  * message with the path (the file's when Node knows it, else the dataset folder), the fix,
  * and where the work done so far is kept for the rerun that resumes it.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { ArgumentError } from '@mmmi/latents';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
@@ -22,6 +23,7 @@ const CAUSES: Record<string, (path: string) => string> = {
  * alone, which fails with the true code and path.
  */
 export async function ensureFolder(path: string): Promise<void> {
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new ArgumentError(`--dataset_loc ${path} is a file, not a folder: choose a folder (it is made when missing)`);
   try {
     await mkdir(path, { recursive: true });
   } catch (e) {

@@ -8,7 +8,7 @@
  * failed shard too. Left-overs are listed apart: temp files of killed runs (`orphans`, which
  * a rerun of their job removes) and shard locks (`locks`: a live run, or a stale lock).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
 import { datasetFingerprint, firstStream, MANIFEST_FORMAT, type Manifest } from './manifest.js';
@@ -33,6 +33,7 @@ export interface FolderReport {
 }
 
 export async function verifyFolder(folder: string): Promise<FolderReport> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`${folder} is not a folder of shards (no such folder)`);
   const names = readdirSync(folder);
   const shards: ShardReport[] = [];
   const manifests = new Map<ShardReport, Manifest>();

@@ -15,9 +15,11 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const configs = readdirSync(join(repo, 'generation_arguments')).filter((f) => f.endsWith('.txt'));
 const tmp = () => mkdtempSync(join(tmpdir(), 'mmmi-gen-'));
 const quiet = { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream };
+/** The interpreter of the NumPy checks: $MMMI_PYTHON, else python3. */
+const PYTHON = process.env.MMMI_PYTHON ?? 'python3';
 const hasNumpy = (() => {
   try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -76,7 +78,7 @@ describe('shards', () => {
   it.skipIf(!hasNumpy)('numpy.load reads the reference keys, dtypes and shapes, and the values we wrote', async () => {
     const dir = tmp();
     const r = await generate(small(dir, '--dataset_size', '5', '--batch_size', '4', '--scaling', 'minmax-batch'), quiet);
-    const out = execFileSync('python3', ['-c', `
+    const out = execFileSync(PYTHON, ['-c', `
 import numpy as np, json
 f = np.load(${JSON.stringify(r.npzPath)})
 print(json.dumps({k: [str(f[k].dtype), list(f[k].shape)] for k in f.files}))
@@ -339,7 +341,7 @@ describe('nothing overwritten, nothing raced', () => {
 });
 
 /** How Python prints a float32 value widened to a float (repr: the shortest round-tripping digits). */
-const pyFloat = (v: number) => execFileSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', `print(float(${v}))`], { encoding: 'utf8' }).trim();
+const pyFloat = (v: number) => execFileSync(PYTHON, ['-c', `print(float(${v}))`], { encoding: 'utf8' }).trim();
 
 describe('one dataset across shards', () => {
   it('index: the shards of a job array as one dataset by global index (TypeScript reader); --num_jobs writes it when the last shard completes', async () => {
@@ -405,7 +407,7 @@ for i in range(len(d)):
     rows.append({"shape": list(x.shape), "dtype": str(x.dtype), "x": [float(v) for v in x.reshape(-1)[[0, 1, 6143]]], "theta": theta, "labels": labels.tolist()})
 print(json.dumps({"len": len(d), "mi": d.mi, "rows": rows}))
 `;
-    const out = JSON.parse(execFileSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', probe, indexFile], { encoding: 'utf8' }));
+    const out = JSON.parse(execFileSync(PYTHON, ['-c', probe, indexFile], { encoding: 'utf8' }));
     expect(out.len).toBe(7);
     expect(Object.keys(out.mi)[0]).toBe('I(X_1; θ)');
     for (let i = 0; i < 7; i++) {
@@ -425,7 +427,7 @@ ds = torch_dataset(sys.argv[1])
 x, theta, labels = ds[4]
 print(len(ds), tuple(x.shape), str(x.dtype), float(x.reshape(-1)[0]), float(theta), labels.tolist())
 `;
-    const torchOut = execFileSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', torchProbe, indexFile], { encoding: 'utf8' }).trim();
+    const torchOut = execFileSync(PYTHON, ['-c', torchProbe, indexFile], { encoding: 'utf8' }).trim();
     if (torchOut === 'no torch') process.stderr.write('torch_dataset not checked: torch is not installed\n');
     else {
       const ts = await data.get(4);
@@ -434,7 +436,7 @@ print(len(ds), tuple(x.shape), str(x.dtype), float(x.reshape(-1)[0]), float(thet
     await data.close();
     // a replaced shard fails the sha256 check before it is read
     writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), readFileSync(join(dir, 'simple_fig1_DAG_0.npz')));
-    const r = spawnSync(process.env.MMMI_PYTHON ?? 'python3', ['-c', `${probe.split('rows = []')[0]}d[5]`, indexFile], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, ['-c', `${probe.split('rows = []')[0]}d[5]`, indexFile], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/simple_fig1_DAG_1\.npz: sha256 [0-9a-f]{64}, the index records [0-9a-f]{64}: the shard is corrupt or was replaced/);
   });

@@ -117,9 +117,10 @@ describe('statistics', () => {
     expect(() => acc.add([1, 2, 3], 1)).toThrow(/expected 1×16/);
   });
 
+  const python = process.env.MMMI_PYTHON ?? 'python3';
   const hasNumpy = (() => {
     try {
-      execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+      execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' });
       return true;
     } catch {
       return false;
@@ -131,7 +132,7 @@ describe('statistics', () => {
     const c = fixtures.cases[0];
     const ours = join(dir, 'ours.npz');
     await writeStats(ours, stats(c.mu1, c.sigma1));
-    const check = execFileSync('python3', ['-c', `
+    const check = execFileSync(python, ['-c', `
 import numpy as np, json, sys
 f = np.load(${JSON.stringify(ours)})
 want = json.load(open(${JSON.stringify(new URL('./fixtures/frechet.json', import.meta.url).pathname)}))["cases"][0]

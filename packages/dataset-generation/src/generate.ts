@@ -24,7 +24,7 @@ import {
   type MiTable,
 } from '@mmmi/latents';
 import { imageShape, metadataArrays, structureText, type ArrayInput } from './contents.js';
-import { jsonNumber, MANIFEST_FORMAT, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
+import { jsonNumber, MANIFEST_FORMAT, RUN_ONLY_ARGUMENTS, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
 import { generationOptions, parseGenerationArgs, type GenerationOptions } from './options.js';
 import { writePreview } from './preview.js';
 import { Progress } from './progress.js';
@@ -95,7 +95,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
   const args = Object.fromEntries(Object.entries(parsed.values).filter(([k]) => k !== 'help'));
   // thread count, engine and tfjs backend change only the float rounding of the flow map, so a job can resume on another machine
-  const { threads: _threads, engine: _engine, ep: _ep, backend: _backend, overwrite: _overwrite, num_jobs: _numJobs, ...dataArgs } = args;
+  const dataArgs = Object.fromEntries(Object.entries(args).filter(([k]) => !RUN_ONLY_ARGUMENTS.includes(k)));
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, stream: batchStream(0, options.jobStream), checkpoint: checkpoint?.sha256 ?? null }))
     .digest('hex');

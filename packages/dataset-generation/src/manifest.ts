@@ -27,7 +27,9 @@ export interface Manifest {
 }
 
 /** Arguments that do not change which dataset a shard belongs to (its job and stream, size, place, hardware). */
-const NOT_DATASET = new Set(['job_id', 'dataset_name', 'dataset_loc', 'dataset_size', 'threads', 'engine', 'ep', 'backend', 'registry', 'preview', 'overwrite', 'shared_sample_stream', 'num_jobs', 'help']);
+/** Arguments that change only how a run goes (float rounding of the flow map, replacing, indexing), never a shard's data: outside every fingerprint. */
+export const RUN_ONLY_ARGUMENTS: readonly string[] = ['threads', 'engine', 'ep', 'backend', 'overwrite', 'num_jobs', 'help'];
+const NOT_DATASET = new Set([...RUN_ONLY_ARGUMENTS, 'job_id', 'dataset_name', 'dataset_loc', 'dataset_size', 'registry', 'preview', 'shared_sample_stream']);
 
 /**
  * The identity of the dataset a shard belongs to: its data arguments (all but job id, size,

@@ -106,7 +106,7 @@ export async function selectBackend(preferred?: string, options: SelectBackendOp
   } else if ((BACKEND_ORDER as readonly string[]).includes(preferred)) {
     candidates = [preferred as BackendName];
   } else {
-    throw new BackendUnavailableError(`unknown backend '${preferred}': expected auto, ${BACKEND_ORDER.join(', ')}`);
+    throw new BackendUnavailableError(`unknown backend '${preferred}': expected ${BACKEND_CHOICES.join(', ')}`);
   }
   const failures: string[] = [];
   for (const name of candidates) {

@@ -186,8 +186,8 @@ export async function openWebGpuAdapter(options: OpenWebGpuOptions = {}): Promis
   if (!found.length) throw new WebGpuUnavailableError(`no WebGPU adapter (MMMI_WEBGPU_BACKENDS allows no probe); ${INSTALL_HINT}`);
   const describe = (r: ProbeResult): WebGpuAdapterDescription => {
     const probe = PROBES.find((p) => p.dawnBackend === r.dawnBackend)!;
-    const { isFallbackAdapter, ...names } = r.adapter!;
-    return { dawnBackend: r.dawnBackend, featureLevel: probe.featureLevel, ...names, software: isSoftwareAdapter(r.adapter!) || isFallbackAdapter === true };
+    const { isFallbackAdapter: _fallback, ...names } = r.adapter!;
+    return { dawnBackend: r.dawnBackend, featureLevel: probe.featureLevel, ...names, software: isSoftwareAdapter(r.adapter!) };
   };
   const usable = found.filter((r) => r.adapter).map(describe);
   const chosen = usable.find((d) => !d.software) ?? (options.allowSoftware ? usable[0] : undefined);

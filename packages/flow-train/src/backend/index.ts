@@ -1,5 +1,5 @@
 /**
- * The tfjs backend for training: fid's selector (tensorflow-gpu → tensorflow → wasm → cpu),
+ * The tfjs backend for training: fid's selector (tensorflow-gpu → webgpu → tensorflow → wasm → cpu),
  * plus what training needs on top of it:
  *
  *  - tfjs-core's gradient functions. Node loads tfjs-core's CommonJS bundle

@@ -167,6 +167,7 @@ const doneBytes = (dir: string) => readFileSync(join(dir, 'done', 'simple_fig1_D
 const list = process.argv.includes('--list');
 const base = mkdtempSync(join(tmpdir(), 'mmmi-bad-inputs-'));
 const counts = { clear: 0, stack: 0, silent: 0, lost: 0 };
+const exits: Record<string, number> = {};
 try {
   for (const c of CASES) {
     const dir = join(base, String(CASES.indexOf(c)));
@@ -192,6 +193,7 @@ try {
     const lost = !after || !after.equals(before);
     const kind = lost ? 'lost' : stack ? 'stack' : r.status === 0 ? 'silent' : 'clear';
     counts[kind]++;
+    exits[String(r.status)] = (exits[String(r.status)] ?? 0) + 1;
     const line = err.trim().split('\n').filter((l) => !/^\s+at /.test(l)).pop() ?? '';
     process.stdout.write(`${kind.padEnd(6)} ${c.cli.padEnd(8)} ${c.name}: exit ${r.status}${list || kind !== 'clear' ? ` — ${line.slice(0, 200)}` : ''}\n`);
     rmSync(dir, { recursive: true, force: true });
@@ -200,4 +202,4 @@ try {
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
-process.stdout.write(`\n${CASES.length} cases: ${counts.clear} clear, ${counts.stack} stack traces, ${counts.silent} silent, ${counts.lost} lost\n`);
+process.stdout.write(`\n${CASES.length} cases: ${counts.clear} clear, ${counts.stack} stack traces, ${counts.silent} silent, ${counts.lost} lost; exit codes ${Object.entries(exits).map(([code, n]) => `${code}: ${n}`).join(', ')} (2 the input is wrong, 1 the run failed)\n`);

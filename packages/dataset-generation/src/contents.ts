@@ -8,7 +8,8 @@
  * Var θ = s²·v — see packages/latents (structureFromDescription / denseSigma / imageBlock).
  */
 import type { NpyInput, NpyUnicodeInput } from '@mmmi/formats';
-import { ArgumentError, denseSigma, denseSigmaBytes, describeStructure, type LatentModel, type MiTable } from '@mmmi/latents';
+import { InputError } from '@mmmi/cli-kit';
+import { denseSigma, denseSigmaBytes, describeStructure, type LatentModel, type MiTable } from '@mmmi/latents';
 
 export type ArrayInput = NpyInput | NpyUnicodeInput;
 
@@ -22,7 +23,7 @@ export const MAX_STRUCTURE_CHARS = 2 ** 26;
 export function structureText(model: LatentModel, maxChars = MAX_STRUCTURE_CHARS): string {
   const m = model.structure;
   const refuse = (size: string) =>
-    new ArgumentError(
+    new InputError(
       `the exact description of this latent model (N_mod = ${m.nMod}, ${m.loadings ? `${m.loadings.nU} local proto-latents` : 'structured Σ'}) is ${size}, more than the ${maxChars} characters a shard stores beside its images: use fewer modalities or sparser DAGs (DAG_ul, DAG_theta)`,
     );
   let text: string;

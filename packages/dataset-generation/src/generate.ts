@@ -12,7 +12,6 @@ import { rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NpzWriter, sha256File } from '@mmmi/formats';
 import {
-  ArgumentError,
   buildLatentModel,
   describeStructure,
   miTable,
@@ -27,10 +26,11 @@ import { imageShape, metadataArrays, structureText, type ArrayInput } from './co
 import { jsonNumber, MANIFEST_FORMAT, RUN_ONLY_ARGUMENTS, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
 import { generationOptions, parseGenerationArgs, type GenerationOptions } from './options.js';
 import { writePreview } from './preview.js';
-import { Progress } from './progress.js';
+import { InputError, Progress } from '@mmmi/cli-kit';
+import { availableMemory, checkMemory, generationMemoryNeed } from './memory-need.js';
 import { scaleBatch, SCALINGS } from './scaling.js';
-import { applyTransform, TRANSFORMS } from './transforms.js';
-import { openFlowMap, type FlowMapInfo } from './flow-map.js';
+import { TRANSFORMS } from './maps/transforms.js';
+import { openModalityMap, type ModalityMap } from './maps/modality-map.js';
 import { resolveModel } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ensureFolder, storageError } from './storage-errors.js';
@@ -56,8 +56,8 @@ interface Job {
   options: GenerationOptions;
   /** The flow checkpoint (null for a model-free --transform). */
   checkpoint: { ref: string; path: string; sha256: string } | null;
-  /** Filled when the flow map is loaded. */
-  flowInfo?: FlowMapInfo;
+  /** The map, once opened. */
+  map?: ModalityMap;
   model: LatentModel;
   mi: MiTable | null;
   miMethod: 'numerical' | 'analytical' | null;
@@ -76,15 +76,15 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   let checkpoint: Job['checkpoint'] = null;
   if (!options.transform) {
     if (spec.modDim !== 3072) {
-      throw new ArgumentError(`a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${spec.modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`);
+      throw new InputError(`a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${spec.modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`);
     }
     // resolve and checksum the checkpoint now: a missing or corrupt one fails before any work
     const resolved = await resolveModel(options.checkpointPath!, { registry: options.flow.registry }).catch((e: Error) => {
-      throw new ArgumentError(`--checkpoint_path ${options.checkpointPath}: ${e.message}`);
+      throw new InputError(`--checkpoint_path ${options.checkpointPath}: ${e.message}`);
     });
     const { sha256 } = await sha256File(resolved.path);
     if (resolved.entry && resolved.entry.sha256 !== sha256) {
-      throw new ArgumentError(`--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`);
+      throw new InputError(`--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`);
     }
     checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256 };
   }
@@ -162,7 +162,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   let progress: Progress | undefined;
   try {
     await ensureFolder(o.datasetLoc);
-    progress = new Progress(o.datasetSize, 'samples', paths.log, io.stream);
+    progress = new Progress({ label: 'generate', total: o.datasetSize, unit: 'samples', logFile: paths.log, stream: io.stream, intervalMs: io.stream?.isTTY ? 200 : 5000, logStart: false });
     const result = await generateJob(job, progress);
     const numJobs = job.arguments.num_jobs as number | undefined;
     if (numJobs !== undefined) await indexWhenComplete(job, numJobs, progress);
@@ -179,7 +179,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
 /** A flow model knows classes 0 … numClasses − 1, and numClasses as "no label" (unconditional); anything else is refused. */
 function checkLabels(labels: readonly number[], numClasses: number, model: string): void {
   const bad = labels.filter((l) => !(Number.isInteger(l) && l >= 0 && l <= numClasses));
-  if (bad.length) throw new ArgumentError(`--labels ${JSON.stringify(labels)}: the flow model ${model} knows classes 0–${numClasses - 1} (and ${numClasses} = no label); ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not among them`);
+  if (bad.length) throw new InputError(`--labels ${JSON.stringify(labels)}: the flow model ${model} knows classes 0–${numClasses - 1} (and ${numClasses} = no label); ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not among them`);
 }
 
 /**
@@ -197,7 +197,7 @@ async function checkDiskSpace(job: Job, perDraw: Record<StreamedArray, number>):
   const free = fs.bavail * fs.bsize;
   if (need > free) {
     const gb = (b: number) => `${(b / 1e9).toFixed(b < 1e8 ? 3 : 1)} GB`;
-    throw new ArgumentError(
+    throw new InputError(
       `the shard needs about ${gb(need)} (workspace ${gb((n - done) * perDrawBytes)} still to write, assembled shard ${gb(n * perDrawBytes)}) and ${datasetLoc} has ${gb(free)} free: free space, split the dataset into more jobs (--dataset_size per --job_id), or choose another --dataset_loc`,
     );
   }
@@ -230,7 +230,7 @@ async function generateJob(job: Job, progress: Progress): Promise<GenerateResult
   const { options: o, model, paths } = job;
   const previewPath = o.preview > 0 && model.structure.modDim === 3072 ? paths.preview : null;
   const lock = await ShardLock.acquire(paths.lock, paths.npz, (m) => progress.log(m)).catch((e: Error) => {
-    throw e instanceof ShardBusyError ? new ArgumentError(e.message) : e;
+    throw e instanceof ShardBusyError ? new InputError(e.message) : e;
   });
   try {
     for (const tmp of staleTempFiles(job)) {
@@ -239,7 +239,7 @@ async function generateJob(job: Job, progress: Progress): Promise<GenerateResult
     }
     const existing = existingShard(job);
     if (existing.kind === 'foreign' && !job.arguments.overwrite) {
-      throw new ArgumentError(`${paths.npz} exists and ${existing.why}: pass --overwrite to replace it, or choose another --dataset_name, --dataset_loc or --job_id`);
+      throw new InputError(`${paths.npz} exists and ${existing.why}: pass --overwrite to replace it, or choose another --dataset_name, --dataset_loc or --job_id`);
     }
     if (existing.kind === 'complete') {
       const { sha256 } = await sha256File(paths.npz);
@@ -263,22 +263,27 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
   const m = model.structure;
   const perDraw: Record<StreamedArray, number> = { X: m.nMod * m.modDim, Noise: m.nMod * m.modDim, Y: 1 };
   await checkDiskSpace(job, perDraw);
-  await writeJsonAtomic(paths.args, job.arguments);
+  const batch = { drawsPerBatch: Math.min(o.drawsPerBatch, o.datasetSize), nMod: m.nMod, modDim: m.modDim };
+  if (!job.checkpoint) checkMemory(generationMemoryNeed(batch, {}), availableMemory());
   logStart(job, progress);
 
   // The map is opened (and a bad checkpoint found) before the workspace exists; each
   // resource is released in a finally, in reverse order, however the job ends.
-  const flow = job.checkpoint
-    ? await openFlowMap(job.checkpoint.ref, { registry: o.flow.registry, backend: o.flow.backend, engine: o.flow.engine, ep: o.flow.ep, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow })
-    : null;
-  if (flow) job.flowInfo = flow.info;
+  const map = await openModalityMap(
+    job.checkpoint
+      ? { checkpoint: job.checkpoint.ref, flow: { registry: o.flow.registry, backend: o.flow.backend, engine: o.flow.engine, ep: o.flow.ep, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow } }
+      : { transform: o.transform! },
+  );
+  job.map = map;
   try {
-    if (flow) checkLabels(o.labels, flow.numClasses, flow.info.name);
+    if (map.numClasses !== undefined) checkLabels(o.labels, map.numClasses, map.description.name);
+    if (map.memory) checkMemory(generationMemoryNeed(batch, { flow: map.memory }), availableMemory());
+    await writeJsonAtomic(paths.args, job.arguments);
     const ws = await ShardWorkspace.open(paths.partial, job.fingerprint);
     try {
       if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);
-      const buffers = { theta: new Float64Array(o.drawsPerBatch), x: new Float64Array(o.drawsPerBatch * perDraw.X) };
-      const resumedFrom = ws.drawsDone;
+      const buffers = { theta: new Float64Array(batch.drawsPerBatch), x: new Float64Array(batch.drawsPerBatch * perDraw.X) };
+      progress.resume(ws.drawsDone);
       // Crash testing: MMMI_KILL_AFTER_BATCHES=n makes the process SIGKILL itself after n batches.
       const killAfter = Number(process.env.MMMI_KILL_AFTER_BATCHES ?? NaN);
       // Scheduler testing: MMMI_BATCH_DELAY_MS=m pauses m ms after each batch, so a test can cancel a task mid-run.
@@ -286,9 +291,9 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
       for (let b = ws.batchesDone; ws.drawsDone < o.datasetSize; b++) {
         const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
         const lat = sampleBatch(m, o.sampleSeed, b, count, buffers, o.jobStream);
-        const mapped = flow ? await flow.apply(lat.x.subarray(0, count * perDraw.X), count, m.nMod, o.labels) : applyTransform(o.transform!, lat.x.subarray(0, count * perDraw.X));
+        const mapped = await map.apply(lat.x.subarray(0, count * perDraw.X), count, m.nMod, o.labels);
         await ws.append({ X: scaleBatch(o.scaling, mapped), Noise: Float32Array.from(lat.x.subarray(0, count * perDraw.X)), Y: Float32Array.from(lat.theta.subarray(0, count)) }, count, perDraw);
-        progress.update(ws.drawsDone, resumedFrom);
+        progress.update(ws.drawsDone);
         if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
         if (batchDelay > 0) await new Promise((r) => setTimeout(r, batchDelay));
         if ((b + 1) % o.timestepSize === 0) progress.log(`generated ${ws.drawsDone} / ${o.datasetSize} samples`);
@@ -305,13 +310,14 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
       const file = await sha256File(paths.npz);
       await writeJsonAtomic(paths.manifest, manifestOf(job, arrays, file));
       await ws.remove();
+      progress.finish('generated');
       logEnd(job, progress, previewPath);
       return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: false };
     } finally {
       await ws.close();
     }
   } finally {
-    await flow?.dispose();
+    await map.dispose();
   }
 }
 
@@ -371,9 +377,9 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
     arrays,
     arguments: job.arguments,
     seeds: { sample_seed: o.sampleSeed, cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0, job_id: o.jobId, first_stream: batchStream(0, o.jobStream), stream_per_job: !job.arguments.shared_sample_stream },
-    map: mapDescription(job),
+    map: job.map!.description,
     scaling: o.scaling,
-    mi_exact_in_images: SCALINGS[o.scaling].keepsMiExact,
+    mi_exact_in_images: job.map!.keepsMiExact && SCALINGS[o.scaling].keepsMiExact,
     latent: {
       paradigm: m.paradigm,
       n_mod: m.nMod,
@@ -384,19 +390,6 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
     },
     mi: job.mi ? { method: job.miMethod!, units: 'nats', labels: job.mi.labels, values: job.mi.values.map(jsonNumber) } : null,
     fingerprint: job.fingerprint,
-  };
-}
-
-function mapDescription(job: Job): Manifest['map'] {
-  const o = job.options;
-  if (o.transform) return { kind: 'transform', name: o.transform, formula: TRANSFORMS[o.transform].formula };
-  const f = job.flowInfo!;
-  return {
-    kind: 'flow',
-    name: f.name,
-    formula: `x_img = ODE flow of the learned velocity from t=0 (latent) to t=1 (image), ${f.ode_method}, cfg ${f.cfg_scale}: (1+w)·v(x,t,label) − w·v(x,t,∅)`,
-    checkpoint_sha256: f.sha256,
-    flow: { ...f },
   };
 }
 

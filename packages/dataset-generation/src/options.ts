@@ -2,12 +2,13 @@
  * Options of a generation job: the reference's flags (SPEC §4) and this toolkit's, parsed
  * and checked before any model is built or any file is written.
  */
-import { ArgumentError, LATENT_EXTENSION_FLAGS, MAX_JOB_STREAMS, REFERENCE_FLAGS, parseArgs, type FlagDef, type ParsedArgs } from '@mmmi/latents';
+import { InputError, type OptionTable } from '@mmmi/cli-kit';
+import { LATENT_EXTENSION_FLAGS, MAX_JOB_STREAMS, REFERENCE_FLAGS, parseArgs, type ParsedArgs } from '@mmmi/latents';
 import { BACKEND_CHOICES, ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
-import { TRANSFORMS, type TransformName } from './transforms.js';
+import { TRANSFORMS, type TransformName } from './maps/transforms.js';
 import { SCALINGS, type ScalingName } from './scaling.js';
 
-export const GENERATION_FLAGS: Readonly<Record<string, FlagDef>> = {
+export const GENERATION_FLAGS: OptionTable = {
   ...REFERENCE_FLAGS,
   ...LATENT_EXTENSION_FLAGS,
   transform: {
@@ -81,11 +82,11 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
   const transform = (v.transform as TransformName | undefined) ?? null;
   const checkpointPath = (v.checkpoint_path as string | undefined) ?? null;
   if (transform && checkpointPath) {
-    throw new ArgumentError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
+    throw new InputError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
   }
   const sharedStream = v.shared_sample_stream === true;
-  if (!sharedStream && jobId >= MAX_JOB_STREAMS) throw new ArgumentError(`--job_id ${jobId}: each job id draws its own stream of the sample seed, for job ids below ${MAX_JOB_STREAMS}`);
-  if (!labels) throw new ArgumentError(`--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`);
+  if (!sharedStream && jobId >= MAX_JOB_STREAMS) throw new InputError(`--job_id ${jobId}: each job id draws its own stream of the sample seed, for job ids below ${MAX_JOB_STREAMS}`);
+  if (!labels) throw new InputError(`--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`);
   return {
     datasetSize: get('dataset_size', DEFAULTS.dataset_size),
     batchSize,

@@ -9,33 +9,44 @@
  * - `float`: the map's output unchanged, float32: MI exact (up to float32 rounding).
  */
 
+/** One output scaling: whether it keeps the MI exact, and what it does to a batch (into `out`). */
+export interface Scaling {
+  formula: string;
+  keepsMiExact: boolean;
+  apply(values: Float64Array | Float32Array, out: Float32Array): void;
+}
+
 export const SCALINGS = {
-  'minmax-batch': { keepsMiExact: false },
-  clamp: { keepsMiExact: false },
-  float: { keepsMiExact: true },
-} as const;
+  'minmax-batch': {
+    formula: 'floor(255·clamp((x − min)/(max − min)))/255 over the batch',
+    keepsMiExact: false,
+    apply(values, out) {
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of values) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      const range = max - min;
+      // A constant batch (range 0) maps to 0, where the reference would divide by zero.
+      for (let i = 0; i < values.length; i++) out[i] = range > 0 ? quantise((values[i] - min) / range) : 0;
+    },
+  },
+  clamp: {
+    formula: 'floor(255·clamp(x/2 + 1/2))/255',
+    keepsMiExact: false,
+    apply(values, out) {
+      for (let i = 0; i < values.length; i++) out[i] = quantise(values[i] * 0.5 + 0.5);
+    },
+  },
+  float: { formula: 'x (float32)', keepsMiExact: true, apply: (values, out) => out.set(values) },
+} as const satisfies Record<string, Scaling>;
 
 export type ScalingName = keyof typeof SCALINGS;
 
 export function scaleBatch(name: ScalingName, values: Float64Array | Float32Array): Float32Array {
   const out = new Float32Array(values.length);
-  if (name === 'float') {
-    out.set(values);
-    return out;
-  }
-  if (name === 'clamp') {
-    for (let i = 0; i < values.length; i++) out[i] = quantise(values[i] * 0.5 + 0.5);
-    return out;
-  }
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const range = max - min;
-  // A constant batch (range 0) maps to 0, where the reference would divide by zero.
-  for (let i = 0; i < values.length; i++) out[i] = range > 0 ? quantise((values[i] - min) / range) : 0;
+  SCALINGS[name].apply(values, out);
   return out;
 }
 

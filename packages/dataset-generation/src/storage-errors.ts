@@ -5,7 +5,7 @@
  * and where the work done so far is kept for the rerun that resumes it.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { ArgumentError } from '@mmmi/latents';
+import { InputError } from '@mmmi/cli-kit';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
@@ -23,7 +23,7 @@ const CAUSES: Record<string, (path: string) => string> = {
  * alone, which fails with the true code and path.
  */
 export async function ensureFolder(path: string): Promise<void> {
-  if (existsSync(path) && !statSync(path).isDirectory()) throw new ArgumentError(`--dataset_loc ${path} is a file, not a folder: choose a folder (it is made when missing)`);
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new InputError(`--dataset_loc ${path} is a file, not a folder: choose a folder (it is made when missing)`);
   try {
     await mkdir(path, { recursive: true });
   } catch (e) {

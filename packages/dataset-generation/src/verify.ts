@@ -11,6 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
+import { InputError } from '@mmmi/cli-kit';
 import { datasetFingerprint, firstStream, MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { staleReason, type LockOwner } from './shard-lock.js';
 
@@ -33,7 +34,7 @@ export interface FolderReport {
 }
 
 export async function verifyFolder(folder: string): Promise<FolderReport> {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`${folder} is not a folder of shards (no such folder)`);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new InputError(`${folder} is not a folder of shards (no such folder)`);
   const names = readdirSync(folder);
   const shards: ShardReport[] = [];
   const manifests = new Map<ShardReport, Manifest>();

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statfsSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readNpz } from '@mmmi/formats';
 import { denseSigma, latentModelFromTokens, miTable, sampleBatch } from '@mmmi/latents';
+import { hasNumpy, runPython, spawnPython } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { generate, prepareJob } from '../src/generate.js';
 import { main } from '../src/cli.js';
@@ -15,16 +16,6 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const configs = readdirSync(join(repo, 'generation_arguments')).filter((f) => f.endsWith('.txt'));
 const tmp = () => mkdtempSync(join(tmpdir(), 'mmmi-gen-'));
 const quiet = { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream };
-/** The interpreter of the NumPy checks: $MMMI_PYTHON, else python3. */
-const PYTHON = process.env.MMMI_PYTHON ?? 'python3';
-const hasNumpy = (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const small = (dir: string, ...extra: string[]) => [
   `@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--dataset_loc', dir, '--dataset_size', '10', ...extra,
 ];
@@ -75,15 +66,15 @@ describe('arguments', () => {
 });
 
 describe('shards', () => {
-  it.skipIf(!hasNumpy)('numpy.load reads the reference keys, dtypes and shapes, and the values we wrote', async () => {
+  it.skipIf(!hasNumpy())('numpy.load reads the reference keys, dtypes and shapes, and the values we wrote', async () => {
     const dir = tmp();
     const r = await generate(small(dir, '--dataset_size', '5', '--batch_size', '4', '--scaling', 'minmax-batch'), quiet);
-    const out = execFileSync(PYTHON, ['-c', `
+    const out = runPython(`
 import numpy as np, json
 f = np.load(${JSON.stringify(r.npzPath)})
 print(json.dumps({k: [str(f[k].dtype), list(f[k].shape)] for k in f.files}))
 print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) for v in f["Y"]], "MI": [float(v) for v in f["MI_results"]], "labels": f["labels"].tolist(), "paradigm": str(f["generation_paradigm"]), "lo": float(f["X"].min()), "hi": float(f["X"].max())}))
-`], { encoding: 'utf8' }).trim().split('\n');
+`).trim().split('\n');
     const shapes = JSON.parse(out[0]);
     expect(shapes).toMatchObject({
       X: ['float32', [5, 2, 3, 32, 32]],
@@ -341,7 +332,7 @@ describe('nothing overwritten, nothing raced', () => {
 });
 
 /** How Python prints a float32 value widened to a float (repr: the shortest round-tripping digits). */
-const pyFloat = (v: number) => execFileSync(PYTHON, ['-c', `print(float(${v}))`], { encoding: 'utf8' }).trim();
+const pyFloat = (v: number) => runPython(`print(float(${v}))`).trim();
 
 describe('one dataset across shards', () => {
   it('index: the shards of a job array as one dataset by global index (TypeScript reader); --num_jobs writes it when the last shard completes', async () => {
@@ -390,7 +381,7 @@ describe('one dataset across shards', () => {
     await expect(buildIndex(dir)).rejects.toThrow(/shards that fail verify: simple_fig1_DAG_1\.npz \(sha256 does not match the manifest\)/);
   });
 
-  it.skipIf(!hasNumpy)('python/mmmi_dataset.py (NumPy alone) reads the dataset the index describes: the values of the TypeScript reader, the MI table, the checksums', async () => {
+  it.skipIf(!hasNumpy())('python/mmmi_dataset.py (NumPy alone) reads the dataset the index describes: the values of the TypeScript reader, the MI table, the checksums', async () => {
     const { DatasetReader } = await import('../src/dataset-reader.js');
     const dir = tmp();
     for (const id of [0, 1]) await generate(small(dir, '--sample_seed', '7', '--batch_size', '4', '--dataset_size', String(3 + id), '--job_id', String(id), '--num_jobs', '2'), quiet);
@@ -407,7 +398,7 @@ for i in range(len(d)):
     rows.append({"shape": list(x.shape), "dtype": str(x.dtype), "x": [float(v) for v in x.reshape(-1)[[0, 1, 6143]]], "theta": theta, "labels": labels.tolist()})
 print(json.dumps({"len": len(d), "mi": d.mi, "rows": rows}))
 `;
-    const out = JSON.parse(execFileSync(PYTHON, ['-c', probe, indexFile], { encoding: 'utf8' }));
+    const out = JSON.parse(runPython(probe, [indexFile]));
     expect(out.len).toBe(7);
     expect(Object.keys(out.mi)[0]).toBe('I(X_1; θ)');
     for (let i = 0; i < 7; i++) {
@@ -427,7 +418,7 @@ ds = torch_dataset(sys.argv[1])
 x, theta, labels = ds[4]
 print(len(ds), tuple(x.shape), str(x.dtype), float(x.reshape(-1)[0]), float(theta), labels.tolist())
 `;
-    const torchOut = execFileSync(PYTHON, ['-c', torchProbe, indexFile], { encoding: 'utf8' }).trim();
+    const torchOut = runPython(torchProbe, [indexFile]).trim();
     if (torchOut === 'no torch') process.stderr.write('torch_dataset not checked: torch is not installed\n');
     else {
       const ts = await data.get(4);
@@ -436,7 +427,7 @@ print(len(ds), tuple(x.shape), str(x.dtype), float(x.reshape(-1)[0]), float(thet
     await data.close();
     // a replaced shard fails the sha256 check before it is read
     writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), readFileSync(join(dir, 'simple_fig1_DAG_0.npz')));
-    const r = spawnSync(PYTHON, ['-c', `${probe.split('rows = []')[0]}d[5]`, indexFile], { encoding: 'utf8' });
+    const r = spawnPython(`${probe.split('rows = []')[0]}d[5]`, [indexFile]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/simple_fig1_DAG_1\.npz: sha256 [0-9a-f]{64}, the index records [0-9a-f]{64}: the shard is corrupt or was replaced/);
   });

@@ -11,16 +11,32 @@
  * before any image is read or the network is built.
  */
 import { stat } from 'node:fs/promises';
+import { FormatError } from '@mmmi/formats';
 import { extname } from 'node:path';
-import { parseArgs } from 'node:util';
+import { formatOptionHelp, parseOptions, Progress, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
 import { stderrDownloadProgress } from './download.js';
 import { frechetDistance } from './frechet.js';
 import { cifar10ReferenceStats, CIFAR10_BINARY_URL, JPEG_NOT_COMPARABLE, namedSourceSplit } from './cifar10.js';
 import { INCEPTION_SIZE, preprocessForInception, preprocessUint8ForInception } from './preprocess.js';
-import { Progress, type ProgressStream } from './progress.js';
 import { isStatsFile, openImageSource, type ImageSource } from './sources.js';
 import { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
 import { DOWNLOAD_COMMAND, ensureWeights, FID_WEIGHTS_SHA256, locateWeights, loadWeights, verifyWeights, WeightsNotFoundError } from './weights.js';
+
+const FID_FLAGS = {
+  'batch-size': { kind: 'int', min: 1, default: 50, help: 'images per network batch' },
+  backend: { kind: 'string', help: 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (default auto)' },
+  weights: { kind: 'string', valueName: '<path>', help: 'Inception weight file (default: the cache, $MMMI_CACHE or ~/.cache/mmmi/fid)' },
+  key: { kind: 'string', valueName: '<name>', help: 'array holding the images inside an image .npz' },
+  log: { kind: 'string', valueName: '<file>', help: 'also append progress lines to this file' },
+  json: { kind: 'boolean', help: 'print JSON instead of the bare number' },
+  output: { kind: 'string', short: 'o', valueName: '<out.npz>', help: '(stats) output .npz' },
+  'data-path': { kind: 'string', valueName: '<p>', help: '(cifar10-*) CIFAR-10 data: a folder or a .tar.gz' },
+  force: { kind: 'boolean', help: '(download-weights) download even if present; (cifar10-*) recompute the statistics' },
+  url: { kind: 'string', valueName: '<url>', help: '(download-weights, cifar10-*) download from this URL (a mirror) instead' },
+  help: { kind: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionTable;
+
+type FidOptions = ReturnType<typeof parseOptions<typeof FID_FLAGS>>['values'];
 
 const USAGE = `usage:
   mmmi-fid <a> <b> [options]              print the FID between a and b
@@ -45,18 +61,10 @@ with the official data. Their statistics are cached beside the weights and reuse
 The features are torchmetrics' FrechetInceptionDistance(normalize=True) with torch-fidelity's
 Inception-v3: images in [0, 1] → uint8 → TF1 bilinear resize to 299×299 → pool3 (2048).
 
+Exit codes: 0 done, 1 the run failed (network, a checksum, a bug), 2 the command or an input is wrong.
+
 options:
-  --batch-size <n>   images per network batch (default 50)
-  --backend <name>   auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (default auto)
-  --weights <path>   Inception weight file (default: the cache, $MMMI_CACHE or ~/.cache/mmmi/fid)
-  --key <name>       array holding the images inside an image .npz
-  --log <file>       also append progress lines to this file
-  --json             print JSON instead of the bare number
-  -o, --output <f>   (stats) output .npz
-  --data-path <p>    (cifar10-*) CIFAR-10 data: a folder or a .tar.gz
-  --force            (download-weights) download even if present; (cifar10-*) recompute the statistics
-  --url <url>        (download-weights, cifar10-*) download from this URL (a mirror) instead
-  -h, --help         show this help`;
+${formatOptionHelp(FID_FLAGS)}`;
 
 export interface CliIo {
   out?: (s: string) => void;
@@ -67,8 +75,6 @@ export interface CliIo {
   /** Use this feature extractor instead of building the Inception network (tests). */
   extract?: FeatureFn;
 }
-
-class UsageError extends Error {}
 
 /** Extracts n × d features from n preprocessed images (n × 299 × 299 × 3, in [-1, 1]). */
 export type FeatureFn = (images: Float32Array, n: number) => Promise<Float32Array>;
@@ -153,158 +159,146 @@ async function buildNetwork(weightsPath: string, backend: string | undefined): P
   };
 }
 
-function positiveInt(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
-  return Number(v);
+/** What every fid command needs: the options, the streams, and the network built once, on first use. */
+interface FidRun {
+  o: FidOptions;
+  io: CliIo;
+  env: Record<string, string | undefined>;
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stats: Omit<StatsRunOptions, 'label'>;
+  network(weightsPath: string): Promise<Network>;
+}
+
+/** Statistics of a named source (cache, else data → network); the weights were checked before. */
+function namedStats(run: FidRun, name: string, weights: { path: string; sha256: string }) {
+  const { o, io, env, err } = run;
+  return cifar10ReferenceStats({
+    split: namedSourceSplit(name)!,
+    dataPath: o['data-path'],
+    env,
+    url: o.url,
+    refresh: o.force,
+    weightsSha256: weights.sha256,
+    onProgress: io.progressStream === null ? () => {} : stderrDownloadProgress('download CIFAR-10', io.progressStream ?? process.stderr),
+    log: (m) => err(m.replace(/^fid: /, 'mmmi-fid: ')),
+    compute: async (source, label) => computeSourceStats(source, (await run.network(weights.path)).extract, { ...run.stats, label }),
+  });
+}
+
+async function runDownloadWeights(run: FidRun, args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError(`download-weights takes no arguments, got '${args[0]}'`);
+  const r = await ensureWeights({
+    env: run.env,
+    force: run.o.force,
+    urls: run.o.url !== undefined ? [run.o.url] : undefined,
+    onProgress: run.io.progressStream === null ? () => {} : stderrDownloadProgress('download', run.io.progressStream ?? process.stderr),
+    log: run.err,
+  });
+  if (!r.downloaded) run.err(`mmmi-fid: the weights are already in place (use --force to download again)`);
+  run.out(r.path);
+  return 0;
+}
+
+async function runStats(run: FidRun, args: string[]): Promise<number> {
+  const { o, out, err } = run;
+  if (args.length !== 1) throw new UsageError(`stats takes one image source, got ${args.length}`);
+  if (o.output === undefined) throw new UsageError('stats needs -o <out.npz>');
+  const [name] = args;
+  const side = await classify(name);
+  if (side.kind === 'stats') throw new UsageError(`${name} already holds statistics (mu, sigma)`);
+  const weights = await requireWeights(o.weights, run.env, err);
+  if (side.kind === 'named') {
+    const r = await namedStats(run, name, weights);
+    await writeStats(o.output, r.stats);
+    const count = r.stats.count;
+    err(`mmmi-fid: wrote ${o.output} (${name}${count !== undefined ? `, ${count} images` : ''}, d = ${r.stats.mu.length}${r.cached ? ', from the cache' : ''})`);
+    if (o.json) {
+      out(JSON.stringify({ output: o.output, source: name, count: count ?? null, dim: r.stats.mu.length, cached: r.cached, cache: r.cachePath ?? null, layout: r.layout, data: r.data?.path ?? null }));
+    }
+    return 0;
+  }
+  const source = await openImageSource(name, { key: o.key });
+  const net = await run.network(weights.path);
+  const stats = await computeSourceStats(source, net.extract, { ...run.stats, label: `features ${name}` });
+  await writeStats(o.output, stats);
+  err(`mmmi-fid: wrote ${o.output} (${stats.count} images, d = ${stats.mu.length})`);
+  if (o.json) out(JSON.stringify({ output: o.output, count: stats.count, dim: stats.mu.length }));
+  return 0;
+}
+
+async function runDistance(run: FidRun, args: string[]): Promise<number> {
+  const { o, out, err } = run;
+  if (args.length !== 2) throw new UsageError(`expected two sides <a> <b>, got ${args.length}: ${args.join(' ')}`);
+  const sides = await Promise.all(args.map(classify));
+  // Before any long work: the weights, when a side needs the network.
+  const weights = sides.some((s) => s.kind !== 'stats') ? await requireWeights(o.weights, run.env, err) : undefined;
+  const stats: GaussianStats[] = [];
+  let jpeg = false;
+  for (const side of sides) {
+    if (side.kind === 'stats') {
+      stats.push(await readStats(side.arg));
+    } else if (side.kind === 'named') {
+      const r = await namedStats(run, side.arg, weights!);
+      jpeg ||= r.layout === 'jpeg';
+      stats.push(r.stats);
+    } else {
+      const source = await openImageSource(side.arg, { key: o.key });
+      const net = await run.network(weights!.path);
+      stats.push(await computeSourceStats(source, net.extract, { ...run.stats, label: `features ${side.arg}` }));
+    }
+  }
+  if (stats[0].mu.length !== stats[1].mu.length) {
+    throw new Error(`the two sides have different feature dimensions: ${stats[0].mu.length} and ${stats[1].mu.length}`);
+  }
+  const fid = frechetDistance(stats[0], stats[1]);
+  if (jpeg) err(`mmmi-fid: ${JPEG_NOT_COMPARABLE}`);
+  if (o.json) {
+    out(JSON.stringify({ fid, a: args[0], b: args[1], count_a: stats[0].count ?? null, count_b: stats[1].count ?? null, dim: stats[0].mu.length }));
+  } else {
+    out(String(fid));
+  }
+  return 0;
 }
 
 export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const out = io.out ?? ((s: string) => console.log(s));
   const err = io.err ?? ((s: string) => console.error(s));
   const env = io.env ?? process.env;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'batch-size': { type: 'string' },
-        'data-path': { type: 'string' },
-        backend: { type: 'string' },
-        weights: { type: 'string' },
-        key: { type: 'string' },
-        log: { type: 'string' },
-        json: { type: 'boolean' },
-        output: { type: 'string', short: 'o' },
-        force: { type: 'boolean' },
-        url: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    err(`mmmi-fid: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals: pos } = parsed;
-  if (o.help || pos[0] === 'help') {
-    out(USAGE);
-    return 0;
-  }
-  if (pos.length === 0) {
-    err(USAGE);
-    return 2;
-  }
   let network: Network | undefined;
   try {
-    const batchSize = positiveInt(o['batch-size'], '--batch-size', 50);
-    const run = { batchSize, logFile: o.log, progressStream: io.progressStream };
-    const getNetwork = async (weightsPath: string) => {
-      network ??= io.extract ? { extract: io.extract, dispose: () => {}, backend: 'injected' } : await buildNetwork(weightsPath, o.backend);
-      return network;
-    };
-    if (o['data-path'] !== undefined && !pos.slice(pos[0] === 'stats' ? 1 : 0).some((p) => namedSourceSplit(p) !== undefined)) {
-      throw new UsageError('--data-path applies to the named sources cifar10-train / cifar10-test only');
-    }
-    /** Statistics of a named source (cache, else data → network); the weights were checked before. */
-    const namedStats = async (name: string, weights: { path: string; sha256: string }) => {
-      const r = await cifar10ReferenceStats({
-        split: namedSourceSplit(name)!,
-        dataPath: o['data-path'],
-        env,
-        url: o.url,
-        refresh: o.force,
-        weightsSha256: weights.sha256,
-        onProgress: io.progressStream === null ? () => {} : stderrDownloadProgress('download CIFAR-10', io.progressStream ?? process.stderr),
-        log: (m) => err(m.replace(/^fid: /, 'mmmi-fid: ')),
-        compute: async (source, label) => computeSourceStats(source, (await getNetwork(weights.path)).extract, { ...run, label }),
-      });
-      return r;
-    };
-
-    if (pos[0] === 'download-weights') {
-      if (pos.length > 1) throw new UsageError(`download-weights takes no arguments, got '${pos[1]}'`);
-      const r = await ensureWeights({
-        env,
-        force: o.force,
-        urls: o.url !== undefined ? [o.url] : undefined,
-        onProgress: io.progressStream === null ? () => {} : stderrDownloadProgress('download', io.progressStream ?? process.stderr),
-        log: err,
-      });
-      if (!r.downloaded) err(`mmmi-fid: the weights are already in place (use --force to download again)`);
-      out(r.path);
-      return 0;
-    }
-
-    if (pos[0] === 'stats') {
-      if (pos.length !== 2) throw new UsageError(`stats takes one image source, got ${pos.length - 1}`);
-      if (o.output === undefined) throw new UsageError('stats needs -o <out.npz>');
-      const side = await classify(pos[1]);
-      if (side.kind === 'stats') throw new UsageError(`${pos[1]} already holds statistics (mu, sigma)`);
-      const weights = await requireWeights(o.weights, env, err);
-      if (side.kind === 'named') {
-        const r = await namedStats(pos[1], weights);
-        await writeStats(o.output, r.stats);
-        const count = r.stats.count;
-        err(`mmmi-fid: wrote ${o.output} (${pos[1]}${count !== undefined ? `, ${count} images` : ''}, d = ${r.stats.mu.length}${r.cached ? ', from the cache' : ''})`);
-        if (o.json) {
-          out(JSON.stringify({ output: o.output, source: pos[1], count: count ?? null, dim: r.stats.mu.length, cached: r.cached, cache: r.cachePath ?? null, layout: r.layout, data: r.data?.path ?? null }));
+    return await runCommand(
+      async () => {
+        const { values: o, positionals: pos } = parseOptions(argv, FID_FLAGS, { positionals: true, argumentFiles: false });
+        if (o.help || pos[0] === 'help') {
+          out(USAGE);
+          return 0;
         }
-        return 0;
-      }
-      const weightsPath = weights.path;
-      const source = await openImageSource(pos[1], { key: o.key });
-      const net = await getNetwork(weightsPath);
-      const stats = await computeSourceStats(source, net.extract, { ...run, label: `features ${pos[1]}` });
-      await writeStats(o.output, stats);
-      err(`mmmi-fid: wrote ${o.output} (${stats.count} images, d = ${stats.mu.length})`);
-      if (o.json) out(JSON.stringify({ output: o.output, count: stats.count, dim: stats.mu.length }));
-      return 0;
-    }
-
-    if (pos.length !== 2) throw new UsageError(`expected two sides <a> <b>, got ${pos.length}: ${pos.join(' ')}`);
-    const sides = await Promise.all(pos.map(classify));
-    // Before any long work: the weights, when a side needs the network.
-    const weights = sides.some((s) => s.kind !== 'stats') ? await requireWeights(o.weights, env, err) : undefined;
-    const weightsPath = weights?.path;
-    const stats: GaussianStats[] = [];
-    let jpeg = false;
-    for (const side of sides) {
-      if (side.kind === 'stats') {
-        stats.push(await readStats(side.arg));
-      } else if (side.kind === 'named') {
-        const r = await namedStats(side.arg, weights!);
-        jpeg ||= r.layout === 'jpeg';
-        stats.push(r.stats);
-      } else {
-        const source = await openImageSource(side.arg, { key: o.key });
-        const net = await getNetwork(weightsPath!);
-        stats.push(await computeSourceStats(source, net.extract, { ...run, label: `features ${side.arg}` }));
-      }
-    }
-    if (stats[0].mu.length !== stats[1].mu.length) {
-      throw new Error(`the two sides have different feature dimensions: ${stats[0].mu.length} and ${stats[1].mu.length}`);
-    }
-    const fid = frechetDistance(stats[0], stats[1]);
-    if (jpeg) err(`mmmi-fid: ${JPEG_NOT_COMPARABLE}`);
-    if (o.json) {
-      out(JSON.stringify({ fid, a: pos[0], b: pos[1], count_a: stats[0].count ?? null, count_b: stats[1].count ?? null, dim: stats[0].mu.length }));
-    } else {
-      out(String(fid));
-    }
-    return 0;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      err(`mmmi-fid: ${e.message}\n(mmmi-fid --help for usage)`);
-      return 2;
-    }
-    if (e instanceof WeightsNotFoundError) {
-      err(`mmmi-fid: ${e.message}`);
-      return 2;
-    }
-    err(`mmmi-fid: error: ${(e as Error).message}`);
-    return 1;
+        if (pos.length === 0) {
+          err(USAGE);
+          return 2;
+        }
+        if (o['data-path'] !== undefined && !pos.slice(pos[0] === 'stats' ? 1 : 0).some((p) => namedSourceSplit(p) !== undefined)) {
+          throw new UsageError('--data-path applies to the named sources cifar10-train / cifar10-test only');
+        }
+        const run: FidRun = {
+          o,
+          io,
+          env,
+          out,
+          err,
+          stats: { batchSize: o['batch-size'], logFile: o.log, progressStream: io.progressStream },
+          network: async (weightsPath) => {
+            network ??= io.extract ? { extract: io.extract, dispose: () => {}, backend: 'injected' } : await buildNetwork(weightsPath, o.backend);
+            return network;
+          },
+        };
+        if (pos[0] === 'download-weights') return await runDownloadWeights(run, pos.slice(1));
+        if (pos[0] === 'stats') return await runStats(run, pos.slice(1));
+        return await runDistance(run, pos);
+      },
+      { name: 'mmmi-fid', err, env, kinds: { input: [WeightsNotFoundError, FormatError] }, helpHint: 'mmmi-fid --help for usage' },
+    );
   } finally {
     network?.dispose();
   }

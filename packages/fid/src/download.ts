@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashFile } from '@mmmi/formats';
-import { Progress, type ProgressStream } from './progress.js';
+import { Progress, type ProgressStream } from '@mmmi/cli-kit';
 
 export interface DownloadProgress {
   /** Bytes received so far. */

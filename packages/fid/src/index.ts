@@ -52,7 +52,6 @@ export {
   type ImageSource,
   type OpenSourceOptions,
 } from './sources.js';
-export { formatBytes, formatDuration, Progress, type ProgressOptions, type ProgressSnapshot, type ProgressStream } from './progress.js';
 export {
   CIFAR10_BINARY_FILE,
   CIFAR10_BINARY_MD5,

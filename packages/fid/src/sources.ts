@@ -16,6 +16,7 @@
  * uint8 → [0, 1] uses v/255 in float32, which torchmetrics' (x·255).byte() maps back to v
  * for every v, so 8-bit images reach the network exactly.
  */
+import { InputError } from '@mmmi/cli-kit';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { FormatError, NpzFile, readImageRgb, type NpyAnyArray } from '@mmmi/formats';
@@ -246,7 +247,7 @@ async function openNpz(path: string): Promise<NpzFile> {
 }
 
 function notNpz(path: string, e: unknown): unknown {
-  return e instanceof FormatError ? new Error(`${path}: not a .npz file that can be read: ${e.reason}`, { cause: e }) : e;
+  return e instanceof FormatError ? new InputError(`${path}: not a .npz file that can be read: ${e.reason}`, { cause: e }) : e;
 }
 
 /** Names of the arrays in an `.npz` (np.load's keys), read from the ZIP central directory only. */

@@ -2,14 +2,13 @@
  * Named sources cifar10-train / cifar10-test: data resolution, the MD5-checked download
  * (local HTTP server), the statistics cache and the CLI, with a fake feature extractor.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CIFAR10_CLASSES, cifar10RecordsToHwc, encodePng } from '@mmmi/formats';
+import { hasPythonModule, runPython, tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CIFAR10_BINARY_MD5,
@@ -25,17 +24,9 @@ import { computeSourceStats, main, type FeatureFn } from '../src/cli.js';
 import { downloadFile } from '../src/download.js';
 import { readStats } from '../src/stats.js';
 
-const hasPython = spawnSync('python3', ['-c', 'import tarfile'], { stdio: 'ignore' }).status === 0;
+const hasPython = hasPythonModule('tarfile');
 
-const made: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fid-cifar-'));
-  made.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const tmp = () => tempDir('fid-cifar-');
 const quiet = () => {};
 
 /** Per image: mean and mean square of each channel (6 features) of the network input. */
@@ -53,8 +44,7 @@ const fakeExtract: FeatureFn = async (x, n) => {
 };
 
 // A fake binary release: 5 train batches of 2 records, a test batch of 3.
-const fixtures = mkdtempSync(join(tmpdir(), 'fid-cifar-fx-'));
-made.push(fixtures);
+const fixtures = tempDir('fid-cifar-fx-');
 const releaseTar = join(fixtures, 'cifar-10-binary.tar.gz');
 const jpegTar = join(fixtures, 'cifar10-jpeg.tar.gz');
 let releaseBytes: Buffer;
@@ -62,10 +52,7 @@ let releaseMd5: string;
 const records: Record<string, Uint8Array> = {};
 
 function pyTar(out: string, root: string) {
-  const r = spawnSync('python3', ['-c', `import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t:\n    for n in sorted(sys.argv[3:]): t.add(sys.argv[2] + '/' + n, arcname=n)`, out, root, ...listRel(root)], {
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(r.stderr);
+  runPython(`import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t:\n    for n in sorted(sys.argv[3:]): t.add(sys.argv[2] + '/' + n, arcname=n)`, [out, root, ...listRel(root)]);
 }
 function listRel(root: string, rel = ''): string[] {
   return readdirSync(join(root, rel), { withFileTypes: true }).flatMap((e) => {

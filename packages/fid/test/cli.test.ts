@@ -107,13 +107,19 @@ describe('mmmi-fid errors come before any long work', () => {
     expect((await cli(['--help'])).out).toContain('mmmi-fid download-weights');
     expect((await cli(['only-one'])).err).toMatch(/expected two sides <a> <b>, got 1/);
     expect((await cli(['only-one', dir])).err).toMatch(/only-one: no such file or folder/);
-    expect((await cli([dir, dir, '--batch-size', '0'])).err).toMatch(/--batch-size must be a positive integer/);
-    expect((await cli([dir, dir, '--bogus'])).err).toMatch(/Unknown option '--bogus'/);
+    expect((await cli([dir, dir, '--batch-size', '0'])).err).toMatch(/--batch-size 0 \(command line\): must be ≥ 1/);
+    expect((await cli([dir, dir, '--bogus'])).err).toMatch(/unknown flag --bogus/);
     expect((await cli(['stats', dir])).err).toMatch(/stats needs -o/);
     writeFileSync(join(dir, 'a.txt'), 'x');
     expect((await cli([join(dir, 'a.txt'), dir])).err).toMatch(/expected a statistics \.npz, an image \.npz or a folder/);
     await writeStats(join(dir, 's.npz'), randomStats(3, 10, 1, 0));
     expect((await cli(['stats', join(dir, 's.npz'), '-o', join(dir, 'o.npz')])).err).toMatch(/already holds statistics/);
+    expect((await cli([dir, dir, '--bogus'])).code).toBe(2);
+    // a malformed input file is the input's fault: 2, as every mmmi command says it
+    writeFileSync(join(dir, 'bad.npz'), 'not a zip at all');
+    const bad = await cli([join(dir, 'bad.npz'), join(dir, 's.npz')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^mmmi-fid: error: .*bad\.npz/);
   });
 });
 

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadFile, DownloadError, sha256File, stderrDownloadProgress, type DownloadProgress } from '../src/download.js';
 import {
@@ -56,15 +56,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 const quiet = () => {};
-const made: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fid-dl-'));
-  made.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const tmp = () => tempDir('fid-dl-');
 const leftovers = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.part'));
 
 describe('downloadFile (local HTTP server)', () => {

@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { symmetricEigen } from '../src/eigen.js';
 import { frechetDistance, psdSqrt } from '../src/frechet.js';
@@ -117,28 +116,18 @@ describe('statistics', () => {
     expect(() => acc.add([1, 2, 3], 1)).toThrow(/expected 1×16/);
   });
 
-  const python = process.env.MMMI_PYTHON ?? 'python3';
-  const hasNumpy = (() => {
-    try {
-      execFileSync(python, ['-c', 'import numpy'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
-  it.skipIf(!hasNumpy)('statistics files round-trip with NumPy (pytorch-fid layout: mu, sigma)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mmmi-fid-'));
+  it.skipIf(!hasNumpy())('statistics files round-trip with NumPy (pytorch-fid layout: mu, sigma)', async () => {
+    const dir = tempDir('mmmi-fid-');
     const c = fixtures.cases[0];
     const ours = join(dir, 'ours.npz');
     await writeStats(ours, stats(c.mu1, c.sigma1));
-    const check = execFileSync(python, ['-c', `
+    const check = runPython(`
 import numpy as np, json, sys
 f = np.load(${JSON.stringify(ours)})
 want = json.load(open(${JSON.stringify(new URL('./fixtures/frechet.json', import.meta.url).pathname)}))["cases"][0]
 print(sorted(f.files), f["mu"].dtype, f["sigma"].shape, bool((f["mu"] == np.array(want["mu1"])).all() and (f["sigma"].ravel() == np.array(want["sigma1"])).all()))
 np.savez(${JSON.stringify(join(dir, 'theirs.npz'))}, mu=f["mu"] * 2, sigma=f["sigma"].astype(np.float32))
-`], { encoding: 'utf8' });
+`);
     expect(check.trim()).toBe(`['mu', 'sigma'] float64 (${c.d}, ${c.d}) True`);
     const back = await readStats(join(dir, 'theirs.npz'));
     back.mu.forEach((v, i) => expect(v).toBe(2 * c.mu1[i]));

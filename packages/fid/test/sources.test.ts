@@ -1,21 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, writeNpz, writePngSync, type RgbImage } from '@mmmi/formats';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Progress, formatBytes, formatDuration } from '../src/progress.js';
+import { tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import { isStatsFile, listImageFiles, listNpzKeys, npzImageSource, openImageSource, type ImageBatch, type ImageSource } from '../src/sources.js';
 import { writeStats } from '../src/stats.js';
 
-const made: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fid-src-'));
-  made.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const tmp = () => tempDir('fid-src-');
 
 function image(width: number, height: number, seed: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -137,59 +128,5 @@ describe('.npz sources', () => {
     const bad = join(dir, 'bad.npz');
     writeFileSync(bad, 'not a zip at all');
     await expect(listNpzKeys(bad)).rejects.toThrow(/not a \.npz/);
-  });
-});
-
-describe('progress', () => {
-  it('prints items, rate and ETA on a non-TTY stream and appends plain lines to a log', () => {
-    const dir = tmp();
-    const log = join(dir, 'run.log');
-    const lines: string[] = [];
-    let t = 0;
-    const p = new Progress({ label: 'features real', total: 100, stream: { write: (s: string) => lines.push(s), isTTY: false }, logFile: log, intervalMs: 1000, now: () => t });
-    t = 2000;
-    p.tick(20);
-    t = 2500;
-    p.tick(5); // within the interval: no line
-    t = 4000;
-    p.tick(15);
-    p.finish();
-    expect(lines).toEqual([
-      'features real: 20/100 images (20.0%), 10.0 images/s, ETA 0:08\n',
-      'features real: 40/100 images (40.0%), 10.0 images/s, ETA 0:06\n',
-      'features real: done, 40 images in 0:04 (10.0 images/s)\n',
-    ]);
-    const logged = readFileSync(log, 'utf8').trim().split('\n');
-    expect(logged[0]).toMatch(/^\d{4}-\d\d-\d\dT.* features real: start, 100 to do$/);
-    expect(logged.at(-1)).toMatch(/features real: done, 40 images in 0:04/);
-    expect(logged.length).toBe(4);
-  });
-
-  it('counts items done before a resume as done but not in the rate or ETA', () => {
-    const lines: string[] = [];
-    let t = 0;
-    const p = new Progress({ label: 'epoch 1', total: 1000, initial: 600, stream: { write: (s: string) => lines.push(s), isTTY: false }, intervalMs: 1000, now: () => t });
-    t = 10_000;
-    p.tick(100);
-    expect(lines).toEqual(['epoch 1: 700/1000 images (70.0%), 10.0 images/s, ETA 0:30\n']);
-  });
-
-  it('redraws in place on a TTY', () => {
-    const out: string[] = [];
-    let t = 0;
-    const p = new Progress({ label: 'x', total: 10, stream: { write: (s: string) => out.push(s), isTTY: true, columns: 80 }, now: () => t });
-    t = 1000;
-    p.tick(5);
-    p.finish();
-    expect(out[0]).toMatch(/^\r\x1b\[K\[#{12}\.{12}\] x: 5\/10 images \(50\.0%\)/);
-    expect(out.at(-1)).toMatch(/^\r\x1b\[Kx: done, 5 images in 0:01/);
-  });
-
-  it('formats durations and sizes', () => {
-    expect(formatDuration(59.6)).toBe('1:00');
-    expect(formatDuration(3725)).toBe('1:02:05');
-    expect(formatDuration(Infinity)).toBe('?');
-    expect(formatBytes(512)).toBe('512 B');
-    expect(formatBytes(95_628_359)).toBe('91.2 MiB');
   });
 });

@@ -13,7 +13,8 @@
  * (average pooling, nearest ×2 upsampling, embedding lookup).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getConv2DBackpropFilterVariant, selectTrainingBackend, setConv2DBackpropFilterVariant, type Conv2DBackpropFilterVariant } from '../src/backend/index.js';
+import { selectTrainingBackend } from '../src/backend/index.js';
+import { getConv2DBackpropFilterVariant, setConv2DBackpropFilterVariant, type Conv2DBackpropFilterVariant } from './conv-grad-variants.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {

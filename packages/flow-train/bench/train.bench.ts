@@ -43,6 +43,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { activeWebGpuAdapter, adapterName, selectBackend } from '@mmmi/fid';
+import { xorshift32 } from '@mmmi/test-utils';
 import { registerTfjsGradients, registerWasmTrainingKernels, selectTrainingBackend } from '../src/backend/index.js';
 import { registerFastWasmKernels } from '../src/backend/wasm-fast.js';
 import type { SamplingSettings } from '../src/checkpoint.js';
@@ -80,15 +81,8 @@ type Row = Record<string, unknown> & { kind: string; config: string; backend: st
 
 /** Deterministic uniform numbers in [lo, hi) (the data only has to be the right shape). */
 function uniformArray(n: number, seed: number, lo: number, hi: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = lo + ((s >>> 0) / 2 ** 32) * (hi - lo);
-  }
-  return out;
+  const next = xorshift32(seed);
+  return Float32Array.from({ length: n }, () => lo + (next() / 2 ** 32) * (hi - lo));
 }
 
 function randomBatch(n: number, size: number, channels: number, classes: number, seed: number): Batch {

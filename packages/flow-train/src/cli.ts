@@ -5,18 +5,20 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { writeFileAtomic, writePng } from '@mmmi/formats';
-import { ArgsError, parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
-import { selectTrainingBackend, type BackendName } from './backend/index.js';
+import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { BackendUnavailableError, DownloadError, WeightsNotFoundError } from '@mmmi/fid';
+import { FormatError, writeFileAtomic, writePng } from '@mmmi/formats';
+import { parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
+import { BACKEND_CHOICES, selectTrainingBackend, type BackendName } from './backend/index.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
-import { EngineError, openEngine, parseEngine, parseExecutionProvider, type EngineChoice } from './engine/index.js';
+import { EngineError, ENGINES, EXECUTION_PROVIDERS, openEngine, type EngineChoice } from './engine/index.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
 import { exportUNetOnnx, ONNX_INPUTS, ONNX_OPSET, ONNX_OUTPUT } from './onnx/export-unet.js';
 import { ModelThreads, threadCount } from './parallel/model-threads.js';
 import { listModels, loadModel, registerModel, registryEntry, userRegistryDir } from './registry.js';
-import { sameArchitecture, samplingPlan, weightsToSampleWith, type SamplingOverrides } from './sampling-plan.js';
+import { sameArchitecture, samplingPlan, weightsToSampleWith } from './sampling-plan.js';
 import { ODE_METHODS } from './solvers/index.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { train } from './train.js';
@@ -42,6 +44,54 @@ const USAGE = `usage:
   mmmi-train export --checkpoint <file | name> --out <file.safetensors> [--float16] [--name n [--to_registry dir] [--default]]
                     [--ode_method m] [--nfe n] [--cfg_scale w] [--edm_schedule true|false]   weights-only (EMA) export
   mmmi-train export --format onnx --checkpoint <file | name> --out <file.onnx>   the UNet as an ONNX graph (inputs x NHWC, t, y; output v)`;
+
+/** The solver flags that `sample` and `export` share: they override what the checkpoint samples with. */
+const SAMPLING_OVERRIDE_FLAGS = {
+  ode_method: { kind: 'choice', choices: ODE_METHODS, help: 'ODE solver (default: the checkpoint\'s)' },
+  nfe: { kind: 'int', min: 1, help: 'grid steps (default: the checkpoint\'s)' },
+  cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale w (default: the checkpoint\'s)' },
+} as const satisfies OptionTable;
+
+const MODEL_FLAGS = {
+  checkpoint: { kind: 'string', valueName: '<file | name>', help: 'a checkpoint file (.safetensors, .pth) or a registry name' },
+  registry: { kind: 'string', valueName: '<dir>', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry)' },
+} as const satisfies OptionTable;
+
+const HELP_FLAG = { help: { kind: 'boolean', short: 'h', help: 'show this help' } } as const satisfies OptionTable;
+
+export const INFO_FLAGS = {
+  json: { kind: 'boolean', help: 'print JSON' },
+  registry: MODEL_FLAGS.registry,
+  ...HELP_FLAG,
+} as const satisfies OptionTable;
+
+export const SAMPLE_FLAGS = {
+  ...MODEL_FLAGS,
+  labels: { kind: 'ints', min: 0, valueName: '0,1,2', help: 'class of each sample, cycled (default: every class; numClasses = no label)' },
+  n: { kind: 'int', min: 1, default: 16, help: 'number of samples' },
+  out: { kind: 'string', default: 'grid.png', valueName: '<file.png>', help: 'the image grid' },
+  ...SAMPLING_OVERRIDE_FLAGS,
+  seed: { kind: 'int', min: 0, default: 0, help: 'seed of the initial noise' },
+  engine: { kind: 'choice', choices: ENGINES, default: 'auto', help: 'what evaluates the model: onnx (ONNX Runtime), tfjs, or auto (onnx where it loads)' },
+  ep: { kind: 'choice', choices: EXECUTION_PROVIDERS, default: 'cpu', help: 'ONNX Runtime execution provider' },
+  backend: { kind: 'choice', choices: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend (the tfjs engine)' },
+  threads: { kind: 'int', min: 0, help: 'ONNX Runtime\'s threads, or tfjs data-parallel threads; 0 = one per core (default: 0 for onnx, 1 for tfjs)' },
+  ...HELP_FLAG,
+} as const satisfies OptionTable;
+
+export const EXPORT_FLAGS = {
+  ...MODEL_FLAGS,
+  out: { kind: 'string', valueName: '<file>', help: 'the exported file (.safetensors or .onnx)' },
+  format: { kind: 'choice', choices: ['safetensors', 'onnx'], default: 'safetensors', help: 'weights-only checkpoint (the sampling weights) or the UNet as an ONNX graph' },
+  float16: { kind: 'boolean', help: 'store the weights as float16' },
+  name: { kind: 'string', help: 'register the export under this name' },
+  to_registry: { kind: 'string', valueName: '<dir>', help: 'the registry to register in (default: the user registry)' },
+  default: { kind: 'boolean', help: 'make it the registry\'s default model' },
+  description: { kind: 'string', help: 'the registry entry\'s description' },
+  ...SAMPLING_OVERRIDE_FLAGS,
+  edm_schedule: { kind: 'boolean', help: 'sample with the EDM time grid (default: the checkpoint\'s)' },
+  ...HELP_FLAG,
+} as const satisfies OptionTable;
 
 async function useBackend(name: string, io: CliIo): Promise<BackendName> {
   return selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
@@ -70,12 +120,12 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const log = (m: string) => io.err(`${m}\n`);
   const limit = a.limit_images || undefined;
   // checkpoints before data: a wrong --resume or --init_from is reported before a 162 MB download
-  if (resume && !existsSync(resume)) throw new ArgsError(`--resume ${a.resume}: ${resume} does not exist`);
+  if (resume && !existsSync(resume)) throw new UsageError(`--resume ${a.resume}: ${resume} does not exist`);
   let initWeights;
   if (a.init_from && !resume) {
     const init = await loadModel(a.init_from, { registry: a.registry || undefined });
     if (!sameArchitecture(init.meta.config, config)) {
-      throw new ArgsError(`--init_from ${a.init_from}: its model configuration '${init.meta.config.name}' differs from '${config.name}'`);
+      throw new UsageError(`--init_from ${a.init_from}: its model configuration '${init.meta.config.name}' differs from '${config.name}'`);
     }
     const chosen = weightsToSampleWith(init);
     initWeights = chosen.values;
@@ -83,7 +133,7 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   }
   const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
   const backend = await useBackend(a.backend, io);
-  const threads = asArgsError(() => threadCount(a.threads, backend));
+  const threads = threadCount(a.threads, backend);
   // the FID network's weights are checked now, not at the first evaluation hours later
   const computeFid = a.compute_fid
     ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
@@ -123,45 +173,24 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** Runs `f`, reporting its error as a usage error (exit code 2, no stack). */
-function asArgsError<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new ArgsError(e instanceof Error ? e.message : String(e));
+/** Parses a sub-command's flags; undefined when --help was asked (the help is printed). */
+function subcommand<T extends OptionTable>(argv: string[], table: T, usage: string, io: CliIo, positionals = false) {
+  const parsed = parseOptions(argv, table, { positionals });
+  if ((parsed.values as { help?: boolean }).help) {
+    io.out(`${usage}\n\n${formatOptionHelp(table)}\n`);
+    return undefined;
   }
-}
-
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.findIndex((t) => t === `--${name}` || t.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const t = argv[i];
-  if (t.includes('=')) return t.slice(t.indexOf('=') + 1);
-  if (i + 1 >= argv.length) throw new ArgsError(`--${name} needs a value`);
-  return argv[i + 1];
-}
-
-/** A numeric flag, or undefined when absent; anything but a number in range is a usage error. */
-function numberOption(argv: string[], name: string, rule: { integer?: boolean; min?: number } = {}): number | undefined {
-  const text = option(argv, name);
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  const ok = text.trim() !== '' && Number.isFinite(v) && (!rule.integer || Number.isInteger(v)) && (rule.min === undefined || v >= rule.min);
-  if (!ok) throw new ArgsError(`--${name} ${text}: expected ${rule.integer ? 'an integer' : 'a number'}${rule.min !== undefined ? ` ≥ ${rule.min}` : ''}`);
-  return v;
-}
-
-/** The solver flags that `sample` and `export` share, checked. */
-function samplingOverrides(argv: string[]): SamplingOverrides {
-  const odeMethod = option(argv, 'ode_method');
-  if (odeMethod !== undefined && !(ODE_METHODS as readonly string[]).includes(odeMethod)) throw new ArgsError(`--ode_method ${odeMethod}: expected one of ${ODE_METHODS.join(', ')}`);
-  return { odeMethod, nfe: numberOption(argv, 'nfe', { integer: true, min: 1 }), cfgScale: numberOption(argv, 'cfg_scale', { min: 0 }) };
+  return parsed;
 }
 
 async function runInfo(argv: string[], io: CliIo): Promise<number> {
-  const json = argv.includes('--json');
-  const registry = option(argv, 'registry');
-  const target = argv.find((t, i) => !t.startsWith('--') && !(i > 0 && argv[i - 1] === '--registry'));
+  const parsed = subcommand(argv, INFO_FLAGS, 'usage: mmmi-train info <configuration | checkpoint | registry name | registry> [--json]', io, true);
+  if (!parsed) return 0;
+  const { values: o, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`info takes one configuration, checkpoint or registry name, got ${positionals.join(' ')}`);
+  const json = o.json === true;
+  const registry = o.registry;
+  const target = positionals[0];
   if (!target || target === 'registry') {
     const regs = await listModels({ registry });
     if (json) io.out(`${JSON.stringify(regs)}\n`);
@@ -186,80 +215,69 @@ async function runInfo(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** Weights-only export (EMA weights when the run kept them) into a registry. */
+/** Weights-only export (EMA weights when the run kept them) into a registry, or the UNet as ONNX. */
 async function runExport(argv: string[], io: CliIo): Promise<number> {
-  const ref = option(argv, 'checkpoint');
-  const out = option(argv, 'out');
-  const format = option(argv, 'format') ?? 'safetensors';
-  if (format !== 'safetensors' && format !== 'onnx') throw new ArgsError(`--format ${format}: expected safetensors or onnx`);
-  if (!ref || !out) throw new ArgsError(`export needs --checkpoint <file | registry name> and --out <file.${format}>`);
-  const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
+  const parsed = subcommand(argv, EXPORT_FLAGS, 'usage: mmmi-train export --checkpoint <file | name> --out <file> [flags]', io);
+  if (!parsed) return 0;
+  const o = parsed.values;
+  const format = o.format;
+  if (!o.checkpoint || !o.out) throw new UsageError(`export needs --checkpoint <file | registry name> and --out <file.${format}>`);
+  const ckpt = await loadModel(o.checkpoint, { registry: o.registry });
   const chosen = weightsToSampleWith(ckpt);
+  const path = resolve(o.out);
   if (format === 'onnx') {
     const weights = chosen.kind;
     const bytes = exportUNetOnnx(buildArchitecture(ckpt.meta.config), chosen.values, { checkpoint_sha256: ckpt.sha256 ?? '', weights });
-    const path = resolve(out);
     await writeFileAtomic(path, [bytes]);
     io.out(`${JSON.stringify({ file: path, format: 'onnx', bytes: bytes.length, sha256: sha256Hex(bytes), weights, checkpoint_sha256: ckpt.sha256, opset: ONNX_OPSET, inputs: ONNX_INPUTS, output: ONNX_OUTPUT })}\n`);
     return 0;
   }
   // the settings the checkpoint samples with (args.json beside a .pth included), then the flags
-  const { settings: sampling } = samplingPlan(ckpt, { overrides: samplingOverrides(argv) });
-  const edm = option(argv, 'edm_schedule');
-  if (edm !== undefined) {
-    if (edm !== 'true' && edm !== 'false') throw new ArgsError(`--edm_schedule ${edm}: expected true or false`);
-    sampling.edmSchedule = edm === 'true';
-  }
-  const path = resolve(out);
+  const { settings: sampling } = samplingPlan(ckpt, { overrides: { odeMethod: o.ode_method, nfe: o.nfe, cfgScale: o.cfg_scale } });
+  if (o.edm_schedule !== undefined) sampling.edmSchedule = o.edm_schedule;
   await writeCheckpoint(
     path,
     { meta: { ...ckpt.meta, weights: chosen.kind, sampling, provenance: { ...ckpt.meta.provenance, exportedFrom: ckpt.resolved.path, exportedFromSha256: ckpt.sha256 } }, weights: chosen.values },
-    { float16: argv.includes('--float16') },
+    { float16: o.float16 === true },
   );
   const bytes = await readFile(path);
-  const name = option(argv, 'name');
-  if (name) {
-    const dir = option(argv, 'to_registry') ?? userRegistryDir(option(argv, 'registry'));
+  if (o.name) {
+    const dir = o.to_registry ?? userRegistryDir(o.registry);
     const file = relative(dir, path).startsWith('..') ? path : relative(dir, path);
-    await registerModel(dir, name, registryEntry(file, bytes, ckpt.meta, option(argv, 'description') ?? `exported from ${ckpt.resolved.path}`), argv.includes('--default'));
+    await registerModel(dir, o.name, registryEntry(file, bytes, ckpt.meta, o.description ?? `exported from ${ckpt.resolved.path}`), o.default === true);
   }
-  io.out(`${JSON.stringify({ file: path, bytes: bytes.length, sha256: sha256Hex(bytes), weights: chosen.kind, sampling, registered: name ?? null })}\n`);
+  io.out(`${JSON.stringify({ file: path, bytes: bytes.length, sha256: sha256Hex(bytes), weights: chosen.kind, sampling, registered: o.name ?? null })}\n`);
   return 0;
 }
 
 async function runSample(argv: string[], io: CliIo): Promise<number> {
-  const ref = option(argv, 'checkpoint');
-  if (!ref) throw new ArgsError('sample needs --checkpoint <file | registry name>');
-  const ckpt = await loadModel(ref, { registry: option(argv, 'registry') });
-  const n = numberOption(argv, 'n', { integer: true, min: 1 }) ?? 16;
-  const seed = numberOption(argv, 'seed', { integer: true, min: 0 }) ?? 0;
+  const parsed = subcommand(argv, SAMPLE_FLAGS, 'usage: mmmi-train sample --checkpoint <file | name> [flags]', io);
+  if (!parsed) return 0;
+  const o = parsed.values;
+  if (!o.checkpoint) throw new UsageError('sample needs --checkpoint <file | registry name>');
+  const ckpt = await loadModel(o.checkpoint, { registry: o.registry });
+  const n = o.n;
   const classes = ckpt.meta.config.numClasses;
-  const labelText = option(argv, 'labels');
-  const given = labelText ? labelText.split(/[ ,]+/).filter(Boolean).map(Number) : Array.from({ length: classes }, (_, i) => i);
-  for (const l of given) if (!Number.isInteger(l) || l < 0 || l > classes) throw new ArgsError(`--labels: ${l} is not a class 0–${classes - 1} (or ${classes} = no label)`);
+  const given = o.labels ?? Array.from({ length: classes }, (_, i) => i);
+  for (const l of given) if (l > classes) throw new UsageError(`--labels: ${l} is not a class 0–${classes - 1} (or ${classes} = no label)`);
   const labels = Int32Array.from({ length: n }, (_, i) => given[i % given.length]);
-  const plan = samplingPlan(ckpt, { overrides: samplingOverrides(argv) });
+  const plan = samplingPlan(ckpt, { overrides: { odeMethod: o.ode_method, nfe: o.nfe, cfgScale: o.cfg_scale } });
   const sampling = plan.settings;
-  const out = resolve(option(argv, 'out') ?? 'grid.png');
-  const engineChoice = asArgsError(() => parseEngine(option(argv, 'engine') ?? 'auto'));
-  const ep = asArgsError(() => parseExecutionProvider(option(argv, 'ep') ?? 'cpu'));
-  const threadsText = option(argv, 'threads');
-  const threadsWanted = Number(threadsText ?? (engineChoice === 'tfjs' ? 1 : 0));
-  if (!(Number.isInteger(threadsWanted) && threadsWanted >= 0)) throw new ArgsError(`--threads ${threadsText}: expected a whole number ≥ 0 (0 = one per core)`);
+  const out = resolve(o.out);
+  const engineChoice: EngineChoice = o.engine;
+  const threadsWanted = o.threads ?? (engineChoice === 'tfjs' ? 1 : 0);
   const engine = await openEngine(
     { arch: buildArchitecture(ckpt.meta.config), values: plan.weights, checkpointSha256: ckpt.sha256!, weights: plan.weightsKind },
-    { engine: engineChoice, ep, threads: threadsWanted, log: (m) => io.err(`${m}\n`) },
-  ).catch((e: Error) => {
-    throw e instanceof EngineError ? new ArgsError(e.message) : e;
-  });
+    { engine: engineChoice, ep: o.ep, threads: threadsWanted, log: (m) => io.err(`${m}\n`) },
+  );
   // with ONNX Runtime the solver's arithmetic runs on tfjs cpu: no kernels to register, no threads
-  const backend = engine ? await useBackend('cpu', io) : await useBackend(option(argv, 'backend') ?? 'auto', io);
-  const threadTotal = engine ? 1 : asArgsError(() => threadCount(threadsWanted === 0 && threadsText === undefined ? 1 : threadsWanted, backend));
+  const backend = engine ? await useBackend('cpu', io) : await useBackend(o.backend, io);
+  const threadTotal = engine ? 1 : threadCount(threadsWanted === 0 && o.threads === undefined ? 1 : threadsWanted, backend);
   const model = new FlowModel(ckpt.meta.config, plan.weights, ckpt.resolved.path);
   const threads = threadTotal > 1 ? await ModelThreads.start(ckpt.meta.config, backend, threadTotal - 1) : undefined;
   try {
     const t0 = performance.now();
-    const images = await sampleImages(model, model.params, labels, sampling, { seed, threads, engine, timeGrid: plan.timeGrid });
+    const images = await sampleImages(model, model.params, labels, sampling, { seed: o.seed, threads, engine, timeGrid: plan.timeGrid });
     const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
     await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
     const how = engine ? `onnx ${engine.info.provider}, ${engine.info.threads} threads` : `tfjs ${backend}${threadTotal > 1 ? `, ${threadTotal} threads` : ''}`;
@@ -274,39 +292,23 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
-  try {
-    switch (command) {
-      case 'train':
-        return await runTrain(rest, io);
-      case 'info':
-        return await runInfo(rest, io);
-      case 'sample':
-        return await runSample(rest, io);
-      case 'export':
-        return await runExport(rest, io);
-      case undefined:
-      case '--help':
-      case '-h':
-        io.out(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
-      default:
-        io.err(`mmmi-train: unknown command '${command}'\n${USAGE}\n`);
-        return 2;
-    }
-  } catch (e) {
-    if (e instanceof ArgsError || e instanceof CheckpointError || (e instanceof Error && (e.name === 'WeightsNotFoundError' || e.name === 'BackendUnavailableError'))) {
-      io.err(`mmmi-train: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof Error && /unknown model configuration|does not fit model configuration|not divisible|no such folder|no such file|needs --data_path|no class sub-folders|images, model configuration|classes, model configuration|fewer than accum_iter|--resume /.test(e.message)) {
-      io.err(`mmmi-train: ${e.message}\n`);
-      return 2;
-    }
-    // a download that cannot happen (no network, a moved URL) is a failure of the run, not a bug: no stack
-    if (e instanceof Error && e.name === 'DownloadError') {
-      io.err(`mmmi-train: error: ${e.message}; without network, put the file where the line above says, or give --data_path\n`);
-      return 1;
-    }
-    throw e;
+  const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = { train: runTrain, info: runInfo, sample: runSample, export: runExport };
+  if (command === undefined || command === '--help' || command === '-h') {
+    io.out(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
   }
+  return runCommand(
+    async () => {
+      const run = commands[command];
+      if (!run) throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+      return await run(rest, io);
+    },
+    {
+      name: 'mmmi-train',
+      err: (line) => io.err(`${line}\n`),
+      helpHint: `mmmi-train ${commands[command] ? `${command} ` : ''}--help for usage`,
+      kinds: { input: [CheckpointError, EngineError, WeightsNotFoundError, BackendUnavailableError, FormatError], failure: [DownloadError] },
+      hints: [{ when: DownloadError, hint: 'without network, put the file where the line above says, or give --data_path' }],
+    },
+  );
 }

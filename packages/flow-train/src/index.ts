@@ -1,5 +1,6 @@
 export * from './unet/config.js';
 export * from './unet/architecture.js';
+export * from './unet/memory.js';
 export * from './unet/params.js';
 export { unetForward, timestepEmbedding, avgPool2x2, upsampleNearest2x, type ForwardOptions, type ParamTensors } from './unet/model.js';
 export { FlowModel } from './flow-model.js';

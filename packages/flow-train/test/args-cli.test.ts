@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ArgsError, parseTrainArgs, TRAIN_FLAGS } from '../src/args.js';
+import { UsageError } from '@mmmi/cli-kit';
+import { parseTrainArgs, TRAIN_FLAGS } from '../src/args.js';
 import { main, type CliIo } from '../src/cli.js';
 
 /** flow_matching's README command for CIFAR-10, as the shell hands it over. */
@@ -66,15 +67,15 @@ describe('parseTrainArgs', () => {
     expect(parseTrainArgs(['--optimizer_betas', '0.9', '0.95']).optimizer_betas).toEqual([0.9, 0.95]);
     expect(parseTrainArgs(['--optimizer_betas', '0.8', '0.9', '--seed', '1'])).toMatchObject({ optimizer_betas: [0.8, 0.9], seed: 1 });
     expect(parseTrainArgs(['--optimizer_betas=0.5,0.6']).optimizer_betas).toEqual([0.5, 0.6]);
-    expect(() => parseTrainArgs(['--optimizer_betas', '0.9'])).toThrow(/--optimizer_betas 0\.9: expected two numbers/);
-    expect(() => parseTrainArgs(['--optimizer_betas', '0.9', 'x'])).toThrow('--optimizer_betas "x": expected a number');
+    expect(() => parseTrainArgs(['--optimizer_betas', '0.9'])).toThrow(/--optimizer_betas 0\.9 \(command line\): expected 2 numbers/);
+    expect(() => parseTrainArgs(['--optimizer_betas', '0.9', 'x'])).toThrow("--optimizer_betas 0.9 x (command line): 'x' is not a finite number");
   });
 
   const error = (argv: string[]) => {
     try {
       parseTrainArgs(argv);
     } catch (e) {
-      expect(e).toBeInstanceOf(ArgsError);
+      expect(e).toBeInstanceOf(UsageError);
       return (e as Error).message;
     }
     throw new Error(`${argv.join(' ')} was accepted`);
@@ -82,18 +83,18 @@ describe('parseTrainArgs', () => {
 
   it('each error names the flag and the value', () => {
     expect(error(['--batch_sise', '64'])).toMatch(/^unknown flag --batch_sise/);
-    expect(error(['--batch_size', '6.5'])).toBe('--batch_size "6.5": expected an integer');
-    expect(error(['--epochs=many'])).toBe('--epochs "many": expected an integer');
-    expect(error(['--lr', 'fast'])).toBe('--lr "fast": expected a number');
-    expect(error(['--ode_options', '{nfe: 50}'])).toMatch(/^--ode_options "\{nfe: 50\}": expected a JSON object/);
-    expect(error(['--ode_options', '[50]'])).toBe('--ode_options "[50]": expected a JSON object');
-    expect(error(['--ode_options', '{"nfe": "fifty"}'])).toBe('--ode_options "{\\"nfe\\": \\"fifty\\"}": "nfe" must be a number');
-    expect(error(['--ode_method', 'rk45'])).toMatch(/^--ode_method "rk45": expected one of euler, midpoint, heun2, rk4, dopri5/);
-    expect(error(['--dataset', 'mnist'])).toBe('--dataset "mnist": expected one of cifar10, imagefolder');
-    expect(error(['--batch_size'])).toBe('--batch_size needs a value');
-    expect(error(['--use_ema=maybe'])).toBe('--use_ema=maybe: expected true or false');
-    expect(error(['--batch_size', '0'])).toBe('--batch_size 0: must be positive');
-    expect(error(['--class_drop_prob', '1.5'])).toMatch(/^--class_drop_prob 1\.5:/);
+    expect(error(['--batch_size', '6.5'])).toBe('--batch_size 6.5 (command line): expected an integer');
+    expect(error(['--epochs=many'])).toBe('--epochs many (command line): expected an integer');
+    expect(error(['--lr', 'fast'])).toBe('--lr fast (command line): expected a finite number');
+    expect(error(['--ode_options', '{nfe: 50}'])).toMatch(/^--ode_options \{nfe: 50\} \(command line\): not valid JSON/);
+    expect(error(['--ode_options', '[50]'])).toBe('--ode_options [50] (command line): expected a JSON object such as \'{"nfe": 50}\'');
+    expect(error(['--ode_options', '{"nfe": "fifty"}'])).toBe('--ode_options {"nfe": "fifty"} (command line): "nfe" must be a number');
+    expect(error(['--ode_method', 'rk45'])).toMatch(/^--ode_method rk45 \(command line\): expected one of euler, midpoint, heun2, rk4, dopri5/);
+    expect(error(['--dataset', 'mnist'])).toBe('--dataset mnist (command line): expected one of cifar10, imagefolder');
+    expect(error(['--batch_size'])).toMatch(/^--batch_size needs a value \(command line\)/);
+    expect(error(['--use_ema=maybe'])).toBe('--use_ema maybe (command line): expected true or false');
+    expect(error(['--batch_size', '0'])).toBe('--batch_size 0 (command line): must be ≥ 1');
+    expect(error(['--class_drop_prob', '1.5'])).toMatch(/^--class_drop_prob 1\.5 \(command line\): must be ≤ 1/);
     expect(error(['heun2'])).toMatch(/^unexpected argument 'heun2'/);
     expect(error(['--eval_only'])).toBe('--eval_only needs --resume <checkpoint>');
     expect(parseTrainArgs(['--eval_only', '--resume', 'ckpt.safetensors'])).toMatchObject({ eval_only: true, resume: 'ckpt.safetensors' });
@@ -156,7 +157,7 @@ describe('mmmi-train main', () => {
     const c = capture();
     const code = await main(['train', '--dataset', 'imagefolder', '--data_path', '/nonexistent', '--output_dir', join(dir, 'out'), '--config', 'tiny', '--backend', 'cpu'], c.io);
     expect(code).toBe(2);
-    expect(c.err()).toMatch(/^mmmi-train: --data_path \/nonexistent: no such folder/);
+    expect(c.err()).toMatch(/^mmmi-train: error: --data_path \/nonexistent: no such folder/);
     // nothing else happened: no backend chosen, no model announced, no output folder
     expect(c.err().trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(dir, 'out'))).toBe(false);
@@ -166,7 +167,7 @@ describe('mmmi-train main', () => {
   it('train: flag errors exit 2; --print_args prints the parsed flags; --help lists them', async () => {
     const bad = capture();
     expect(await main(['train', '--batch_size', 'x'], bad.io)).toBe(2);
-    expect(bad.err()).toBe('mmmi-train: --batch_size "x": expected an integer\n');
+    expect(bad.err()).toBe('mmmi-train: error: --batch_size x (command line): expected an integer\n(mmmi-train train --help for usage)\n');
     const printed = capture();
     expect(await main(['train', ...PAPER, '--print_args'], printed.io)).toBe(0);
     expect(JSON.parse(printed.out())).toMatchObject(PAPER_VALUES);

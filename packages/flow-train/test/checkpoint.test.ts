@@ -4,12 +4,12 @@
  * unknown registry names and a corrupted registry.json. Every registry here is a temp
  * folder passed explicitly, with an empty environment: the user's home is never touched.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors, readZip, writeSafetensors, ZipWriter } from '@mmmi/formats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -42,22 +42,17 @@ function metaFor(note = ''): CheckpointMeta {
   };
 }
 
-let tmp: string;
+const tmp = tempDir('mmmi-flow-checkpoint-');
 let weights: ParamValues;
 /** A valid tiny checkpoint, its bytes and sha256. */
 let good: string;
 let goodBytes: Buffer;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'mmmi-flow-checkpoint-'));
   weights = initialParamValues(arch, 7);
   good = join(tmp, 'good.safetensors');
   await writeCheckpoint(good, { meta: metaFor(), weights });
   goodBytes = readFileSync(good);
-});
-
-afterAll(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 /** The error `promise` rejects with (fails the test if it resolves). */

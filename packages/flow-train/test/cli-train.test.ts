@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImageRgbSync, writePng } from '@mmmi/formats';
 import * as ort from 'onnxruntime-node';
+import { SeededRandom } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { readCheckpointFile } from '../src/checkpoint.js';
@@ -20,11 +21,10 @@ let data: string;
 
 beforeAll(async () => {
   data = tmp('mmmi-imgfolder-');
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 255;
+  const rng = new SeededRandom(7);
   for (const cls of ['cats', 'dogs']) {
     mkdirSync(join(data, cls));
-    for (let k = 0; k < 4; k++) await writePng(join(data, cls, `${k}.png`), { width: 8, height: 8, data: Uint8Array.from({ length: 192 }, rand) });
+    for (let k = 0; k < 4; k++) await writePng(join(data, cls, `${k}.png`), { width: 8, height: 8, data: rng.bytes(192) });
   }
 });
 
@@ -90,7 +90,7 @@ describe('mmmi-train train (image folder, tiny)', () => {
     expect(a.every((v, i) => Math.abs(v - b[i]) <= 1)).toBe(true);
     const noCuda = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '1', '--out', join(out2, 'x.png'), '--engine', 'onnx', '--ep', 'cuda']);
     expect(noCuda.code).toBe(2);
-    expect(noCuda.err).toMatch(/^mmmi-train: execution provider cuda is not installed .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    expect(noCuda.err).toMatch(/^mmmi-train: error: execution provider cuda is not installed .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
     expect(noCuda.err).not.toMatch(/\n\s+at /);
     const onnxFile = join(out2, 'unet.onnx');
     const exportedOnnx = await run(['export', '--format', 'onnx', '--checkpoint', 'warm', '--registry', reg, '--out', onnxFile]);

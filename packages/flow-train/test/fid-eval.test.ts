@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { CIFAR10_CLASSES, writePng } from '@mmmi/formats';
 import { frechetDistance, StatsAccumulator } from '@mmmi/fid';
+import { SeededRandom } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generatedSource, makeFidEvaluator } from '../src/fid-eval.js';
 import { FlowModel } from '../src/flow-model.js';
@@ -38,11 +39,10 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   dataDir = mkdtempSync(join(tmpdir(), 'mmmi-fid-cifar-'));
   // a miniature CIFAR-10 in the JPEG-folder layout (PNG content is accepted there)
-  let seed = 1;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 255;
+  const rng = new SeededRandom(1);
   for (const cls of CIFAR10_CLASSES) {
     mkdirSync(join(dataDir, 'train', cls), { recursive: true });
-    for (let k = 0; k < 2; k++) await writePng(join(dataDir, 'train', cls, `${k}.png`), { width: 32, height: 32, data: Uint8Array.from({ length: 3072 }, rand) });
+    for (let k = 0; k < 2; k++) await writePng(join(dataDir, 'train', cls, `${k}.png`), { width: 32, height: 32, data: rng.bytes(3072) });
   }
 });
 

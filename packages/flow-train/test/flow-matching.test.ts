@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { SeededRandom, tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTfjsGradients } from '../src/backend/index.js';
 import { CheckpointError, readCheckpointFile, writeCheckpoint } from '../src/checkpoint.js';
@@ -20,8 +21,7 @@ import { makeBatch } from '../src/data/batches.js';
 import { FlowModel } from '../src/flow-model.js';
 import { buildArchitecture } from '../src/unet/architecture.js';
 import { initialParamValues } from '../src/unet/params.js';
-import { TestRandom } from './helpers/random.js';
-import { makeDataset, microConfig, tempDir, trainOptions } from './helpers/training.js';
+import { makeDataset, microConfig, trainOptions } from './helpers/training.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -45,7 +45,7 @@ describe('flow matching learns a 2-D Gaussian mixture (MLP velocity, CondOT path
   const MEAN_TOL = 0.1;
   const COV_TOL = 0.15;
 
-  function sampleMixture(rng: TestRandom, n: number): Float32Array {
+  function sampleMixture(rng: SeededRandom, n: number): Float32Array {
     const out = new Float32Array(2 * n);
     for (let i = 0; i < n; i++) {
       const mu = MU[rng.uniform() < 0.5 ? 0 : 1];
@@ -82,7 +82,7 @@ describe('flow matching learns a 2-D Gaussian mixture (MLP velocity, CondOT path
     m.mean.every((v, i) => Math.abs(v - MEAN[i]) <= MEAN_TOL) && m.cov.every((v, i) => Math.abs(v - COV[i]) <= COV_TOL);
 
   it('the generated points have the mixture’s mean and covariance; the untrained model’s do not', () => {
-    const rng = new TestRandom(1);
+    const rng = new SeededRandom(1);
     const hidden = 64;
     // v(x, t) = W₂ᵀ SiLU(W₁ᵀ [x, t] + b₁) + b₂, PyTorch-style U(±1/√fan_in) initialisation
     const params = new Map<string, tf.Variable>([

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { SeededRandom } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTfjsGradients } from '../src/backend/index.js';
 import { Ema } from '../src/ema.js';
@@ -17,7 +18,6 @@ import { unetConfig, type UNetConfig } from '../src/unet/config.js';
 import { unetForward } from '../src/unet/model.js';
 import type { Batch } from '../src/data/batches.js';
 import { directionalChecks, weightedSum, type DirectionalCheck } from './helpers/gradcheck.js';
-import { TestRandom } from './helpers/random.js';
 import { randomWeights } from './helpers/training.js';
 
 beforeAll(async () => {
@@ -62,7 +62,7 @@ interface Case {
  * along random directions, all inputs at once and each on its own.
  */
 function check(c: Case, seed: number): { name: string; checks: DirectionalCheck[] }[] {
-  const rng = new TestRandom(seed);
+  const rng = new SeededRandom(seed);
   const params = randomParams(ARCH, seed + 1);
   const size = CONFIG.imageSize;
   const x = tf.tensor4d(rng.normals(B * size * size * c.channels), [B, size, size, c.channels]);
@@ -134,7 +134,7 @@ describe('gradients of unetForward agree with finite differences (relative error
 
   it('the label embedding gets gradient only in the rows of the batch\'s labels (the "no label" row included)', () => {
     const params = randomParams(ARCH, 61);
-    const rng = new TestRandom(62);
+    const rng = new SeededRandom(62);
     const x = tf.tensor4d(rng.normals(B * 4 * 4 * 3), [B, 4, 4, 3]);
     const t = tf.tensor1d([0.5, 0.5]);
     const y = tf.tensor1d([4, CONFIG.numClasses], 'int32');
@@ -156,7 +156,7 @@ describe('trainStep: the "no label" row of label_emb.weight (PyTorch padding_idx
     const ema = new Ema(model.params);
     // class_drop_prob 1: every micro-batch is trained with the "no label" class
     const settings: StepSettings = { seed: 3, classDropProb: 1, skewedTimesteps: false };
-    const rng = new TestRandom(71);
+    const rng = new SeededRandom(71);
     const size = CONFIG.imageSize;
     const batch = (): Batch => ({ images: rng.uniforms(B * size * size * 3, 1), labels: Int32Array.from([1, 2]), n: B });
     const noLabelRow = async (t: tf.Tensor) => Array.from(((await t.data()) as Float32Array).subarray(CONFIG.numClasses * 4 * CONFIG.modelChannels));

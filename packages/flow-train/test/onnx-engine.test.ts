@@ -7,13 +7,13 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { readNpzSync } from '@mmmi/formats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeededRandom, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpointFile } from '../src/checkpoint.js';
 import { cachedOnnxGraph, EngineError, OrtEngine, openEngine } from '../src/engine/index.js';
 import { FlowModel } from '../src/flow-model.js';
@@ -24,30 +24,27 @@ import { integrateFlowRows, noiseBatch, sampleImages } from '../src/sample.js';
 import { buildArchitecture } from '../src/unet/architecture.js';
 import { unetConfig, type UNetConfig } from '../src/unet/config.js';
 import { initialParamValues, type ParamValues } from '../src/unet/params.js';
-import { TestRandom } from './helpers/random.js';
 import { relErr } from './helpers/compare.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/torch-unet/', import.meta.url));
-let tmp: string;
+const tmp = tempDir('mmmi-onnx-');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  tmp = mkdtempSync(join(tmpdir(), 'mmmi-onnx-'));
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 
 /** Initial weights with every tensor perturbed (zero-initialised layers would hide errors). */
 function perturbedValues(config: UNetConfig, seed: number): ParamValues {
   const arch = buildArchitecture(config);
   const values = initialParamValues(arch, seed);
-  const rng = new TestRandom(seed);
+  const rng = new SeededRandom(seed);
   for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
   return values;
 }
 
 function inputs(config: UNetConfig, n: number, seed: number) {
-  const rng = new TestRandom(seed);
+  const rng = new SeededRandom(seed);
   const s = config.imageSize;
   return {
     x: rng.normals(n * s * s * config.inChannels),

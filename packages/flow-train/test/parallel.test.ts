@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { SeededRandom, tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTfjsGradients } from '../src/backend/index.js';
 import { makeBatch, epochOrder } from '../src/data/batches.js';
@@ -17,8 +18,7 @@ import { generatedSource } from '../src/fid-eval.js';
 import { integrateFlowRows } from '../src/sample.js';
 import { train } from '../src/train.js';
 import { batchGradients, microBatchDraws, type StepSettings } from '../src/train-step.js';
-import { TestRandom } from './helpers/random.js';
-import { makeDataset, microConfig, tempDir, trainOptions } from './helpers/training.js';
+import { makeDataset, microConfig, trainOptions } from './helpers/training.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 /** Adds 0.05·N(0, 1) to every weight (the UNet's zero-initialised output layer would zero most gradients). */
-async function perturbWeights(model: FlowModel, rng: TestRandom): Promise<void> {
+async function perturbWeights(model: FlowModel, rng: SeededRandom): Promise<void> {
   const values = await model.values();
   for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] += 0.05 * rng.normal();
   model.setValues(values);
@@ -90,7 +90,7 @@ describe('model threads', () => {
     const order = epochOrder(10, 0, 0);
     const batches = [makeBatch(data, order, 0, 5, 0, 0), makeBatch(data, order, 1, 5, 0, 0)];
     const model = new FlowModel(config, { seed: 2 });
-    const rng = new TestRandom(8);
+    const rng = new SeededRandom(8);
     await perturbWeights(model, rng);
     const one = await batchGradients(model, batches, 40, settings);
     const three = await batchGradients(model, batches, 40, settings, pool);
@@ -128,7 +128,7 @@ describe('model threads', () => {
 
   it('integrate the flow on shards of the rows as one batch does (heun2, CFG, 5 rows on 3 threads)', async () => {
     const model = new FlowModel(config, { seed: 4 });
-    const rng = new TestRandom(21);
+    const rng = new SeededRandom(21);
     await perturbWeights(model, rng);
     const labels = Int32Array.from([0, 1, 2, 1, model.noLabel]);
     const x0 = Float32Array.from({ length: 5 * 8 * 8 * 3 }, () => rng.normal());
@@ -146,7 +146,7 @@ describe('model threads', () => {
 
   it("share the FID evaluation's sampling: the generated images are the one-thread ones", async () => {
     const model = new FlowModel(config, { seed: 6 });
-    const rng = new TestRandom(3);
+    const rng = new SeededRandom(3);
     await perturbWeights(model, rng);
     const sampling = { odeMethod: 'euler', odeOptions: { nfe: 2 }, cfgScale: 0.2, edmSchedule: false };
     const collect = async (threads?: ModelThreads) => {

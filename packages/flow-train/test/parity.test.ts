@@ -7,12 +7,11 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNpzSync, readSafetensors, readTorchCheckpointSync, stateDictTensors, type NpyAnyArray, type TorchTensor } from '@mmmi/formats';
+import { hasNumpy, pythonCommand, runPython, spawnPython, tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpointFile, writeCheckpoint, type FlowCheckpoint } from '../src/checkpoint.js';
 import { FlowModel } from '../src/flow-model.js';
@@ -27,18 +26,6 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/torch-unet/', import.meta.url
 const fixture = (name: string) => join(FIXTURES, name);
 const PAPER_PARAMETERS = 55_682_051;
 const TOLERANCE = 1e-4;
-
-// ---- Python (optional: the hand-written safetensors check) -----------------------------
-
-const PYTHON = process.env.MMMI_PYTHON ?? 'python3';
-const pythonCan = (python: string, code: string) => spawnSync(python, ['-c', code], { stdio: 'ignore' }).status === 0;
-const hasNumpy = pythonCan(PYTHON, 'import numpy');
-
-function runPython(python: string, code: string, args: readonly string[]): string {
-  const r = spawnSync(python, ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  if (r.status !== 0) throw new Error(`python failed: ${r.stderr || r.error?.message}`);
-  return r.stdout;
-}
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -80,7 +67,7 @@ let ts: tf.Tensor1D;
 let ys: tf.Tensor1D;
 let tValues: Float32Array;
 let yValues: Int32Array;
-let tmp: string;
+const tmp = tempDir('mmmi-flow-parity-');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -95,12 +82,10 @@ beforeAll(async () => {
   xs = tf.tidy(() => tf.transpose(tf.tensor4d(xNchw.data, xNchw.shape as [number, number, number, number]), [0, 2, 3, 1]));
   ts = tf.tensor1d(tValues, 'float32');
   ys = tf.tensor1d(yValues, 'int32');
-  tmp = mkdtempSync(join(tmpdir(), 'mmmi-flow-parity-'));
 });
 
 afterAll(() => {
   tf.dispose([xs, ts, ys]);
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
   // measured errors, for the record
   console.log(`parity: max relative errors ${JSON.stringify(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, Number(v.toExponential(2))])))}`);
 });
@@ -327,7 +312,7 @@ describe('forward pass against PyTorch (tiny fixtures)', () => {
       expect(t.dtype === 'F32' && sameBits(t.data, ref.data as Float32Array)).toBe(true);
     });
 
-    it.skipIf(!hasNumpy)('Python parses our file by hand (struct, json, numpy) and finds the .pth tensor (torch when importable)', () => {
+    it.skipIf(!hasNumpy())('Python parses our file by hand (struct, json, numpy) and finds the .pth tensor (torch when importable)', () => {
       const code = String.raw`
 import json, struct, sys
 import numpy as np
@@ -354,10 +339,10 @@ if torch is not None:
 print(json.dumps(out))
 `;
       // the check against torch runs where some interpreter has it (MMMI_PYTHON, python3, /usr/bin/python3)
-      const candidates = process.env.MMMI_PYTHON ? [PYTHON] : [PYTHON, '/usr/bin/python3'];
+      const candidates = process.env.MMMI_PYTHON ? [pythonCommand()] : [pythonCommand(), '/usr/bin/python3'];
       const findTorch = "import importlib.util, sys, numpy; sys.exit(importlib.util.find_spec('torch') is None)"; // without importing it (slow)
-      const python = candidates.find((p) => pythonCan(p, findTorch)) ?? PYTHON;
-      const r = JSON.parse(runPython(python, code, [file32, fixture('tiny_checkpoint.pth'), CONV])) as {
+      const python = candidates.find((p) => spawnPython(findTorch, [], { python: p }).status === 0) ?? pythonCommand();
+      const r = JSON.parse(runPython(code, [file32, fixture('tiny_checkpoint.pth'), CONV], { python })) as {
         names: string[];
         shape: number[];
         format: string;

@@ -1,20 +1,11 @@
+import { SeededRandom } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { skewedTimesteps, uniformTimesteps, type RandomSource } from '../src/timesteps.js';
 
-/** mulberry32 for U[0, 1), Box–Muller for N(0, 1); `shift` moves every normal draw. */
+/** U[0, 1) and N(0, 1) draws of a seeded test source; `shift` moves every normal draw. */
 function seededSource(seed: number, shift = 0): RandomSource {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32;
-  };
-  return {
-    uniform,
-    normal: () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()) + shift,
-  };
+  const rng = new SeededRandom(seed);
+  return { uniform: () => rng.uniform(), normal: () => rng.normal() + shift };
 }
 
 /** Upper tail P(Z > z) of N(0, 1) (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */

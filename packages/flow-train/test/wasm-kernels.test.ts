@@ -4,31 +4,13 @@
  * and no leaked tensors or wasm buffers.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { SeededRandom } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  getConv2DBackpropFilterVariant,
-  registerTfjsGradients,
-  registerWasmTrainingKernels,
-  selectTrainingBackend,
-  setConv2DBackpropFilterVariant,
-  WASM_TRAINING_KERNELS,
-  type Conv2DBackpropFilterVariant,
-} from '../src/backend/index.js';
+import { getConv2DBackpropFilterVariant, setConv2DBackpropFilterVariant, type Conv2DBackpropFilterVariant } from '../bench/conv-grad-variants.js';
+import { registerTfjsGradients, registerWasmTrainingKernels, selectTrainingBackend, WASM_TRAINING_KERNELS } from '../src/backend/index.js';
 
-/** Deterministic N(0, 1)-ish values (mulberry32 + Box–Muller). */
-function randn(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return out;
-}
+/** Deterministic N(0, 1) values. */
+const randn = (n: number, seed: number): Float32Array => new SeededRandom(seed).normals(n);
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

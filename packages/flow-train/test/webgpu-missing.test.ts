@@ -30,7 +30,7 @@ describe.skipIf(found.length > 0)('no WebGPU adapter', () => {
   it('mmmi-train sample --backend webgpu: exit 2, one line naming the attempts and the install step', async () => {
     const r = await run(['sample', '--checkpoint', 'cifar10-small', '--n', '1', '--nfe', '1', '--engine', 'tfjs', '--backend', 'webgpu', '--out', '/nonexistent-never-written/grid.png']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^mmmi-train: no usable tfjs backend: webgpu: no WebGPU adapter \(default: no adapter\); a GPU needs its Vulkan driver and the loader \(Debian: libvulkan1/m);
+    expect(r.err).toMatch(/^mmmi-train: error: no usable tfjs backend: webgpu: no WebGPU adapter \(default: no adapter\); a GPU needs its Vulkan driver and the loader \(Debian: libvulkan1/m);
     expect(r.err).not.toMatch(/^\s+at /m);
   });
 

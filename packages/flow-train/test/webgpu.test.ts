@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readImageRgbSync, writePng } from '@mmmi/formats';
 import { openWebGpuAdapter, selectBackend, WebGpuUnavailableError } from '@mmmi/fid';
+import { SeededRandom } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectTrainingBackend } from '../src/backend/index.js';
 import { readCheckpointFile } from '../src/checkpoint.js';
@@ -198,11 +199,10 @@ describe.skipIf(skipReason !== undefined)('mmmi-train with --backend webgpu', ()
   it('train (grid through ONNX Runtime), then sample on webgpu gives the cpu images; --threads 2 is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmmi-webgpu-cli-'));
     const data = join(dir, 'data');
-    let seed = 5;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 255;
+    const rng = new SeededRandom(5);
     for (const cls of ['a', 'b']) {
       mkdirSync(join(data, cls), { recursive: true });
-      for (let k = 0; k < 2; k++) await writePng(join(data, cls, `${k}.png`), { width: 8, height: 8, data: Uint8Array.from({ length: 192 }, rand) });
+      for (let k = 0; k < 2; k++) await writePng(join(data, cls, `${k}.png`), { width: 8, height: 8, data: rng.bytes(192) });
     }
     const out = join(dir, 'out');
     const train = await cli([

@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { xorshift32 } from '@mmmi/test-utils';
 import { NpzWriter, readZip } from '../src/index.js';
 
 function option(name: string, fallback: string): string {
@@ -46,12 +47,8 @@ interface Run {
 async function writeOne(label: string, path: string, mb: number, level: number | undefined): Promise<Run> {
   const chunk = new Float32Array(CHUNK / 4);
   // pixel-like values: 8-bit levels / 255 as float32, pseudo-random (xorshift32)
-  for (let i = 0, x = 2463534242; i < chunk.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    chunk[i] = ((x >>> 0) & 0xff) / 255;
-  }
+  const next = xorshift32(2463534242);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (next() & 0xff) / 255;
   const count = (mb * MB) / 4;
   const chunks = count / chunk.length;
   global.gc?.();

@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPython, mulberry32, runPython, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CIFAR10_CLASSES,
   cifar10RecordsToHwc,
@@ -12,10 +13,8 @@ import {
   readCifar10,
   type Cifar10Batch,
 } from '../src/index.js';
-import { hasPython, makeTempDir, runPython } from './helpers.js';
 
-const { dir, cleanup } = makeTempDir('cifar10');
-afterAll(cleanup);
+const dir = tempDir('mmmi-formats-cifar10-');
 
 /** tar (gz) `files` (path on disk → name in archive, in this order) with Python's tarfile. */
 const TAR = `
@@ -27,15 +26,14 @@ with tarfile.open(out, 'w:gz' if out.endswith('gz') else 'w', format=tarfile.GNU
 `;
 const tar = (out: string, files: [string, string][]) => runPython(TAR, [out, JSON.stringify(files)]);
 
-let seed = 12345;
-const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % 256;
+const rnd = mulberry32(12345);
 
 /** A fake binary batch: n records with labels and random pixels. */
 function fakeRecords(n: number): Uint8Array {
   const r = new Uint8Array(n * 3073);
   for (let i = 0; i < n; i++) {
     r[i * 3073] = (i * 3 + n) % 10;
-    for (let j = 1; j < 3073; j++) r[i * 3073 + j] = rnd();
+    for (let j = 1; j < 3073; j++) r[i * 3073 + j] = Math.floor(rnd() * 256);
   }
   return r;
 }
@@ -99,7 +97,7 @@ describe('cifar10RecordsToHwc', () => {
   });
 });
 
-describe.skipIf(!hasPython)('readCifar10: binary release', () => {
+describe.skipIf(!hasPython())('readCifar10: binary release', () => {
   it('reads the extracted folder (the folder above or the batches folder itself), in batch order', async () => {
     for (const src of [binDir, batchesDir]) {
       expect(await detectCifar10(src)).toMatchObject({ layout: 'binary', container: 'folder' });
@@ -156,7 +154,7 @@ describe.skipIf(!hasPython)('readCifar10: binary release', () => {
   });
 });
 
-describe.skipIf(!hasPython)('readCifar10: JPEG folder layout', () => {
+describe.skipIf(!hasPython())('readCifar10: JPEG folder layout', () => {
   const jpgDir = join(dir, 'jpg');
   const want = new Map<string, { label: number; data: Uint8Array }>();
   beforeAll(() => {

@@ -1,53 +1,17 @@
 /**
- * Python is the independent truth for these tests (NumPy for .npy, PIL when present for
- * images, and a standard-library PNG codec in test/py/ otherwise). Set MMMI_PYTHON to use
- * an interpreter other than `python3`.
+ * formats' own test helpers. Python is the independent truth for these tests (NumPy for .npy,
+ * PIL when present for images, and a standard-library PNG codec in test/py/ otherwise); the
+ * interpreter (MMMI_PYTHON, else python3), the probes and runPython come from @mmmi/test-utils.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hasNumpy, hasPythonModule, runPythonFile } from '@mmmi/test-utils';
 
-export const PYTHON = process.env.MMMI_PYTHON ?? 'python3';
+/** Whether the test Python has NumPy and PIL (the image reference). */
+export const hasPil = (): boolean => hasNumpy() && hasPythonModule('PIL.Image');
 
-function pythonCan(code: string): boolean {
-  return spawnSync(PYTHON, ['-c', code], { stdio: 'ignore' }).status === 0;
-}
-
-export const hasPython = pythonCan('pass');
-export const hasNumpy = hasPython && pythonCan('import numpy');
-export const hasPil = hasNumpy && pythonCan('import PIL.Image');
-
-function python(args: readonly string[]): string {
-  try {
-    return execFileSync(PYTHON, args, {
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // test/py/ imports a helper module; keep __pycache__ out of the source tree
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`python failed: ${err.stderr || err.message}`);
-  }
-}
-
-/** Run Python source with argv; returns stdout. Fails the test with Python's stderr. */
-export function runPython(code: string, args: readonly string[] = []): string {
-  return python(['-c', code, ...args]);
-}
-
-/** Run one of the scripts in test/py/. */
+/** Run one of the scripts in test/py/; returns stdout, or throws with Python's stderr. */
 export function runPythonScript(name: string, args: readonly string[] = []): string {
-  return python([fileURLToPath(new URL(`./py/${name}`, import.meta.url)), ...args]);
-}
-
-/** A fresh temp folder and its cleanup, for beforeAll/afterAll. */
-export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), `mmmi-formats-${prefix}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return runPythonFile(fileURLToPath(new URL(`./py/${name}`, import.meta.url)), args);
 }
 
 export function hex(bytes: ArrayBufferView): string {

@@ -1,9 +1,10 @@
 /** Decoding files written by PIL, compared with PIL's own `Image.open(p).convert("RGB")`. */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPython, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encodePng, readImageRgbSync } from '../src/index.js';
-import { absDiff, hasPil, makeTempDir, runPython, runPythonScript } from './helpers.js';
+import { absDiff, hasPil, runPythonScript } from './helpers.js';
 
 const ANCHORS = '/work/shared/anchors/templates/galaxy_rot_curve_DAG';
 
@@ -16,13 +17,12 @@ interface PilCase {
   group: 'png' | 'jpeg_full' | 'jpeg_subsampled';
 }
 
-describe.skipIf(!hasPil)('PIL as reference', () => {
-  const tmp = makeTempDir('pil');
+describe.skipIf(!hasPil())('PIL as reference', () => {
+  const tmp = tempDir('mmmi-formats-pil-');
   let cases: Record<string, PilCase> = {};
   beforeAll(() => {
-    cases = JSON.parse(runPythonScript('pil_cases.py', [tmp.dir]));
+    cases = JSON.parse(runPythonScript('pil_cases.py', [tmp]));
   });
-  afterAll(() => tmp.cleanup());
 
   const decode = (c: PilCase) => {
     const img = readImageRgbSync(c.file);
@@ -58,7 +58,7 @@ describe.skipIf(!hasPil)('PIL as reference', () => {
 
   it('PIL reads our PNG exactly', () => {
     const data = Uint8Array.from({ length: 19 * 11 * 3 }, (_, i) => (i * 37) % 256);
-    const file = join(tmp.dir, 'ours.png');
+    const file = join(tmp, 'ours.png');
     const bytes = encodePng({ width: 19, height: 11, data });
     writeFileSync(file, bytes);
     const out = runPython(

@@ -2,9 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import { decodeImageRgb, detectImageFormat, encodePng, FormatError, readImageRgb, readImageRgbSync, toChannelFirst, type RgbImage } from '../src/index.js';
-import { absDiff, makeTempDir } from './helpers.js';
+import { absDiff } from './helpers.js';
 
 function gradient(width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -29,8 +30,7 @@ function jpegBytes(img: RgbImage, quality: number): Uint8Array {
 }
 
 describe('decodeImageRgb', () => {
-  const tmp = makeTempDir('image');
-  afterAll(() => tmp.cleanup());
+  const tmp = tempDir('mmmi-formats-image-');
   const img = gradient(40, 24);
 
   it('decodes a JPEG close to the original (lossy)', () => {
@@ -42,8 +42,8 @@ describe('decodeImageRgb', () => {
   });
 
   it('detects the format from magic bytes, not the extension', async () => {
-    const pngAsJpg = join(tmp.dir, 'really-a-png.jpg');
-    const jpgAsPng = join(tmp.dir, 'really-a-jpeg.png');
+    const pngAsJpg = join(tmp, 'really-a-png.jpg');
+    const jpgAsPng = join(tmp, 'really-a-jpeg.png');
     writeFileSync(pngAsJpg, encodePng(img));
     writeFileSync(jpgAsPng, jpegBytes(img, 90));
     expect(detectImageFormat(encodePng(img))).toBe('png');
@@ -54,7 +54,7 @@ describe('decodeImageRgb', () => {
 
   it('reports unsupported and corrupt files with the path and cause', () => {
     const check = (name: string, bytes: Uint8Array, re: RegExp) => {
-      const p = join(tmp.dir, name);
+      const p = join(tmp, name);
       writeFileSync(p, bytes);
       let err: unknown;
       try {
@@ -81,7 +81,7 @@ describe('decodeImageRgb', () => {
   });
 
   it('leaves I/O errors alone', async () => {
-    await expect(readImageRgb(join(tmp.dir, 'nope.png'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readImageRgb(join(tmp, 'nope.png'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('message without a path says in-memory', () => {

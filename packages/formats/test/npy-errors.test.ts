@@ -1,9 +1,10 @@
 /** Malformed input must fail with a FormatError naming the file and the cause. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy, FormatError, parseNpy, readNpy, readNpySync, requireDtype } from '../src/index.js';
-import { hasNumpy, list, makeTempDir, runPython } from './helpers.js';
+import { list } from './helpers.js';
 
 /** Hand-made .npy bytes, so every malformation can be produced without NumPy. */
 function craft(dict: string, data: Uint8Array = new Uint8Array(0), major = 1): Uint8Array {
@@ -130,11 +131,10 @@ describe('malformed .npy bytes', () => {
 });
 
 describe('malformed .npy files on disk', () => {
-  const tmp = makeTempDir('npy-err');
-  afterAll(() => tmp.cleanup());
+  const tmp = tempDir('mmmi-formats-npy-err-');
 
   it('readNpy/readNpySync name the path', async () => {
-    const p = join(tmp.dir, 'short.npy');
+    const p = join(tmp, 'short.npy');
     const good = encodeNpy({ shape: [4], data: new Int32Array(4) });
     writeFileSync(p, good.subarray(0, good.length - 1));
     await expect(readNpy(p)).rejects.toThrow(`npy file ${p}: truncated data`);
@@ -142,12 +142,12 @@ describe('malformed .npy files on disk', () => {
   });
 
   it('a missing file is an I/O error, not a FormatError', async () => {
-    const p = join(tmp.dir, 'missing.npy');
+    const p = join(tmp, 'missing.npy');
     await expect(readNpy(p)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(() => readNpySync(p)).toThrow(/ENOENT/);
   });
 
-  it.skipIf(!hasNumpy)('NumPy-made object, complex and structured arrays are rejected clearly', () => {
+  it.skipIf(!hasNumpy())('NumPy-made object, complex and structured arrays are rejected clearly', () => {
     runPython(
       String.raw`
 import sys, numpy as np
@@ -157,13 +157,13 @@ np.save(d + '/c16.npy', np.array([1 + 2j, 3j]))
 np.save(d + '/rec.npy', np.zeros(3, dtype=[('x', '<f8'), ('y', '<i4')]))
 np.save(d + '/f2.npy', np.zeros(3, dtype=np.float16))
 `,
-      [tmp.dir],
+      [tmp],
     );
-    expect(() => readNpySync(join(tmp.dir, 'obj.npy'))).toThrow(/obj\.npy: unsupported dtype '\|O'.*pickle/);
-    expect(() => readNpySync(join(tmp.dir, 'c16.npy'))).toThrow(/c16\.npy: unsupported dtype '<c16'.*complex/);
-    expect(() => readNpySync(join(tmp.dir, 'rec.npy'))).toThrow(/rec\.npy: structured/);
-    expect(() => readNpySync(join(tmp.dir, 'f2.npy'))).toThrow(/f2\.npy: unsupported dtype '<f2'/);
+    expect(() => readNpySync(join(tmp, 'obj.npy'))).toThrow(/obj\.npy: unsupported dtype '\|O'.*pickle/);
+    expect(() => readNpySync(join(tmp, 'c16.npy'))).toThrow(/c16\.npy: unsupported dtype '<c16'.*complex/);
+    expect(() => readNpySync(join(tmp, 'rec.npy'))).toThrow(/rec\.npy: structured/);
+    expect(() => readNpySync(join(tmp, 'f2.npy'))).toThrow(/f2\.npy: unsupported dtype '<f2'/);
     // sanity: NumPy can read its own object file, so the rejection is ours
-    expect(readFileSync(join(tmp.dir, 'obj.npy')).length).toBeGreaterThan(0);
+    expect(readFileSync(join(tmp, 'obj.npy')).length).toBeGreaterThan(0);
   });
 });

@@ -1,9 +1,10 @@
 /** Cross-checks against NumPy itself: NumPy writes → we read, we write → NumPy reads. */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readNpy, readNpySync, writeNpy, writeNpySync, type NpyInput } from '../src/index.js';
-import { hasNumpy, hex, list, makeTempDir, runPython } from './helpers.js';
+import { hex, list } from './helpers.js';
 
 interface Expected {
   file: string;
@@ -80,14 +81,13 @@ add('large_f8', rng.standard_normal(200_000))
 print(json.dumps(cases))
 `;
 
-describe.skipIf(!hasNumpy)('NumPy writes, we read', () => {
-  const tmp = makeTempDir('npy-read');
+describe.skipIf(!hasNumpy())('NumPy writes, we read', () => {
+  const tmp = tempDir('mmmi-formats-npy-read-');
   let cases: Record<string, Expected> = {};
 
   beforeAll(() => {
-    cases = JSON.parse(runPython(NUMPY_WRITES, [tmp.dir])) as Record<string, Expected>;
+    cases = JSON.parse(runPython(NUMPY_WRITES, [tmp])) as Record<string, Expected>;
   });
-  afterAll(() => tmp.cleanup());
 
   it('produced the intended variety of files', () => {
     const all = Object.values(cases);
@@ -165,22 +165,21 @@ const weWrite: Record<string, [NpyInput, string]> = {
   many_dims: [{ shape: [1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2], data: new Int16Array(64).map((_, i) => i - 32) }, '<i2'],
 };
 
-describe.skipIf(!hasNumpy)('we write, NumPy reads', () => {
-  const tmp = makeTempDir('npy-write');
-  afterAll(() => tmp.cleanup());
+describe.skipIf(!hasNumpy())('we write, NumPy reads', () => {
+  const tmp = tempDir('mmmi-formats-npy-write-');
 
   it('np.load returns identical dtype, shape and bits, and np.save would write identical bytes', async () => {
     const manifest: Record<string, { file: string }> = {};
     let i = 0;
     for (const [name, [array]] of Object.entries(weWrite)) {
-      const file = join(tmp.dir, `${name}.npy`);
+      const file = join(tmp, `${name}.npy`);
       // exercise both writers
       if (i++ % 2 === 0) await writeNpy(file, array);
       else writeNpySync(file, array);
       manifest[name] = { file };
     }
-    expect(readdirSync(tmp.dir).filter((f) => !f.endsWith('.npy'))).toEqual([]);
-    const manifestPath = join(tmp.dir, 'manifest.json');
+    expect(readdirSync(tmp).filter((f) => !f.endsWith('.npy'))).toEqual([]);
+    const manifestPath = join(tmp, 'manifest.json');
     writeFileSync(manifestPath, JSON.stringify(manifest));
     const got = JSON.parse(runPython(NUMPY_READS, [manifestPath])) as Record<string, Record<string, unknown>>;
     for (const [name, [array, dtype]] of Object.entries(weWrite)) {

@@ -1,9 +1,10 @@
 /** Self-consistency that needs no Python: encode → parse for every dtype, header layout, atomic writes. */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy, readNpy, readNpySync, writeNpy, writeNpySync, type NpyInput } from '../src/index.js';
-import { hex, list, makeTempDir } from './helpers.js';
+import { hex, list } from './helpers.js';
 
 const inputs: [string, NpyInput][] = [
   ['<f8', { shape: [2, 3], data: Float64Array.from([Math.PI, NaN, -0, Infinity, 5e-324, -1e308]) }],
@@ -79,22 +80,21 @@ describe('encodeNpy → parseNpy', () => {
 });
 
 describe('writeNpy', () => {
-  const tmp = makeTempDir('npy-atomic');
-  afterAll(() => tmp.cleanup());
+  const tmp = tempDir('mmmi-formats-npy-atomic-');
 
   it('writes, replaces, and leaves no temp files', async () => {
-    const p = join(tmp.dir, 'a.npy');
+    const p = join(tmp, 'a.npy');
     await writeNpy(p, { shape: [2], data: Float64Array.from([1, 2]) });
     expect(list((await readNpy(p)).data)).toEqual([1, 2]);
     writeNpySync(p, { shape: [1], data: Int32Array.from([9]) });
     const b = readNpySync(p);
     expect(b.dtype).toBe('<i4');
     expect(list(b.data)).toEqual([9]);
-    expect(readdirSync(tmp.dir)).toEqual(['a.npy']);
+    expect(readdirSync(tmp)).toEqual(['a.npy']);
   });
 
   it('leaves an existing file untouched when encoding fails', async () => {
-    const p = join(tmp.dir, 'keep.npy');
+    const p = join(tmp, 'keep.npy');
     writeFileSync(p, 'old');
     await expect(writeNpy(p, { shape: [3], data: new Float64Array(2) })).rejects.toThrow(/3 elements/);
     expect(() => writeNpySync(p, { shape: [3], data: new Float64Array(2) })).toThrow(/3 elements/);
@@ -102,14 +102,14 @@ describe('writeNpy', () => {
   });
 
   it('fails cleanly when the destination cannot be written', async () => {
-    const missing = join(tmp.dir, 'no-such-dir', 'x.npy');
+    const missing = join(tmp, 'no-such-dir', 'x.npy');
     await expect(writeNpy(missing, { shape: [1], data: new Float64Array(1) })).rejects.toMatchObject({ code: 'ENOENT' });
     // rename onto a directory fails after the temp file exists: the temp must be removed
-    const dirTarget = join(tmp.dir, 'is-a-dir');
+    const dirTarget = join(tmp, 'is-a-dir');
     mkdirSync(join(dirTarget, 'child'), { recursive: true });
     await expect(writeNpy(dirTarget, { shape: [1], data: new Float64Array(1) })).rejects.toThrow();
     expect(() => writeNpySync(dirTarget, { shape: [1], data: new Float64Array(1) })).toThrow();
-    expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(join(dirTarget, 'child'))).toBe(true);
   });
 });

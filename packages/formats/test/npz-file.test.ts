@@ -4,14 +4,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy, FormatError, NpzFile, NpzWriter, readNpz, writeNpz, type NpyData } from '../src/index.js';
-import { hasNumpy, hex, makeTempDir, runPython } from './helpers.js';
+import { hex } from './helpers.js';
 import { encodeHeader } from '../src/npy.js';
 import { craftZip, writeSparseZip64 } from './zipcraft.js';
 
-const tmp = makeTempDir('npzfile');
-afterAll(tmp.cleanup);
+const tmp = tempDir('mmmi-formats-npzfile-');
 
 /** Slices [start, start + count) of every stored C-order numeric array, asked of np.load. */
 const SLICES: [string, number, number][] = [
@@ -66,11 +66,11 @@ print(json.dumps(out))
 
 const dataHex = (d: NpyData) => hex(d);
 
-describe.skipIf(!hasNumpy)('files written by NumPy', () => {
+describe.skipIf(!hasNumpy())('files written by NumPy', () => {
   let expected: string[] = [];
-  const file = (name: string) => join(tmp.dir, name);
+  const file = (name: string) => join(tmp, name);
   it('writes them', () => {
-    expected = JSON.parse(runPython(NUMPY_WRITES, [tmp.dir, JSON.stringify(SLICES)]));
+    expected = JSON.parse(runPython(NUMPY_WRITES, [tmp, JSON.stringify(SLICES)]));
   });
 
   for (const name of ['stored.npz', 'compressed.npz', 'zip64.npz']) {
@@ -136,7 +136,7 @@ describe.skipIf(!hasNumpy)('files written by NumPy', () => {
 
 describe('files written by NpzWriter', () => {
   it('streamed, ZIP64 forced: elements across chunk boundaries; np.load agrees', async () => {
-    const path = join(tmp.dir, 'streamed.npz');
+    const path = join(tmp, 'streamed.npz');
     const w = await NpzWriter.create(path, { zip64: 'always' });
     await w.addArray('MI_labels', { shape: [2], data: ['a', 'θ'] });
     const s = await w.beginArray('X', { dtype: '<f4', shape: [6, 2, 3, 4, 5] });
@@ -154,7 +154,7 @@ describe('files written by NpzWriter', () => {
       await npz.close();
     }
     expect(await NpzFile.keys(path)).toEqual(['MI_labels', 'X']);
-    if (hasNumpy) {
+    if (hasNumpy()) {
       const out = runPython(`import sys, numpy as np; x = np.load(sys.argv[1])['X']; print(x.ravel()[100:400].tobytes().hex())`, [path]);
       expect(out.trim()).toBe(hex(all.subarray(100, 400)));
     }
@@ -163,18 +163,18 @@ describe('files written by NpzWriter', () => {
 
 describe('hostile input', () => {
   it('a truncated file, a bad member header, a member too short for its shape', async () => {
-    const path = join(tmp.dir, 'good.npz');
+    const path = join(tmp, 'good.npz');
     await writeNpz(path, { a: { shape: [100], data: new Float64Array(100) } });
     const bytes = readFileSync(path);
-    const cut = join(tmp.dir, 'cut.npz');
+    const cut = join(tmp, 'cut.npz');
     for (const n of [0, 10, 100, bytes.length - 30, bytes.length - 1]) {
       writeFileSync(cut, bytes.subarray(0, n));
       await expect(NpzFile.open(cut)).rejects.toThrow(FormatError);
     }
-    const badHeader = join(tmp.dir, 'badheader.npz');
+    const badHeader = join(tmp, 'badheader.npz');
     writeFileSync(badHeader, craftZip([{ name: 'a.npy', data: Buffer.from('\x93NUMPY\x01\x00\x04\x00{}  ', 'latin1') }]));
     await expect(NpzFile.open(badHeader)).rejects.toThrow(/npy file .*badheader\.npz\/a\.npy: header keys/);
-    const short = join(tmp.dir, 'short.npz');
+    const short = join(tmp, 'short.npz');
     writeFileSync(short, craftZip([{ name: 'a.npy', data: encodeNpy({ shape: [10], data: new Float64Array(10) }).subarray(0, 128 + 40) }]));
     const npz = await NpzFile.open(short);
     try {
@@ -188,7 +188,7 @@ describe('hostile input', () => {
 
 describe('beyond 4 GiB (sparse file)', () => {
   it('reads the headers and element ranges of a 5 GiB stored array, and a member after it', async () => {
-    const path = join(tmp.dir, 'sparse.npz');
+    const path = join(tmp, 'sparse.npz');
     const [rows, cols] = [1_310_720, 1024]; // float32: 5 GiB
     const header = encodeHeader('<f4', [rows, cols]);
     const last = Float32Array.from([1.5, -2.5, 3.5]);

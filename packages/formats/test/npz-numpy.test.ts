@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NpzWriter, readNpz, readZip, writeNpz, type NpyInput, type NpyUnicodeInput } from '../src/index.js';
-import { hasNumpy, hex, makeTempDir, runPython } from './helpers.js';
+import { hex } from './helpers.js';
 import { noise } from './zipcraft.js';
 
 const sha256 = (b: ArrayBufferView) => createHash('sha256').update(Buffer.from(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
@@ -120,13 +121,12 @@ interface NumpyWrites {
   };
 }
 
-describe.skipIf(!hasNumpy)('NumPy / zipfile write, we read', () => {
-  const tmp = makeTempDir('npz-read');
+describe.skipIf(!hasNumpy())('NumPy / zipfile write, we read', () => {
+  const tmp = tempDir('mmmi-formats-npz-read-');
   let made: NumpyWrites;
   beforeAll(() => {
-    made = JSON.parse(runPython(NUMPY_WRITES, [tmp.dir])) as NumpyWrites;
+    made = JSON.parse(runPython(NUMPY_WRITES, [tmp])) as NumpyWrites;
   });
-  afterAll(() => tmp.cleanup());
 
   it('np.savez and np.savez_compressed: every array exact (float32/64, ints, bool, unicode, 0-d, empty, Fortran, big-endian)', async () => {
     for (const [label, { file, arrays }] of Object.entries(made.npz)) {
@@ -245,13 +245,12 @@ async function writeStreamed(path: string, compress: boolean, zip64: 'auto' | 'a
   await w.close();
 }
 
-describe.skipIf(!hasNumpy)('we write, NumPy and zipfile read', () => {
-  const tmp = makeTempDir('npz-write');
-  afterAll(() => tmp.cleanup());
+describe.skipIf(!hasNumpy())('we write, NumPy and zipfile read', () => {
+  const tmp = tempDir('mmmi-formats-npz-write-');
 
   it('np.load reads every variant exactly, testzip finds no error, each entry is byte-identical to np.save', async () => {
     const manifest: Record<string, string> = {};
-    const add = (label: string) => (manifest[label] = join(tmp.dir, `${label}.npz`));
+    const add = (label: string) => (manifest[label] = join(tmp, `${label}.npz`));
     await writeNpz(add('whole_stored'), wholeArrays);
     await writeNpz(add('whole_compressed'), wholeArrays, { compress: true });
     await writeNpz(add('whole_stored_zip64'), wholeArrays, { zip64: 'always' });
@@ -260,7 +259,7 @@ describe.skipIf(!hasNumpy)('we write, NumPy and zipfile read', () => {
     await writeStreamed(add('streamed_compressed'), true, 'auto');
     await writeStreamed(add('streamed_stored_zip64'), false, 'always');
     await writeStreamed(add('streamed_compressed_zip64'), true, 'always');
-    const manifestPath = join(tmp.dir, 'manifest.json');
+    const manifestPath = join(tmp, 'manifest.json');
     writeFileSync(manifestPath, JSON.stringify(manifest));
     const got = JSON.parse(runPython(NUMPY_READS, [manifestPath])) as Record<
       string,

@@ -1,7 +1,8 @@
 /** .npz and unicode .npy self-consistency, without Python. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import {
   encodeNpy,
   FormatError,
@@ -16,7 +17,7 @@ import {
   requireDtype,
   writeNpz,
 } from '../src/index.js';
-import { hex, list, makeTempDir } from './helpers.js';
+import { hex, list } from './helpers.js';
 import { craftZip } from './zipcraft.js';
 
 describe('unicode .npy', () => {
@@ -57,8 +58,7 @@ describe('unicode .npy', () => {
 });
 
 describe('.npz write → read', () => {
-  const tmp = makeTempDir('npz');
-  afterAll(() => tmp.cleanup());
+  const tmp = tempDir('mmmi-formats-npz-');
 
   const arrays = {
     images: { shape: [2, 3, 4], data: Float32Array.from({ length: 24 }, (_, i) => i / 3) },
@@ -73,7 +73,7 @@ describe('.npz write → read', () => {
 
   for (const compress of [false, true]) {
     it(`writeNpz(compress: ${compress}) → readNpz returns every array exactly, in order`, async () => {
-      const path = join(tmp.dir, `w-${compress}.npz`);
+      const path = join(tmp, `w-${compress}.npz`);
       await writeNpz(path, arrays, { compress });
       const m = await readNpz(path);
       expect([...m.keys()]).toEqual(Object.keys(arrays));
@@ -92,7 +92,7 @@ describe('.npz write → read', () => {
   }
 
   it('NpzWriter streams an array in chunks and checks the total against the shape', async () => {
-    const path = join(tmp.dir, 'stream.npz');
+    const path = join(tmp, 'stream.npz');
     const w = await NpzWriter.create(path, { compress: true });
     await w.addArray('first', arrays.idx);
     const s = await w.beginArray('x', { dtype: '<f8', shape: [1000, 3] });
@@ -126,9 +126,9 @@ describe('.npz write → read', () => {
   });
 
   it('a failed writeNpz leaves nothing behind', async () => {
-    const path = join(tmp.dir, 'fail.npz');
+    const path = join(tmp, 'fail.npz');
     await expect(writeNpz(path, { a: arrays.idx, b: { shape: [2], data: new Float64Array(3) } })).rejects.toThrow(/2 elements, data has 3/);
-    expect(readdirSync(tmp.dir).filter((f) => f.includes('fail'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.includes('fail'))).toEqual([]);
   });
 
   it('skips entries that are not .npy, as arrays go; reads duplicates once (the last copy)', () => {

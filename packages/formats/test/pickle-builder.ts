@@ -184,15 +184,3 @@ export function torchZip(pkl: Uint8Array, storages: Record<string, Uint8Array> =
 export function f32(values: readonly number[]): Uint8Array {
   return new Uint8Array(new Float32Array(values).buffer);
 }
-
-/** Deterministic PRNG (mulberry32) for mutation tests. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

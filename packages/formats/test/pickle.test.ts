@@ -4,12 +4,12 @@
  * hostile input (forbidden globals, truncation, absurd lengths, mutations) is rejected
  * with a FormatError, never a crash, a hang or a huge allocation.
  */
+import { hasNumpy, hasPython, mulberry32, runPython } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.js';
 import { isPyTuple, pyAttributes, PyGlobal, unpickle, unpickleAt, type UnpickleOptions } from '../src/pickle.js';
 import { NUMPY_GLOBALS, PYTHON_GLOBALS } from '../src/pickle-globals.js';
-import { hasNumpy, hasPython, runPython } from './helpers.js';
-import { glob, ops, rng, str, u32le, u64le } from './pickle-builder.js';
+import { glob, ops, str, u32le, u64le } from './pickle-builder.js';
 
 const SAFE: UnpickleOptions = { globals: { ...PYTHON_GLOBALS, ...NUMPY_GLOBALS } };
 
@@ -50,8 +50,8 @@ out = {name: {p: pickle.dumps(v, protocol=p).hex() for p in range(6)} for name, 
 json.dump(out, sys.stdout)
 `;
 
-describe.skipIf(!hasPython)('pickles written by Python (protocols 0-5)', () => {
-  const pickles = hasPython ? (JSON.parse(runPython(PY_VALUES)) as Record<string, Record<string, string>>) : {};
+describe.skipIf(!hasPython())('pickles written by Python (protocols 0-5)', () => {
+  const pickles = hasPython() ? (JSON.parse(runPython(PY_VALUES)) as Record<string, Record<string, string>>) : {};
   const each = (name: string, check: (v: unknown, proto: number) => void) => {
     for (const [proto, hex] of Object.entries(pickles[name])) check(unpickle(Buffer.from(hex, 'hex'), SAFE), Number(proto));
   };
@@ -126,7 +126,7 @@ describe.skipIf(!hasPython)('pickles written by Python (protocols 0-5)', () => {
   });
 });
 
-describe.skipIf(!hasNumpy)('NumPy values written by Python', () => {
+describe.skipIf(!hasNumpy())('NumPy values written by Python', () => {
   it('reads scalars (numbers, bigint, boolean) and arrays (as parseNpy arrays, Fortran and big-endian too)', () => {
     const hex = runPython(String.raw`
 import pickle, numpy as np
@@ -329,7 +329,7 @@ describe('hostile pickles', () => {
       ops(0x80, 2, glob('collections.OrderedDict'), ')', 'R', '(', str('w'), 'G', [63, 248, 0, 0, 0, 0, 0, 0], str('n'), 0x8a, 9, [1, 2, 3, 4, 5, 6, 7, 8, 9], 'u', '.'),
       ops(0x80, 4, 0x95, u64le(30n), 0x8c, 1, 'x', 0x94, ']', 0x94, '(', 'K', 1, 'h', 0, 'e', 0x8f, 0x94, 0x86, '.'),
     ];
-    const random = rng(12345);
+    const random = mulberry32(12345);
     for (const seed of seeds) {
       for (let i = 0; i < 3000; i++) {
         const m = new Uint8Array(seed);

@@ -4,30 +4,29 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPython, mulberry32, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImageRgb, encodePng, readImageRgb, readImageRgbSync, writePng, writePngSync, type RgbImage } from '../src/index.js';
-import { hasPython, hex, makeTempDir, runPythonScript } from './helpers.js';
+import { hex, runPythonScript } from './helpers.js';
 
 const ANCHORS = '/work/shared/anchors/templates/galaxy_rot_curve_DAG';
 
 function testImage(width: number, height: number, seed = 1): RgbImage {
-  let s = seed;
+  const rand = mulberry32(seed);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
     // mostly smooth with some noise, so the encoder's filter choice varies by row
-    data[i] = (((i / 3) % width) * 7 + (s >>> 28)) & 0xff;
+    data[i] = (((i / 3) % width) * 7 + Math.floor(rand() * 16)) & 0xff;
   }
   return { width, height, data };
 }
 
-describe.skipIf(!hasPython)('decode PNGs written by an independent encoder', () => {
-  const tmp = makeTempDir('png-cases');
+describe.skipIf(!hasPython())('decode PNGs written by an independent encoder', () => {
+  const tmp = tempDir('mmmi-formats-png-cases-');
   let cases: Record<string, { png: string; rgb: string; width: number; height: number }> = {};
   beforeAll(() => {
-    cases = JSON.parse(runPythonScript('png_cases.py', [tmp.dir]));
+    cases = JSON.parse(runPythonScript('png_cases.py', [tmp]));
   });
-  afterAll(() => tmp.cleanup());
 
   it('covers the colour types, depths and layouts', () => {
     expect(Object.keys(cases).sort()).toEqual(
@@ -53,8 +52,7 @@ describe.skipIf(!hasPython)('decode PNGs written by an independent encoder', () 
 });
 
 describe('encodePng', () => {
-  const tmp = makeTempDir('png-enc');
-  afterAll(() => tmp.cleanup());
+  const tmp = tempDir('mmmi-formats-png-enc-');
 
   it('round-trips through our decoder', () => {
     for (const [w, h] of [[1, 1], [32, 32], [13, 7], [200, 3]]) {
@@ -73,12 +71,12 @@ describe('encodePng', () => {
     expect(hex(encodePng(view))).toBe(hex(encodePng(img)));
   });
 
-  it.skipIf(!hasPython)('is read back exactly by the independent decoder', async () => {
+  it.skipIf(!hasPython())('is read back exactly by the independent decoder', async () => {
     const files: string[] = [];
     const images: RgbImage[] = [];
     for (const [i, [w, h]] of [[32, 32], [13, 7], [64, 3]].entries()) {
       const img = testImage(w, h, 100 + i);
-      const file = join(tmp.dir, `enc${i}.png`);
+      const file = join(tmp, `enc${i}.png`);
       if (i % 2) writePngSync(file, img);
       else await writePng(file, img);
       files.push(file);
@@ -88,7 +86,7 @@ describe('encodePng', () => {
     files.forEach((f, i) => {
       expect(got[f]).toEqual({ width: images[i].width, height: images[i].height, hex: hex(images[i].data) });
     });
-    expect(readdirSync(tmp.dir).filter((f) => !f.endsWith('.png'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => !f.endsWith('.png'))).toEqual([]);
   });
 
   it('rejects inconsistent sizes', () => {
@@ -109,7 +107,7 @@ describe.skipIf(!existsSync(ANCHORS))('anchor templates (the paper’s 32×32 pa
     }
   });
 
-  it.skipIf(!hasPython)('match the independent decoder exactly', () => {
+  it.skipIf(!hasPython())('match the independent decoder exactly', () => {
     const got = JSON.parse(runPythonScript('png_decode.py', files)) as Record<string, { hex: string }>;
     for (const f of files) expect(hex(readImageRgbSync(f).data), f).toBe(got[f].hex);
   });

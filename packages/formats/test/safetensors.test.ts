@@ -8,7 +8,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { hasNumpy, mulberry32, runPython, tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import {
   bfloat16ToFloat32,
   encodeSafetensors,
@@ -23,11 +24,10 @@ import {
   type SafetensorsDtype,
   type SafetensorsTensor,
 } from '../src/index.js';
-import { hasNumpy, hex, makeTempDir, runPython, runPythonScript } from './helpers.js';
+import { hex, runPythonScript } from './helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/safetensors/', import.meta.url));
-const tmp = makeTempDir('safetensors');
-afterAll(() => tmp.cleanup());
+const tmp = tempDir('mmmi-formats-safetensors-');
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
@@ -35,18 +35,6 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 
 const encode = (tensors: Parameters<typeof encodeSafetensors>[0], metadata?: Record<string, string>) =>
   concat(encodeSafetensors(tensors, metadata));
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random bytes of `count` elements of `dtype`, as that dtype's typed array (BOOL: 0/1). */
 function randomTensor(dtype: SafetensorsDtype, shape: number[], rand: () => number): SafetensorsTensor {
@@ -90,7 +78,7 @@ function expectAlignedAndOwn(contents: SafetensorsContents, input?: Uint8Array):
 // every supported dtype, with odd shapes, a 0-d scalar and empty tensors
 const DTYPES: SafetensorsDtype[] = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'];
 function allDtypes(seed: number): Record<string, SafetensorsTensor> {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const out: Record<string, SafetensorsTensor> = {};
   const shapes = [[3, 5, 7], [1], [], [0], [2, 0, 3], [13]];
   for (const dtype of DTYPES) {
@@ -115,7 +103,7 @@ describe('write → read round trips', () => {
 
   it('through a file: writeSafetensors / readSafetensors', async () => {
     const tensors = allDtypes(2);
-    const path = join(tmp.dir, 'all.safetensors');
+    const path = join(tmp, 'all.safetensors');
     await writeSafetensors(path, tensors);
     const back = await readSafetensors(path);
     expectSameTensors(back.tensors, tensors);
@@ -261,7 +249,7 @@ describe('layout as the official writer', () => {
   });
 
   it('writes atomically: replaces the old file, leaves no temp file, and a failure leaves nothing', async () => {
-    const dir = join(tmp.dir, 'atomic');
+    const dir = join(tmp, 'atomic');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
     const path = join(dir, 'x.safetensors');
@@ -323,8 +311,8 @@ describe('golden file written by hand in Python (test/py/make_safetensors_fixtur
     for (const [name, t] of viaBytes.tensors) expect(hex(viaFile.tensors.get(name)!.data)).toBe(hex(t.data));
   });
 
-  it.skipIf(!hasNumpy)('the script rerun now (numpy present)', () => {
-    const dir = join(tmp.dir, 'fresh');
+  it.skipIf(!hasNumpy())('the script rerun now (numpy present)', () => {
+    const dir = join(tmp, 'fresh');
     runPythonScript('make_safetensors_fixture.py', [dir]);
     checkGolden(dir);
     // the rounding golden too: numpy here agrees with float32ToFloat16
@@ -375,14 +363,14 @@ function pyNumber(s: string): number {
   return s === 'nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s);
 }
 
-describe.skipIf(!hasNumpy)('a hand-written numpy parser reads what we write', () => {
+describe.skipIf(!hasNumpy())('a hand-written numpy parser reads what we write', () => {
   it('every dtype, values and layout', async () => {
     const tensors = allDtypes(5);
     tensors['special.f32'] = { dtype: 'F32', shape: [6], data: Float32Array.from([NaN, Infinity, -0, 1e-45, 3.4028234663852886e38, 0.1]) };
     tensors['half.known'] = { dtype: 'F16', shape: [2, 2], data: float32ToFloat16(Float32Array.from([1, -2.5, 1e-7, 65504])) };
     tensors['θ'] = { dtype: 'I64', shape: [2], data: BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n]) };
     const metadata = { framework: 'pt', 'ünïcode': '✓ "q"\n' };
-    const path = join(tmp.dir, 'for-numpy.safetensors');
+    const path = join(tmp, 'for-numpy.safetensors');
     await writeSafetensors(path, tensors, metadata);
     const py = JSON.parse(runPython(PY_READ, [path])) as {
       first_key: string;
@@ -550,7 +538,7 @@ describe('malformed files give specific FormatErrors naming the file and the ten
   it('readSafetensors gives the same reasons, names the path; I/O errors pass through', async () => {
     const cases = [good.subarray(0, 5), good.subarray(0, 20), good.subarray(0, good.length - 4), concatData(good, 3), craft('{"a": {')];
     for (const [i, bytes] of cases.entries()) {
-      const path = join(tmp.dir, `bad${i}.safetensors`);
+      const path = join(tmp, `bad${i}.safetensors`);
       writeFileSync(path, bytes);
       const reason = reasonOf(bytes, path);
       const err = await readSafetensors(path).then(
@@ -561,7 +549,7 @@ describe('malformed files give specific FormatErrors naming the file and the ten
       expect((err as FormatError).reason).toBe(reason);
       expect((err as FormatError).message).toContain(path);
     }
-    await expect(readSafetensors(join(tmp.dir, 'nope.safetensors'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readSafetensors(join(tmp, 'nope.safetensors'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
@@ -662,8 +650,8 @@ describe('float16 / bfloat16 conversions', () => {
     checkRoundingGolden(join(FIXTURES, 'f16_rounding.safetensors'));
   });
 
-  it.skipIf(!hasNumpy)("matches numpy's astype(np.float16) live on 8 000 random float32 values", () => {
-    const rand = prng(7);
+  it.skipIf(!hasNumpy())("matches numpy's astype(np.float16) live on 8 000 random float32 values", () => {
+    const rand = mulberry32(7);
     const n = 8000;
     const bits = new Uint32Array(n);
     const halves = float16ToFloat32(ALL_HALVES);
@@ -683,7 +671,7 @@ describe('float16 / bfloat16 conversions', () => {
       }
     }
     const input = new Float32Array(bits.buffer);
-    const path = join(tmp.dir, 'f32.bin');
+    const path = join(tmp, 'f32.bin');
     writeFileSync(path, new Uint8Array(bits.buffer));
     const out = runPython(
       "import sys, numpy as np\nwith np.errstate(all='ignore'):\n  print(np.fromfile(sys.argv[1], '<f4').astype('<f2').view('<u2').tobytes().hex())",
@@ -694,7 +682,7 @@ describe('float16 / bfloat16 conversions', () => {
     expectSameHalves(float32ToFloat16(input), want, input);
   });
 
-  it.skipIf(!hasNumpy)("float16 → float32 matches numpy's astype(np.float32) for all 65 536 halves", () => {
+  it.skipIf(!hasNumpy())("float16 → float32 matches numpy's astype(np.float32) for all 65 536 halves", () => {
     const out = runPython("import numpy as np\nprint(np.arange(65536, dtype='<u2').view('<f2').astype('<f4').tobytes().hex())").trim();
     const want = new Uint32Array(new Uint8Array(Buffer.from(out, 'hex')).buffer);
     const got = new Uint32Array(float16ToFloat32(ALL_HALVES).buffer);

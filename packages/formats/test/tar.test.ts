@@ -2,12 +2,11 @@
 import { gzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPython, runPython, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError, readTar, readTarGz, type TarEntry } from '../src/index.js';
-import { hasPython, makeTempDir, runPython } from './helpers.js';
 
-const { dir, cleanup } = makeTempDir('tar');
-afterAll(cleanup);
+const dir = tempDir('mmmi-formats-tar-');
 
 /** Writes an archive with Python's tarfile; files: name → size (content: bytes i*7+len(name) mod 256). */
 const MAKE = `
@@ -48,7 +47,7 @@ const spec: [string, number][] = [
   [longName, 1234],
 ];
 
-describe.skipIf(!hasPython)('readTarGz (archives made by Python tarfile)', () => {
+describe.skipIf(!hasPython())('readTarGz (archives made by Python tarfile)', () => {
   for (const fmt of ['ustar', 'gnu', 'pax'] as const) {
     for (const ext of ['.tar', '.tar.gz']) {
       it(`${fmt}${ext}: regular files with their bytes, directories and links skipped`, async () => {

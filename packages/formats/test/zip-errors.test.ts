@@ -1,5 +1,6 @@
 /** Hostile and broken archives must fail fast with a FormatError naming the file and the cause. */
 import { deflateRawSync, constants } from 'node:zlib';
+import { xorshift32 } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, FormatError, parseNpz, readZip, type ZipArchive } from '../src/index.js';
 import { craftZip, zip64Extra, type CraftEntry, type CraftOptions } from './zipcraft.js';
@@ -205,13 +206,8 @@ describe('fuzzing', () => {
       ]),
       craft([{ name: 'z', data: payload, method: 8, zip64: true }], { zip64: true }),
     ];
-    let x = 12345;
-    const rand = (n: number) => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) % n;
-    };
+    const next = xorshift32(12345);
+    const rand = (n: number) => next() % n;
     let failures = 0;
     const t0 = performance.now();
     for (let iter = 0; iter < 4000; iter++) {

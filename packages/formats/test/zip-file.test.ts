@@ -4,17 +4,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPython, runPython, tempDir } from '@mmmi/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError, NpzWriter, readZip, ZipFile } from '../src/index.js';
-import { hasPython, makeTempDir, runPython } from './helpers.js';
 import { craftZip, noise, writeSparseZip64, type CraftEntry, type CraftOptions } from './zipcraft.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
-const tmp = makeTempDir('zipfile');
-afterAll(tmp.cleanup);
+const tmp = tempDir('mmmi-formats-zipfile-');
 let counter = 0;
 function toFile(bytes: Uint8Array, name = `f${counter++}.zip`): string {
-  const p = join(tmp.dir, name);
+  const p = join(tmp, name);
   writeFileSync(p, bytes);
   return p;
 }
@@ -98,7 +97,7 @@ describe('agrees with readZip', () => {
   });
 
   it('streamed NpzWriter output with ZIP64 forced', async () => {
-    const path = join(tmp.dir, 'streamed.npz');
+    const path = join(tmp, 'streamed.npz');
     const w = await NpzWriter.create(path, { zip64: 'always' });
     const s = await w.beginArray('x', { dtype: '|u1', shape: [3, 1000] });
     for (let i = 0; i < 3; i++) await s.write(noise(1000, i + 1));
@@ -119,8 +118,8 @@ describe('agrees with readZip', () => {
     }
   });
 
-  it.skipIf(!hasPython)("Python's zipfile: force_zip64, deflate, a comment, data descriptors", async () => {
-    const path = join(tmp.dir, 'py.zip');
+  it.skipIf(!hasPython())("Python's zipfile: force_zip64, deflate, a comment, data descriptors", async () => {
+    const path = join(tmp, 'py.zip');
     runPython(
       String.raw`
 import sys, zipfile
@@ -205,7 +204,7 @@ describe('beyond 4 GiB (sparse file)', () => {
   let path = '';
   let start = 0;
   beforeAll(() => {
-    path = join(tmp.dir, 'sparse.zip');
+    path = join(tmp, 'sparse.zip');
     start = writeSparseZip64(path, 'big', text('BEGIN'), big, [[big - 3, text('END')]], text('the tail entry'));
   });
 
@@ -229,7 +228,7 @@ describe('beyond 4 GiB (sparse file)', () => {
     }
   });
 
-  it.skipIf(!hasPython)("Python's zipfile agrees with the layout", () => {
+  it.skipIf(!hasPython())("Python's zipfile agrees with the layout", () => {
     const out = runPython(
       String.raw`
 import sys, zipfile

@@ -2,10 +2,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '@mmmi/test-utils';
+import { describe, expect, it } from 'vitest';
 import { crc32Portable } from '../src/crc32.js';
 import { crc32, readZip, ZipWriter } from '../src/index.js';
-import { hex, makeTempDir } from './helpers.js';
+import { hex } from './helpers.js';
 import { craftZip, noise, paddingExtra, zip64Extra } from './zipcraft.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -124,14 +125,13 @@ describe('readZip on hand-made archives', () => {
 });
 
 describe('ZipWriter → readZip', () => {
-  const tmp = makeTempDir('zip');
-  afterAll(() => tmp.cleanup());
+  const tmp = tempDir('mmmi-formats-zip-');
 
   const big = noise(3 * (1 << 20) + 12345, 11, 16); // crosses the 1 MiB block size, compressible
 
   for (const zip64 of ['auto', 'always'] as const) {
     it(`round-trips whole and streamed, stored and deflated entries (zip64: ${zip64})`, async () => {
-      const path = join(tmp.dir, `rt-${zip64}.zip`);
+      const path = join(tmp, `rt-${zip64}.zip`);
       const w = await ZipWriter.create(path, { zip64 });
       await w.addEntry('whole-stored', big);
       await w.addEntry('whole-deflate', big, { compress: true });
@@ -156,7 +156,7 @@ describe('ZipWriter → readZip', () => {
       await w.addEntry('naïve/θ.txt', text('utf-8 name'));
       expect(existsSync(path)).toBe(false); // nothing at the target before close()
       await w.close();
-      expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
       const bytes = readFileSync(path);
       const z = readZip(bytes, path);
@@ -194,11 +194,11 @@ describe('ZipWriter → readZip', () => {
       await w.close();
       return readFileSync(p);
     };
-    expect((await make(join(tmp.dir, 'd1.zip'))).equals(await make(join(tmp.dir, 'd2.zip')))).toBe(true);
+    expect((await make(join(tmp, 'd1.zip'))).equals(await make(join(tmp, 'd2.zip')))).toBe(true);
   });
 
   it('abort() leaves no file and keeps an existing target; misuse throws without spoiling the archive', async () => {
-    const path = join(tmp.dir, 'abort.zip');
+    const path = join(tmp, 'abort.zip');
     writeFileSync(path, 'old content');
     const w = await ZipWriter.create(path);
     await w.addEntry('a', text('1'));
@@ -215,12 +215,12 @@ describe('ZipWriter → readZip', () => {
     await w.abort();
     await w.abort();
     expect(readFileSync(path, 'utf8')).toBe('old content');
-    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('.abort'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('.abort'))).toEqual([]);
     await expect(w.addEntry('d', text('4'))).rejects.toThrow(/already aborted/);
   });
 
   it('the archive survives misuse: after rejected calls it still closes into a valid zip', async () => {
-    const path = join(tmp.dir, 'misuse.zip');
+    const path = join(tmp, 'misuse.zip');
     const w = await ZipWriter.create(path);
     await w.addEntry('a', text('1'));
     await expect(w.addEntry('a', text('2'))).rejects.toThrow(/duplicate/);
@@ -238,8 +238,8 @@ describe('ZipWriter → readZip', () => {
   });
 
   it('I/O failures pass through as Node errors, and a failed writer refuses further calls', async () => {
-    await expect(ZipWriter.create(join(tmp.dir, 'no-such-dir', 'x.zip'))).rejects.toThrow(/ENOENT/);
-    const dir = join(tmp.dir, 'vanishing');
+    await expect(ZipWriter.create(join(tmp, 'no-such-dir', 'x.zip'))).rejects.toThrow(/ENOENT/);
+    const dir = join(tmp, 'vanishing');
     mkdirSync(dir);
     const w = await ZipWriter.create(join(dir, 'x.zip'));
     await w.addEntry('a', text('1'));
@@ -250,7 +250,7 @@ describe('ZipWriter → readZip', () => {
   });
 
   it('handles 70 000 entries (ZIP64 end records by count)', async () => {
-    const path = join(tmp.dir, 'many.zip');
+    const path = join(tmp, 'many.zip');
     const w = await ZipWriter.create(path);
     for (let i = 0; i < 70_000; i++) await w.addEntry(`f${i}`, text(String(i)));
     await w.close();
@@ -260,7 +260,7 @@ describe('ZipWriter → readZip', () => {
   });
 
   it('blockwise deflate compresses within 1% of one-shot deflate', async () => {
-    const path = join(tmp.dir, 'blocks.zip');
+    const path = join(tmp, 'blocks.zip');
     const w = await ZipWriter.create(path);
     const e = await w.beginEntry('x', { compress: true });
     await e.write(big);

@@ -4,6 +4,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { xorshift32 } from '@mmmi/test-utils';
 
 export interface CraftEntry {
   name: string;
@@ -173,17 +174,10 @@ export function craftZip(entries: CraftEntry[], options: CraftOptions = {}): Uin
   return Buffer.concat(parts);
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), compressible when `mod` is small. */
+/** Deterministic pseudo-random bytes (xorshift32 modulo `mod`), compressible when `mod` is small. */
 export function noise(n: number, seed = 1, mod = 256): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) % mod;
-  }
-  return out;
+  const next = xorshift32(seed);
+  return Uint8Array.from({ length: n }, () => next() % mod);
 }
 
 /**

@@ -4,19 +4,20 @@
  *   mmmi-latents mi [@file.txt] [flags] [--json] [--method numerical|analytical] [--query Q]…
  *   mmmi-latents describe [@file.txt] [flags]     exact compact description of Σ (JSON)
  */
-import { LATENT_EXTENSION_FLAGS, REFERENCE_FLAGS, formatFlagHelp, parseArgs, type FlagDef } from './args.js';
+import { formatOptionHelp, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { MODEL_FLAGS, parseArgs } from './args.js';
 import { buildLatentModel, type LatentModel } from './model.js';
-import { conditionalMutualInformation, groupLabel, miTable, parseMiQuery } from './mi.js';
+import { conditionalMutualInformation, DegenerateMiError, groupLabel, miTable, parseMiQuery } from './mi.js';
 import type { MiMethod } from './logdet.js';
 import { BUILT_IN_DEFAULT_TOKENS, specFromArgs } from './spec.js';
 import { describeStructure, thetaVariance } from './structure.js';
 
-const CLI_FLAGS: Readonly<Record<string, FlagDef>> = {
+const CLI_FLAGS: OptionTable = {
   json: { kind: 'boolean', help: 'print JSON instead of a table' },
   method: { kind: 'choice', choices: ['numerical', 'analytical'], help: 'MI method (default: --calculate_MI, else numerical)' },
-  query: { kind: 'string', help: 'extra MI query, e.g. "X1,X2;theta|X3" (repeatable)' },
-  help: { kind: 'boolean', help: 'show this help' },
-};
+  query: { kind: 'string', repeatable: true, help: 'extra MI query, e.g. "X1,X2;theta|X3" (repeatable)' },
+  help: { kind: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionTable;
 
 const USAGE = `usage: mmmi-latents <command> [@args.txt] [flags]
 
@@ -30,10 +31,10 @@ configuration, the paper's Fig. 1a model (simple_fig1_DAG). Values per modality:
 (32×32 RGB) unless --mod_dim says otherwise.
 
 output flags:
-${formatFlagHelp(CLI_FLAGS)}
+${formatOptionHelp(CLI_FLAGS)}
 
 model flags (the reference's names):
-${formatFlagHelp({ ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS })}`;
+${formatOptionHelp(MODEL_FLAGS)}`;
 
 function jsonNumber(v: number): number | string {
   return Number.isFinite(v) ? v : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
@@ -45,35 +46,26 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
     out(USAGE);
     return command ? 0 : 2;
   }
-  if (command !== 'mi' && command !== 'describe') {
-    err(`mmmi-latents: unknown command "${command}"\n\n${USAGE}`);
-    return 2;
-  }
-  try {
-    // --query may repeat: collect all before the generic parser keeps the last.
-    const queries: string[] = [];
-    for (let i = 0; i < rest.length; i++) {
-      if (rest[i] === '--query' && rest[i + 1] !== undefined) queries.push(rest[i + 1]);
-      else if (rest[i].startsWith('--query=')) queries.push(rest[i].slice('--query='.length));
-    }
-    const withDefault = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
-    const parsed = parseArgs(withDefault, { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS, ...CLI_FLAGS });
-    if (parsed.values.help) {
-      out(USAGE);
+  return runCommand(
+    async () => {
+      if (command !== 'mi' && command !== 'describe') throw new UsageError(`unknown command "${command}" (commands: mi, describe)`);
+      const withDefault = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
+      const parsed = parseArgs(withDefault, { ...MODEL_FLAGS, ...CLI_FLAGS });
+      const o = parsed.values as { help?: boolean; json?: boolean; method?: MiMethod; calculate_MI?: MiMethod; query: string[] };
+      if (o.help) {
+        out(USAGE);
+        return 0;
+      }
+      const model = await buildLatentModel(specFromArgs(parsed));
+      if (command === 'describe') {
+        out(JSON.stringify(describeStructure(model.structure)));
+        return 0;
+      }
+      printMi(model, o.method ?? o.calculate_MI ?? 'numerical', o.query, Boolean(o.json), out);
       return 0;
-    }
-    const model = await buildLatentModel(specFromArgs(parsed));
-    if (command === 'describe') {
-      out(JSON.stringify(describeStructure(model.structure)));
-      return 0;
-    }
-    const method = ((parsed.values.method ?? parsed.values.calculate_MI ?? 'numerical') as MiMethod);
-    printMi(model, method, queries, Boolean(parsed.values.json), out);
-    return 0;
-  } catch (e) {
-    err(`mmmi-latents: error: ${(e as Error).message}`);
-    return 2;
-  }
+    },
+    { name: 'mmmi-latents', err, kinds: { input: [RangeError, DegenerateMiError] }, helpHint: 'mmmi-latents --help for usage' },
+  );
 }
 
 function printMi(model: LatentModel, method: MiMethod, queries: string[], json: boolean, out: (s: string) => void): void {

@@ -2,7 +2,7 @@
  * Specification → structure, for both paradigms, with the positive-definiteness checks
  * that must fail before any sampling starts.
  */
-import { ArgumentError } from './args.js';
+import { InputError } from '@mmmi/cli-kit';
 import { cholesky, identity, symmetricEigen } from './linalg.js';
 import { solveGroup, thetaConditionalVariance } from './logdet.js';
 import { Rng, STREAMS } from './rng.js';
@@ -64,7 +64,7 @@ export function samplingStructure(spec: SamplingSpec): LatentStructure {
     const K = new Float64Array(nMod * nMod);
     for (let i = 0; i < nMod; i++) for (let j = 0; j < nMod; j++) K[i * nMod + j] = spec.covImages[i][j] + (i === j ? epsilon : 0);
     if (!cholesky(K, nMod)) {
-      throw new ArgumentError(
+      throw new InputError(
         `--cov_images ${JSON.stringify(spec.covImages)} (+ epsilon ${epsilon} on the diagonal) is not positive definite, so Σ is not a covariance`,
       );
     }
@@ -87,7 +87,7 @@ export function samplingStructure(spec: SamplingSpec): LatentStructure {
     if (spec.thetaVar === null) v = maxNorm + spec.delta;
     else if (spec.thetaVar > maxNorm) v = spec.thetaVar;
     else {
-      throw new ArgumentError(
+      throw new InputError(
         `--theta_var ${spec.thetaVar}: the conditionally independent construction needs θ's variance above max(‖σ_1θ‖², ‖σ_2θ‖²) = ${maxNorm}; use a larger --theta_var or leave it out (then max + delta)`,
       );
     }
@@ -141,21 +141,21 @@ function checkSamplingPositiveDefinite(m: LatentStructure): void {
   try {
     g = solveGroup(m, all);
   } catch (e) {
-    throw new ArgumentError(`the sampling-paradigm covariance is not positive definite: ${(e as Error).message}`);
+    throw new InputError(`the sampling-paradigm covariance is not positive definite: ${(e as Error).message}`);
   }
-  if (!g) throw new ArgumentError('the sampling-paradigm image covariance is not positive definite');
+  if (!g) throw new InputError('the sampling-paradigm image covariance is not positive definite');
   // For an indefinite core, a positive |I + S·M| is necessary but not sufficient: check the
   // eigenvalues of Σ_XX restricted to the span of U (the rest of the spectrum is K's).
   if (!m.coreIsIdentity && m.core.some((x) => x !== 0)) {
     const reduced = reducedImageCovariance(m);
     const { values } = symmetricEigen(reduced.matrix, reduced.n);
     const min = Math.min(...values);
-    if (!(min > 0)) throw new ArgumentError(`the sampling-paradigm image covariance Σ_XX is not positive definite (smallest eigenvalue ${min})`);
+    if (!(min > 0)) throw new InputError(`the sampling-paradigm image covariance Σ_XX is not positive definite (smallest eigenvalue ${min})`);
   }
   const cond = thetaConditionalVariance(m, g);
   if (!(cond > 0)) {
     const bound = m.thetaVar - cond;
-    throw new ArgumentError(
+    throw new InputError(
       `Σ is not positive definite: θ's variance (theta_var + epsilon = ${m.thetaVar}) must exceed the Schur bound bᵀΣ_XX⁻¹b = ${bound}; increase --theta_var above ${bound}`,
     );
   }

@@ -4,7 +4,8 @@
  * any sampling or image generation starts.
  */
 import { alignmentScale, type Alignment } from './align.js';
-import { parseArgs, type FlagDef, type ParsedArgs } from './args.js';
+import type { OptionTable } from '@mmmi/cli-kit';
+import { parseArgs, type ParsedArgs } from './args.js';
 import { constructiveStructure, samplingStructure } from './construct.js';
 import { specFromArgs, type LatentSpec } from './spec.js';
 import { withScale, type LatentStructure } from './structure.js';
@@ -28,7 +29,7 @@ export async function buildLatentModel(spec: LatentSpec): Promise<LatentModel> {
 /** Build a model from argument-file tokens (e.g. ['@generation_arguments/simple_fig1_DAG.txt', '--alpha', '1.4']). */
 export async function latentModelFromTokens(
   tokens: readonly string[],
-  flags?: Readonly<Record<string, FlagDef>>,
+  flags?: OptionTable,
 ): Promise<LatentModel & { args: ParsedArgs }> {
   const args = parseArgs(tokens, flags);
   const model = await buildLatentModel(specFromArgs(args));

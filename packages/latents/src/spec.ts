@@ -7,7 +7,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { ArgumentError, type ArgValue, type ParsedArgs } from './args.js';
+import { InputError, type ArgValue } from '@mmmi/cli-kit';
+import type { ParsedArgs } from './args.js';
 
 /** Values per modality for 32×32 RGB images, channel-first. */
 export const DEFAULT_MOD_DIM = 3 * 32 * 32;
@@ -91,10 +92,10 @@ const DEFAULTS = {
 } as const;
 
 function fail(message: string): never {
-  throw new ArgumentError(message);
+  throw new InputError(message);
 }
 
-function num(values: Record<string, ArgValue>, name: string, fallback: number): number {
+function num(values: Record<string, ArgValue | undefined>, name: string, fallback: number): number {
   const v = values[name];
   return v === undefined || v === null ? fallback : (v as number);
 }
@@ -104,7 +105,7 @@ function describe(v: unknown): string {
 }
 
 /** A coefficient list: a JSON list of length n, a bare number (broadcast), or absent/"ones" (all ones). */
-function coefficientList(values: Record<string, ArgValue>, flag: string, n: number, what: string): number[] {
+function coefficientList(values: Record<string, ArgValue | undefined>, flag: string, n: number, what: string): number[] {
   const v = values[flag];
   if (v === undefined || v === null || v === 'ones') return new Array<number>(n).fill(1);
   if (typeof v === 'number') {
@@ -124,7 +125,7 @@ function coefficientList(values: Record<string, ArgValue>, flag: string, n: numb
 }
 
 /** An rows × cols matrix of finite numbers, or all ones when absent. */
-function matrixFlag(values: Record<string, ArgValue>, flag: string, rows: number, cols: number, shapeText: string): number[][] {
+function matrixFlag(values: Record<string, ArgValue | undefined>, flag: string, rows: number, cols: number, shapeText: string): number[][] {
   const v = values[flag];
   if (v === undefined || v === null) return Array.from({ length: rows }, () => new Array<number>(cols).fill(1));
   const bad = () =>
@@ -149,7 +150,7 @@ function shapeOf(v: unknown): string {
   return same && typeof inner[0] === 'number' ? `(${v.length}, ${inner[0]})` : `${v.length} rows of lengths [${inner.join(',')}]`;
 }
 
-function labelsFlag(values: Record<string, ArgValue>, nMod: number): number[] | null {
+function labelsFlag(values: Record<string, ArgValue | undefined>, nMod: number): number[] | null {
   const v = values.labels;
   if (v === undefined || v === null) return nMod === 2 ? [1, 6] : null;
   if (!Array.isArray(v) || v.length !== nMod) {
@@ -228,7 +229,7 @@ export function specFromArgs(parsed: ParsedArgs): LatentSpec {
 }
 
 function samplingSpec(
-  v: Record<string, ArgValue>,
+  v: Record<string, ArgValue | undefined>,
   nMod: number,
   modDim: number,
   covSeed: number,

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeImageRgb, imageSourceKind, readNpySync, toChannelFirst } from '@mmmi/formats';
-import { ArgumentError } from './args.js';
+import { InputError } from '@mmmi/cli-kit';
 import { Rng, STREAMS } from './rng.js';
 import type { TemplateSource } from './spec.js';
 
@@ -59,21 +59,21 @@ function npyTemplates(path: string, nUTheta: number, nMod: number, modDim: numbe
   try {
     arr = readNpySync(path);
   } catch (e) {
-    throw new ArgumentError(`--T_vectors_method ${path}: ${(e as Error).message}`);
+    throw new InputError(`--T_vectors_method ${path}: ${(e as Error).message}`);
   }
   const want = [nUTheta, modDim, nMod];
   if (arr.shape.length !== 3 || arr.shape.some((s, i) => s !== want[i])) {
-    throw new ArgumentError(
+    throw new InputError(
       `--T_vectors_method ${path}: array shape (${arr.shape.join(', ')}) does not match (N_u_theta, mod_dim, N_mod) = (${want.join(', ')})`,
     );
   }
   const data = arr.data;
-  if (typeof data[0] === 'bigint') throw new ArgumentError(`--T_vectors_method ${path}: 64-bit integer arrays are not supported; save as float`);
+  if (typeof data[0] === 'bigint') throw new InputError(`--T_vectors_method ${path}: 64-bit integer arrays are not supported; save as float`);
   const builder = new DistinctVectors();
   const index = grid(nUTheta, nMod, (k, i) => {
     const v = new Float64Array(modDim);
     for (let t = 0; t < modDim; t++) v[t] = Number(data[(k * modDim + t) * nMod + i]);
-    if (!v.every(Number.isFinite)) throw new ArgumentError(`--T_vectors_method ${path}: template [${k}, :, ${i}] has non-finite values`);
+    if (!v.every(Number.isFinite)) throw new InputError(`--T_vectors_method ${path}: template [${k}, :, ${i}] has non-finite values`);
     return builder.add(v);
   });
   return { vectors: builder.vectors, index };
@@ -86,14 +86,14 @@ function npyTemplates(path: string, nUTheta: number, nMod: number, modDim: numbe
  */
 async function imageTemplates(folder: string, nUTheta: number, nMod: number, modDim: number, convert: boolean): Promise<TemplateSet> {
   if (modDim !== 3 * IMAGE_SIDE * IMAGE_SIDE) {
-    throw new ArgumentError(`--T_vectors_method ${folder}: image templates need mod_dim = 3072 (32×32 RGB), got ${modDim}`);
+    throw new InputError(`--T_vectors_method ${folder}: image templates need mod_dim = 3072 (32×32 RGB), got ${modDim}`);
   }
   const files = readdirSync(folder)
     .filter((f) => /\.(png|jpg|jpeg)$/.test(f))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const expected = nUTheta * nMod;
   if (files.length !== expected) {
-    throw new ArgumentError(
+    throw new InputError(
       `--T_vectors_method ${folder}: expected N_u_theta·N_mod = ${expected} images (.png/.jpg/.jpeg), found ${files.length}`,
     );
   }
@@ -106,15 +106,15 @@ async function imageTemplates(folder: string, nUTheta: number, nMod: number, mod
       const bytes = await readFile(path);
       const kind = imageSourceKind(bytes);
       if (kind && !kind.rgb8 && !convert) {
-        throw new ArgumentError(`--T_vectors_method: template image ${path} is a ${kind.description}, not 8-bit RGB: convert it, or pass --convert_templates to have it converted on reading (grey replicated, alpha dropped, 16-bit rounded down to 8)`);
+        throw new InputError(`--T_vectors_method: template image ${path} is a ${kind.description}, not 8-bit RGB: convert it, or pass --convert_templates to have it converted on reading (grey replicated, alpha dropped, 16-bit rounded down to 8)`);
       }
       img = decodeImageRgb(bytes, path);
     } catch (e) {
-      if (e instanceof ArgumentError) throw e;
-      throw new ArgumentError(`--T_vectors_method: cannot read template image ${path}: ${(e as Error).message}`);
+      if (e instanceof InputError) throw e;
+      throw new InputError(`--T_vectors_method: cannot read template image ${path}: ${(e as Error).message}`);
     }
     if (img.width !== IMAGE_SIDE || img.height !== IMAGE_SIDE) {
-      throw new ArgumentError(`--T_vectors_method: template image ${path} must be 32×32 RGB, got ${img.width}×${img.height}`);
+      throw new InputError(`--T_vectors_method: template image ${path} must be 32×32 RGB, got ${img.width}×${img.height}`);
     }
     ids.push(builder.add(toChannelFirst(img)));
   }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { mulberry32 } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { constructiveStructure } from '../src/construct.js';
 import { conditionalMutualInformation, DegenerateMiError, miTable, parseMiQuery } from '../src/mi.js';
 import { latentModelFromTokens } from '../src/model.js';
-import { denseCmi, denseConstructiveSigma, indexOf, mulberry32, type DenseGroup } from './dense-reference.js';
+import { denseCmi, denseConstructiveSigma, indexOf, type DenseGroup } from './dense-reference.js';
 import { randomCase } from './random-specs.js';
 
 const relClose = (a: number, b: number, rel: number) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));

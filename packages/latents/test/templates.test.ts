@@ -1,22 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, writeNpySync, writePngSync } from '@mmmi/formats';
+import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { latentModelFromTokens } from '../src/model.js';
 import { loadTemplates } from '../src/templates.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mmmi-templates-'));
-const hasNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const tmp = tempDir('mmmi-templates-');
 
 function denseOf(set: Awaited<ReturnType<typeof loadTemplates>>, k: number, i: number, d: number): number[] {
   const v = set.vectors[set.index[k][i]];
@@ -39,9 +30,9 @@ describe('templates', () => {
     expect(new Set(a.index.flat()).size).toBe(4);
   });
 
-  it.skipIf(!hasNumpy)('a .npy file written by NumPy, shape (N_u_theta, d, N), T[k,:,i]', async () => {
+  it.skipIf(!hasNumpy())('a .npy file written by NumPy, shape (N_u_theta, d, N), T[k,:,i]', async () => {
     const path = join(tmp, 'T.npy');
-    execFileSync('python3', ['-c', `import numpy as np; np.save(${JSON.stringify(path)}, (np.arange(2*5*3, dtype=np.float64).reshape(2,5,3) - 3.5) / 8.0)`]);
+    runPython(`import numpy as np; np.save(${JSON.stringify(path)}, (np.arange(2*5*3, dtype=np.float64).reshape(2,5,3) - 3.5) / 8.0)`);
     const t = await loadTemplates({ method: 'npy', path }, 2, 3, 5);
     for (let k = 0; k < 2; k++)
       for (let i = 0; i < 3; i++) {

@@ -3,6 +3,7 @@
  * `mmmi-generate sweep @args.txt [flags] --sweep alpha=1.2,1.4 [--sweep …] [--query Q]… [--out table.csv|table.md]`
  */
 import { writeFile } from 'node:fs/promises';
+import { parseOptions, partitionOptions, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { writeDag } from './dag.js';
 import { writeFig6 } from './fig6.js';
 import { repoFile } from './plot.js';
@@ -28,33 +29,50 @@ sweep prints a Markdown table of the queries (default: the whole MI table) over 
 
 const DEFAULT_CONFIGS = ['generation_arguments/simple_fig1_DAG.txt', 'generation_arguments/galaxy_rot_curve_0_1_DAG.txt'];
 
-function takeValue(argv: string[], i: number, flag: string): string {
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-  return v;
+const figureList = (v: string) => v.split(',').map((k) => k.trim());
+
+export const FIGURES_FLAGS = {
+  out: { kind: 'string', default: 'output_dir/figures', valueName: 'DIR', help: 'folder of the figures and their numbers' },
+  only: {
+    kind: 'string',
+    default: FIGURE_KINDS.join(','),
+    valueName: 'KINDS',
+    help: `the figures to make, comma-separated: ${FIGURE_KINDS.join(', ')}`,
+    check: (v: string) => {
+      const bad = figureList(v).filter((k) => !(FIGURE_KINDS as readonly string[]).includes(k));
+      return bad.length ? `unknown figure ${bad.join(',')} (choose from ${FIGURE_KINDS.join(', ')})` : undefined;
+    },
+  },
+  samples: { kind: 'int', min: 1, default: 8, help: 'samples per modality in the samples grid' },
+  draws: { kind: 'int', min: 1, default: 2000, help: 'unit-Gaussian draws in the radii figure' },
+  model_free: { kind: 'boolean', default: false, help: 'samples grid through tanh instead of the flow model' },
+} as const satisfies OptionTable;
+
+export const SWEEP_FLAGS = {
+  sweep: { kind: 'string', repeatable: true, valueName: 'FLAG=V1,V2', help: 'a flag and its values (repeatable: every combination)' },
+  query: { kind: 'string', repeatable: true, valueName: 'Q', help: 'an MI query, e.g. "X1;theta" (repeatable; default: the whole MI table)' },
+  out: { kind: 'string', valueName: 'FILE', help: 'also write the table as .csv or .md' },
+} as const satisfies OptionTable;
+
+/** Configurations: each `@args.txt` with the flags after it. */
+function configurationGroups(tokens: string[]): string[][] {
+  const configs: string[][] = [];
+  for (const t of tokens) {
+    if (t.startsWith('@')) configs.push([t]);
+    else if (configs.length) configs[configs.length - 1].push(t);
+    else throw new UsageError(`figures: ${t} before any @args.txt (flags follow the argument file they apply to)`);
+  }
+  return configs;
 }
 
 export async function figuresMain(argv: string[], out: (s: string) => void): Promise<number> {
-  let dir = 'output_dir/figures';
-  let only: Kind[] = [...FIGURE_KINDS];
-  let samples = 8;
-  let draws = 2000;
-  let modelFree = false;
-  const configs: string[][] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--out') dir = takeValue(argv, i++, a);
-    else if (a === '--only') {
-      only = takeValue(argv, i++, a).split(',').map((s) => s.trim()) as Kind[];
-      const bad = only.filter((k) => !FIGURE_KINDS.includes(k));
-      if (bad.length) throw new Error(`--only ${bad.join(',')}: unknown figure (choose from ${FIGURE_KINDS.join(', ')})`);
-    } else if (a === '--samples') samples = Number(takeValue(argv, i++, a));
-    else if (a === '--draws') draws = Number(takeValue(argv, i++, a));
-    else if (a === '--model_free') modelFree = true;
-    else if (a.startsWith('@')) configs.push([a]);
-    else if (configs.length) configs[configs.length - 1].push(a);
-    else throw new Error(`figures: ${a} before any @args.txt (flags follow the argument file they apply to)`);
-  }
+  const { own, rest } = partitionOptions(argv, FIGURES_FLAGS);
+  const o = parseOptions(own, FIGURES_FLAGS).values;
+  const dir = o.out;
+  const only = figureList(o.only) as Kind[];
+  const { samples, draws } = o;
+  const modelFree = o.model_free;
+  const configs = configurationGroups(rest);
   if (configs.length === 0) configs.push(...DEFAULT_CONFIGS.map((f) => [`@${repoFile(f)}`]));
   const wrote = (paths: (string | undefined)[]) => paths.filter(Boolean).forEach((p) => out(p!));
   if (only.includes('fig6')) {
@@ -83,18 +101,12 @@ export async function figuresMain(argv: string[], out: (s: string) => void): Pro
 }
 
 export async function sweepMain(argv: string[], out: (s: string) => void): Promise<number> {
-  const tokens: string[] = [];
-  const axes = [];
-  const queries: string[] = [];
-  let file: string | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--sweep') axes.push(parseSweep(takeValue(argv, i++, a)));
-    else if (a === '--query') queries.push(argv[++i] ?? '');
-    else if (a === '--out') file = takeValue(argv, i++, a);
-    else tokens.push(a);
-  }
-  if (axes.length === 0) throw new Error('sweep needs at least one --sweep FLAG=V1,V2,…');
+  const { own, rest: tokens } = partitionOptions(argv, SWEEP_FLAGS);
+  const o = parseOptions(own, SWEEP_FLAGS).values;
+  const axes = o.sweep.map(parseSweep);
+  const queries = o.query;
+  const file = o.out;
+  if (axes.length === 0) throw new UsageError('sweep needs at least one --sweep FLAG=V1,V2,…');
   const table = await sweepTable(tokens, axes, queries);
   const md = sweepMarkdown(table);
   out(md.trimEnd());

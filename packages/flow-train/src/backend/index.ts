@@ -19,15 +19,7 @@ import { registerFastWasmKernels } from './wasm-fast.js';
 
 export type { BackendName };
 export { BACKEND_CHOICES };
-export {
-  conv2DBackpropFilterWasm,
-  getConv2DBackpropFilterVariant,
-  registerWasmTrainingKernels,
-  setConv2DBackpropFilterVariant,
-  unsortedSegmentSumWasm,
-  WASM_TRAINING_KERNELS,
-  type Conv2DBackpropFilterVariant,
-} from './wasm-kernels.js';
+export { conv2DBackpropFilterWasm, registerWasmTrainingKernels, unsortedSegmentSumWasm, WASM_TRAINING_KERNELS } from './wasm-kernels.js';
 
 export interface SelectTrainingBackendOptions {
   /** Receives one line per decision (default: stderr). */

@@ -1,7 +1,7 @@
 /**
  * Replacements for wasm kernels that exist but are much slower than what the same backend
- * can do (measured in bench/wasm-kernels.bench.ts): BatchMatMul with transposes or
- * batches, Conv2DBackpropInput, Slice and SplitV.
+ * can do: BatchMatMul with transposes or batches, Conv2DBackpropInput, Slice and SplitV
+ * (bench/train.bench.ts times the training step they serve).
  */
 import { registerFastWasmConvBackpropInput } from './wasm-conv-input.js';
 import { registerFastWasmMatMul } from './wasm-matmul.js';

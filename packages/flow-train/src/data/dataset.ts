@@ -6,6 +6,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { InputError } from '@mmmi/cli-kit';
 import { CIFAR10_CLASSES, readCifar10, readImageRgb } from '@mmmi/formats';
 import { ensureCifar10Data, type DownloadProgress } from '@mmmi/fid';
 
@@ -64,9 +65,9 @@ const IMAGE_FILE = /\.(png|jpe?g)$/i;
 export async function loadImageFolder(root: string, options: LoadOptions = {}): Promise<ImageDataset> {
   const dir = resolve(root);
   const s = await stat(dir).catch(() => undefined);
-  if (!s?.isDirectory()) throw new Error(`--data_path ${root}: no such folder (an image-folder dataset is <root>/<class>/*.png|jpg)`);
+  if (!s?.isDirectory()) throw new InputError(`--data_path ${root}: no such folder (an image-folder dataset is <root>/<class>/*.png|jpg)`);
   const classes = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  if (classes.length === 0) throw new Error(`--data_path ${root}: no class sub-folders (expected <root>/<class>/*.png|jpg)`);
+  if (classes.length === 0) throw new InputError(`--data_path ${root}: no class sub-folders (expected <root>/<class>/*.png|jpg)`);
   const images: Uint8Array[] = [];
   const labels: number[] = [];
   let size = 0;
@@ -76,14 +77,14 @@ export async function loadImageFolder(root: string, options: LoadOptions = {}): 
     for (const f of files) {
       if (labels.length >= limit) break;
       const img = await readImageRgb(join(dir, cls, f));
-      if (img.width !== img.height) throw new Error(`${join(dir, cls, f)}: images must be square, got ${img.width}×${img.height}`);
+      if (img.width !== img.height) throw new InputError(`${join(dir, cls, f)}: images must be square, got ${img.width}×${img.height}`);
       if (size === 0) size = img.width;
-      if (img.width !== size) throw new Error(`${join(dir, cls, f)}: ${img.width}×${img.height}, but the first image is ${size}×${size}`);
+      if (img.width !== size) throw new InputError(`${join(dir, cls, f)}: ${img.width}×${img.height}, but the first image is ${size}×${size}`);
       images.push(img.data);
       labels.push(label);
     }
   }
-  if (labels.length === 0) throw new Error(`--data_path ${root}: no PNG or JPEG images in the class folders`);
+  if (labels.length === 0) throw new InputError(`--data_path ${root}: no PNG or JPEG images in the class folders`);
   const all = new Uint8Array(labels.length * size * size * 3);
   images.forEach((img, i) => all.set(img, i * img.length));
   return { images: all, labels: Uint8Array.from(labels), n: labels.length, size, classes, source: dir, description: `image folder ${dir}` };

@@ -36,18 +36,6 @@ export interface ModelSource {
   weights: 'ema' | 'live';
 }
 
-export function parseEngine(name: string, flag = '--engine'): EngineChoice {
-  const e = ENGINES.find((x) => x === name);
-  if (!e) throw new EngineError(`${flag} ${name}: expected one of ${ENGINES.join(', ')}`);
-  return e;
-}
-
-export function parseExecutionProvider(name: string, flag = '--ep'): ExecutionProvider {
-  const e = EXECUTION_PROVIDERS.find((x) => x === name);
-  if (!e) throw new EngineError(`${flag} ${name}: expected one of ${EXECUTION_PROVIDERS.join(', ')}`);
-  return e;
-}
-
 /**
  * The engine `open` makes, or undefined when the tfjs path is to be used: asked for, or
  * `auto` where ONNX Runtime does not load or the engine cannot open (the reason is logged).

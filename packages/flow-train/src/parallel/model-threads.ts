@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '@mmmi/cli-kit';
 import type { SamplingSettings } from '../checkpoint.js';
 import type { FlowModel } from '../flow-model.js';
 import type { UNetConfig } from '../unet/config.js';
@@ -42,10 +43,10 @@ export interface SamplingThreads {
  * (wasm, cpu) and 1 on the others, which use every core already and refuse more than 1.
  */
 export function threadCount(requested: number, backend: string, flag = '--threads'): number {
-  if (!(Number.isInteger(requested) && requested >= 0)) throw new Error(`${flag} ${requested}: expected a whole number ≥ 0 (0 = one per core)`);
+  if (!(Number.isInteger(requested) && requested >= 0)) throw new InputError(`${flag} ${requested}: expected a whole number ≥ 0 (0 = one per core)`);
   const oneThreaded = backend === 'wasm' || backend === 'cpu';
   if (requested === 0) return oneThreaded ? availableParallelism() : 1;
-  if (requested > 1 && !oneThreaded) throw new Error(`${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses ${backend === 'webgpu' || backend === 'tensorflow-gpu' ? 'the GPU' : 'every core'}`);
+  if (requested > 1 && !oneThreaded) throw new InputError(`${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses ${backend === 'webgpu' || backend === 'tensorflow-gpu' ? 'the GPU' : 'every core'}`);
   return requested;
 }
 

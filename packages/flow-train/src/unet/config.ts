@@ -3,6 +3,7 @@
  * example, guided-diffusion's UNetModel) and smaller ones for CPUs and tests, all built by
  * the same code. Field names follow the PyTorch constructor, in camelCase.
  */
+import { InputError } from '@mmmi/cli-kit';
 
 export interface UNetConfig {
   /** The name a configuration is known by (`info <name>`, checkpoints). */
@@ -61,7 +62,7 @@ export const UNET_CONFIGS: Readonly<Record<string, UNetConfig>> = {
 export function unetConfig(name: string): UNetConfig {
   const config = UNET_CONFIGS[name];
   if (!config) {
-    throw new Error(`unknown model configuration '${name}': expected one of ${Object.keys(UNET_CONFIGS).join(', ')}`);
+    throw new InputError(`unknown model configuration '${name}': expected one of ${Object.keys(UNET_CONFIGS).join(', ')}`);
   }
   return structuredClone(config);
 }
@@ -69,7 +70,7 @@ export function unetConfig(name: string): UNetConfig {
 /** Throws an error naming the field when a configuration cannot be built. */
 export function validateUNetConfig(c: UNetConfig): void {
   const positiveInt = (field: keyof UNetConfig, v: number) => {
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`model configuration '${c.name}': ${field} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v <= 0) throw new InputError(`model configuration '${c.name}': ${field} must be a positive integer, got ${v}`);
   };
   positiveInt('imageSize', c.imageSize);
   positiveInt('inChannels', c.inChannels);
@@ -78,16 +79,16 @@ export function validateUNetConfig(c: UNetConfig): void {
   positiveInt('numResBlocks', c.numResBlocks);
   positiveInt('numClasses', c.numClasses);
   positiveInt('normGroups', c.normGroups);
-  if (c.channelMult.length === 0) throw new Error(`model configuration '${c.name}': channelMult is empty`);
+  if (c.channelMult.length === 0) throw new InputError(`model configuration '${c.name}': channelMult is empty`);
   for (const m of c.channelMult) positiveInt('channelMult', m);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`model configuration '${c.name}': dropout must be in [0, 1), got ${c.dropout}`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new InputError(`model configuration '${c.name}': dropout must be in [0, 1), got ${c.dropout}`);
   const downsamples = c.channelMult.length - 1;
   if (c.imageSize % 2 ** downsamples !== 0) {
-    throw new Error(`model configuration '${c.name}': imageSize ${c.imageSize} is not divisible by 2^${downsamples} (one halving per level)`);
+    throw new InputError(`model configuration '${c.name}': imageSize ${c.imageSize} is not divisible by 2^${downsamples} (one halving per level)`);
   }
   for (const m of c.channelMult) {
     const ch = m * c.modelChannels;
-    if (ch % c.normGroups !== 0) throw new Error(`model configuration '${c.name}': ${ch} channels are not divisible into ${c.normGroups} GroupNorm groups`);
+    if (ch % c.normGroups !== 0) throw new InputError(`model configuration '${c.name}': ${ch} channels are not divisible into ${c.normGroups} GroupNorm groups`);
   }
   if (c.numHeadChannels === -1) positiveInt('numHeads', c.numHeads);
 }
@@ -96,12 +97,12 @@ export function validateUNetConfig(c: UNetConfig): void {
 export function attentionHeads(c: UNetConfig, channels: number, upsampling: boolean): number {
   if (c.numHeadChannels !== -1) {
     if (channels % c.numHeadChannels !== 0) {
-      throw new Error(`model configuration '${c.name}': ${channels} channels are not divisible by numHeadChannels ${c.numHeadChannels}`);
+      throw new InputError(`model configuration '${c.name}': ${channels} channels are not divisible by numHeadChannels ${c.numHeadChannels}`);
     }
     return channels / c.numHeadChannels;
   }
   const heads = upsampling && c.numHeadsUpsample !== -1 ? c.numHeadsUpsample : c.numHeads;
-  if (channels % heads !== 0) throw new Error(`model configuration '${c.name}': ${channels} channels are not divisible by ${heads} heads`);
+  if (channels % heads !== 0) throw new InputError(`model configuration '${c.name}': ${channels} channels are not divisible by ${heads} heads`);
   return heads;
 }
 

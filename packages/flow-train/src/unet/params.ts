@@ -8,6 +8,7 @@
  * weight 1, bias 0; zero_module layers all zero.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '@mmmi/cli-kit';
 import { Rng } from '@mmmi/latents';
 import type { ParamSpec, UNetArchitecture } from './architecture.js';
 
@@ -82,7 +83,7 @@ export function checkParamValues(arch: UNetArchitecture, values: ReadonlyMap<str
     if (v && v.length !== size(p.shape)) problems.push(`${p.name} has ${v.length} values, expected ${size(p.shape)} (shape [${p.torchShape.join(', ')}])`);
   }
   if (problems.length) {
-    throw new Error(`${source} does not fit model configuration '${arch.config.name}': ${problems.join('; ')}`);
+    throw new InputError(`${source} does not fit model configuration '${arch.config.name}': ${problems.join('; ')}`);
   }
 }
 

@@ -11,7 +11,7 @@
  * against fixed weights in float64.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TestRandom } from './random.js';
+import { SeededRandom } from '@mmmi/test-utils';
 
 export interface DirectionalCheck {
   /** L(θ+) − L(θ−), from the forward pass. */
@@ -36,7 +36,7 @@ export function directionalChecks(
   gradients: readonly Float32Array[],
   options: { seed: number; directions?: number; relStep?: number },
 ): DirectionalCheck[] {
-  const rng = new TestRandom(options.seed);
+  const rng = new SeededRandom(options.seed);
   const base = inputs.map((t) => t.dataSync() as Float32Array);
   const out: DirectionalCheck[] = [];
   for (let k = 0; k < (options.directions ?? 3); k++) {

@@ -2,15 +2,13 @@
  * Fixtures for training tests: a hand-made in-memory dataset, a UNet small enough to train
  * on tfjs's cpu backend in seconds, and quiet `train` options writing into temp folders.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRandom } from '@mmmi/test-utils';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import type { TrainOptions } from '../../src/train.js';
 import type { UNetArchitecture } from '../../src/unet/architecture.js';
 import { unetConfig, type UNetConfig } from '../../src/unet/config.js';
 import type { ParamValues } from '../../src/unet/params.js';
-import { TestRandom } from './random.js';
 
 /**
  * The `tiny` configuration (8×8, two levels, attention at the half resolution, scale-shift
@@ -27,7 +25,7 @@ export function microConfig(overrides: Partial<UNetConfig> = {}): UNetConfig {
  * blue vertical ramp, class 2 a green checkerboard …, each with a little seeded noise.
  */
 export function makeDataset(n: number, size = 8, classes = 2, seed = 1): ImageDataset {
-  const rng = new TestRandom(seed);
+  const rng = new SeededRandom(seed);
   const images = new Uint8Array(n * size * size * 3);
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -62,7 +60,7 @@ export function makeDataset(n: number, size = 8, classes = 2, seed = 1): ImageDa
  * 0.2·N, every embedding row N(0, 1).
  */
 export function randomWeights(arch: UNetArchitecture, seed: number): ParamValues {
-  const rng = new TestRandom(seed);
+  const rng = new SeededRandom(seed);
   const out: ParamValues = new Map();
   for (const p of arch.params) {
     const n = p.shape.reduce((a, b) => a * b, 1);
@@ -75,8 +73,6 @@ export function randomWeights(arch: UNetArchitecture, seed: number): ParamValues
   }
   return out;
 }
-
-export const tempDir = (prefix = 'flow-train-test-') => mkdtempSync(join(tmpdir(), prefix));
 
 /** Options for a quiet run writing into `dir` (and its own registry under it). */
 export function trainOptions(dir: string, overrides: Partial<TrainOptions> = {}): TrainOptions {

@@ -1,12 +1,14 @@
 /**
- * A progress bar on stderr (items done, rate, ETA) that can also append plain lines to a
- * log file. On a terminal the bar is redrawn in place (`\r`); elsewhere (CI logs, pipes)
- * a plain line is written at most every `intervalMs`, so logs stay readable.
+ * The progress of a long job: items done, rate and ETA on the terminal stream, and plain
+ * lines in the job's log file.
+ *
+ * On a terminal the bar is redrawn in place (`\r`); elsewhere (CI logs, pipes, batch jobs)
+ * a plain line is written at most every `intervalMs`, so logs stay readable. A resumed job
+ * counts the items done before it as done but not in the rate, so the ETA is honest.
  */
-import { appendFileSync } from 'node:fs';
+import { LogFile, type LineStream } from './log-file.js';
 
-export interface ProgressStream {
-  write(s: string): unknown;
+export interface ProgressStream extends LineStream {
   isTTY?: boolean;
   columns?: number;
 }
@@ -16,20 +18,22 @@ export interface ProgressOptions {
   label: string;
   /** Total number of items, when known. */
   total?: number;
-  /** Unit for the counts: 'images' (default) or 'bytes' (shown as KiB/MiB/GiB). */
-  unit?: 'items' | 'images' | 'bytes';
+  /** Unit of the counts (default 'images'); 'bytes' is shown as KiB/MiB/GiB. */
+  unit?: string;
   /** Default process.stderr; null for no terminal output. */
   stream?: ProgressStream | null;
-  /** Append plain progress lines to this file. */
+  /** Append plain lines to this file. */
   logFile?: string;
-  /** Minimum time between redraws / log lines (default 200 ms on a TTY, 10 s otherwise and in the log). */
+  /** Minimum time between redraws / log lines (default 200 ms on a terminal, 10 s otherwise and in the log). */
   intervalMs?: number;
-  /** Clock, for tests. */
+  /** Clock in ms, for tests. */
   now?: () => number;
   /** Extra text at the end of each status line (e.g. the current loss). */
   detail?: () => string;
   /** Items already done before this run (a resumed job): counted as done, not in the rate. */
   initial?: number;
+  /** Write the "start" line to the log (default true). */
+  logStart?: boolean;
 }
 
 export interface ProgressSnapshot {
@@ -42,6 +46,7 @@ export interface ProgressSnapshot {
   etaS?: number;
 }
 
+/** h:mm:ss or m:ss; '?' when unknown. */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const t = Math.max(0, Math.round(s));
@@ -64,12 +69,14 @@ export function formatBytes(b: number): string {
 }
 
 export class Progress {
-  private readonly start: number;
+  private start: number;
   private readonly now: () => number;
   private readonly stream: ProgressStream | null;
   private readonly tty: boolean;
   private readonly streamInterval: number;
   private readonly logInterval: number;
+  private readonly logFile: LogFile | undefined;
+  private initial: number;
   private lastDraw = -Infinity;
   private lastLog = -Infinity;
   private finished = false;
@@ -79,21 +86,30 @@ export class Progress {
   constructor(private readonly options: ProgressOptions) {
     this.now = options.now ?? (() => performance.now());
     this.start = this.now();
-    this.done = options.initial ?? 0;
+    this.initial = options.initial ?? 0;
+    this.done = this.initial;
     this.stream = options.stream === undefined ? process.stderr : options.stream;
     this.tty = Boolean(this.stream?.isTTY);
     this.streamInterval = options.intervalMs ?? (this.tty ? 200 : 10_000);
     this.logInterval = options.intervalMs ?? 10_000;
-    this.log(`${options.label}: start${options.total !== undefined ? `, ${this.count(options.total)} to do` : ''}`);
+    this.logFile = options.logFile ? new LogFile(options.logFile, this.stream) : undefined;
+    if (options.logStart !== false) this.logOnly(`${options.label}: start${options.total !== undefined ? `, ${this.count(options.total)} to do` : ''}`);
   }
 
   get total(): number | undefined {
     return this.options.total;
   }
 
+  /** A job found `initial` items already done (a resume): they count as done, not in the rate; the clock restarts. */
+  resume(initial: number): void {
+    this.initial = initial;
+    this.done = initial;
+    this.start = this.now();
+  }
+
   snapshot(): ProgressSnapshot {
     const elapsedS = (this.now() - this.start) / 1000;
-    const rate = elapsedS > 0 ? (this.done - (this.options.initial ?? 0)) / elapsedS : 0;
+    const rate = elapsedS > 0 ? (this.done - this.initial) / elapsedS : 0;
     const total = this.options.total;
     const etaS = total !== undefined && rate > 0 ? Math.max(0, total - this.done) / rate : undefined;
     return { done: this.done, total, elapsedS, rate, etaS };
@@ -110,22 +126,34 @@ export class Progress {
     const t = this.now();
     if (this.stream && t - this.lastDraw >= this.streamInterval) {
       this.lastDraw = t;
-      this.draw(false);
+      this.draw();
     }
-    if (this.options.logFile && t - this.lastLog >= this.logInterval) {
+    if (this.logFile && t - this.lastLog >= this.logInterval) {
       this.lastLog = t;
-      this.log(this.line());
+      this.logOnly(this.line());
     }
   }
 
-  /** Final line (and newline) on stderr and in the log. Idempotent. */
+  /** A message on the stream (below the bar) and in the log. */
+  log(message: string): void {
+    if (this.stream) this.stream.write(this.tty && this.drewBar ? `\r\x1b[K${message}\n` : `${message}\n`);
+    this.drewBar = false;
+    this.logOnly(message);
+  }
+
+  /** A line in the log file alone. */
+  logOnly(message: string): void {
+    this.logFile?.append(message);
+  }
+
+  /** Final line (and newline) on the stream and in the log. Idempotent. */
   finish(message?: string): void {
     if (this.finished) return;
     this.finished = true;
     const s = this.snapshot();
-    const text = `${this.options.label}: ${message ?? 'done'}, ${this.count(s.done)}${this.options.unit === 'bytes' ? '' : ` ${this.unitName()}`} in ${formatDuration(s.elapsedS)} (${this.rateText(s.rate)})`;
+    const text = `${this.options.label}: ${message ?? 'done'}, ${this.countWithUnit(s.done)} in ${formatDuration(s.elapsedS)} (${this.rateText(s.rate)})`;
     if (this.stream) this.stream.write(this.tty && this.drewBar ? `\r\x1b[K${text}\n` : `${text}\n`);
-    this.log(text);
+    this.logOnly(text);
   }
 
   /** The plain status line: "label: 120/1000 images (12.0%), 35.2 images/s, ETA 0:25". */
@@ -136,11 +164,19 @@ export class Progress {
     const pct = total ? ` (${((100 * s.done) / total).toFixed(1)}%)` : '';
     const eta = s.etaS !== undefined ? `, ETA ${formatDuration(s.etaS)}` : '';
     const detail = this.options.detail ? `, ${this.options.detail()}` : '';
-    return `${this.options.label}: ${counts}${this.options.unit === 'bytes' ? '' : ` ${this.unitName()}`}${pct}, ${this.rateText(s.rate)}${eta}${detail}`;
+    return `${this.options.label}: ${counts}${this.isBytes() ? '' : ` ${this.unitName()}`}${pct}, ${this.rateText(s.rate)}${eta}${detail}`;
+  }
+
+  private isBytes(): boolean {
+    return this.options.unit === 'bytes';
   }
 
   private count(v: number): string {
-    return this.options.unit === 'bytes' ? formatBytes(v) : String(v);
+    return this.isBytes() ? formatBytes(v) : String(v);
+  }
+
+  private countWithUnit(v: number): string {
+    return this.isBytes() ? formatBytes(v) : `${v} ${this.unitName()}`;
   }
 
   private unitName(): string {
@@ -148,10 +184,10 @@ export class Progress {
   }
 
   private rateText(rate: number): string {
-    return this.options.unit === 'bytes' ? `${formatBytes(rate)}/s` : `${rate.toFixed(1)} ${this.unitName()}/s`;
+    return this.isBytes() ? `${formatBytes(rate)}/s` : `${rate.toFixed(1)} ${this.unitName()}/s`;
   }
 
-  private draw(final: boolean): void {
+  private draw(): void {
     if (!this.stream) return;
     const text = this.line();
     if (!this.tty) {
@@ -166,12 +202,7 @@ export class Progress {
       bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] `;
     }
     const cols = this.stream.columns ?? 120;
-    this.stream.write(`\r\x1b[K${(bar + text).slice(0, Math.max(20, cols - 1))}${final ? '\n' : ''}`);
+    this.stream.write(`\r\x1b[K${(bar + text).slice(0, Math.max(20, cols - 1))}`);
     this.drewBar = true;
-  }
-
-  private log(text: string): void {
-    if (!this.options.logFile) return;
-    appendFileSync(this.options.logFile, `${new Date().toISOString()} ${text}\n`);
   }
 }

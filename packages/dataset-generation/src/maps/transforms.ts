@@ -2,7 +2,9 @@
  * Model-free invertible maps, applied elementwise to each modality's latent. Each is a
  * strictly increasing bijection of R onto its image, so every MI of the latents is the MI
  * of the outputs (SPEC §3: MI is invariant under invertible maps of each modality).
+ * A new one is one entry of TRANSFORMS (with its inverse, which the tests check).
  */
+import type { ModalityMap } from './modality-map.js';
 
 export interface Transform {
   /** What the map does, for the manifest and the README. */
@@ -37,4 +39,15 @@ export function applyTransform(name: TransformName, values: Float64Array): Float
   const out = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = f(values[i]);
   return out;
+}
+
+/** A transform as a modality map: instant, exact, no classes. */
+export function transformMap(name: TransformName): ModalityMap {
+  const t = TRANSFORMS[name];
+  return {
+    description: { kind: 'transform', name, formula: t.formula },
+    keepsMiExact: true,
+    apply: async (x) => applyTransform(name, x),
+    dispose: async () => {},
+  };
 }

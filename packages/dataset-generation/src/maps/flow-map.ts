@@ -13,9 +13,13 @@
  * records what was used. `--threads` integrates shards of each batch on worker threads
  * (flow-train's ModelThreads) on the one-threaded wasm and cpu backends.
  */
+import { InputError } from '@mmmi/cli-kit';
+import type { FlowMemory } from '../memory-need.js';
+import type { ModalityMap } from './modality-map.js';
 import {
   buildArchitecture,
   EngineError,
+  forwardPeakBytesPerImage,
   FlowModel,
   openEngine,
   integrateFlowRows,
@@ -57,13 +61,13 @@ export interface FlowMapInfo {
   engine: EngineInfo;
 }
 
-export interface FlowMap {
+/** The flow map: latents read as CHW 3×32×32 noise images per modality → images, float32. */
+export interface FlowMap extends ModalityMap {
   info: FlowMapInfo;
   /** Classes the model was trained on (labels 0 … numClasses − 1; numClasses = no label). */
   numClasses: number;
-  /** x: [count, nMod, 3·32·32] latents (CHW per modality) → images, same layout, float32. */
+  memory: FlowMemory;
   apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array>;
-  dispose(): Promise<void>;
 }
 
 export interface OpenFlowMapOptions {
@@ -86,7 +90,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   const ckpt = await loadModel(ref, { registry: options.registry });
   const c = ckpt.meta.config;
   if (c.imageSize !== 32 || c.inChannels !== 3 || c.outChannels !== 3) {
-    throw new Error(`checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`);
+    throw new InputError(`checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`);
   }
   // the one rule of what a checkpoint samples with (flow-train's samplingPlan), with the reference grid for PyTorch checkpoints
   const plan = samplingPlan(ckpt, { overrides: options.overrides, generation: true });
@@ -123,12 +127,30 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     threads: engineInfo.threads,
     engine: engineInfo,
   };
-  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`);
-
   const size = 32;
   const pixels = 3 * size * size;
+  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`);
+
+  // weights: the tfjs model's copy, one per extra thread, and ONNX Runtime's session; per image:
+  // the activation peak of each velocity evaluation (a doubled batch with guidance), the
+  // solver's states (heun2/rk4 keep up to six image-sized tensors) and the HWC staging copies
+  const passes = settings.cfgScale !== 0 ? 2 : 1;
+  const memory: FlowMemory = {
+    weightsBytes: 4 * ckpt.meta.parameters * (threadTotal + (engine ? 1 : 0)),
+    perImageBytes: passes * forwardPeakBytesPerImage(buildArchitecture(c)) + 4 * pixels * (6 + 2),
+  };
   return {
     info,
+    description: {
+      kind: 'flow',
+      name: info.name,
+      formula: `x_img = ODE flow of the learned velocity from t=0 (latent) to t=1 (image), ${info.ode_method}, cfg ${info.cfg_scale}: (1+w)·v(x,t,label) − w·v(x,t,∅)`,
+      checkpoint_sha256: info.sha256,
+      flow: { ...info },
+    },
+    // an ODE flow is invertible: the images keep the latents' MI (up to the solver's and float32's rounding)
+    keepsMiExact: true,
+    memory,
     numClasses: c.numClasses,
     async apply(x, count, nMod, labels) {
       const out = new Float32Array(count * nMod * pixels);

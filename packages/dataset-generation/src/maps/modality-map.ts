@@ -1,0 +1,32 @@
+/**
+ * A modality map: what turns each modality's latent into that modality's data. The exact MI
+ * of the latents is the MI of the data when the map is invertible on each modality alone
+ * (SPEC §3), so every map says whether it is; the job records its description in the
+ * manifest. A new map is one file in this folder implementing this interface, and one case
+ * in `openModalityMap`.
+ */
+import type { Manifest } from '../manifest.js';
+import type { FlowMemory } from '../memory-need.js';
+import { openFlowMap, type OpenFlowMapOptions } from './flow-map.js';
+import { transformMap, type TransformName } from './transforms.js';
+
+export interface ModalityMap {
+  /** The manifest's description of the map (kind, name, formula; the flow's settings). */
+  readonly description: Manifest['map'];
+  /** True when the map is invertible on each modality alone, so it keeps every MI exactly. */
+  readonly keepsMiExact: boolean;
+  /** Classes of a label-conditioned map (labels 0 … numClasses − 1; numClasses = no label). */
+  readonly numClasses?: number;
+  /** The map's own memory (weights, per image of a batch), for the job's memory estimate. */
+  readonly memory?: FlowMemory;
+  /** x: [count, nMod, modDim] latents → the data, same layout. */
+  apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array | Float64Array>;
+  dispose(): Promise<void>;
+}
+
+export type MapChoice = { transform: TransformName } | { checkpoint: string; flow: OpenFlowMapOptions };
+
+/** The map a job asked for: a model-free transform, or a flow checkpoint (opened, checked). */
+export async function openModalityMap(choice: MapChoice): Promise<ModalityMap> {
+  return 'transform' in choice ? transformMap(choice.transform) : openFlowMap(choice.checkpoint, choice.flow);
+}

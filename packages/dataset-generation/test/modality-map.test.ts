@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { openModalityMap } from '../src/maps/modality-map.js';
+import { TRANSFORMS, transformMap, type TransformName } from '../src/maps/transforms.js';
+import { SCALINGS, scaleBatch, type ScalingName } from '../src/scaling.js';
+
+const grid = Float64Array.from({ length: 2001 }, (_, i) => -10 + i / 100);
+
+describe('modality maps', () => {
+  it('every transform is a strictly increasing bijection with the inverse it states: a map that keeps the MI exactly', async () => {
+    for (const name of Object.keys(TRANSFORMS) as TransformName[]) {
+      const map = await openModalityMap({ transform: name });
+      expect(map.keepsMiExact).toBe(true);
+      expect(map.description).toEqual({ kind: 'transform', name, formula: TRANSFORMS[name].formula });
+      expect(map.numClasses).toBeUndefined();
+      const y = await map.apply(grid, grid.length, 1, [0]);
+      for (let i = 1; i < y.length; i++) expect(y[i]).toBeGreaterThan(y[i - 1]);
+      for (let i = 0; i < y.length; i += 50) expect(TRANSFORMS[name].invert(y[i])).toBeCloseTo(grid[i], 9);
+      await map.dispose();
+    }
+    // the closed forms, at a point each
+    const at = async (name: TransformName, x: number) => (await transformMap(name).apply(Float64Array.of(x), 1, 1, [0]))[0];
+    expect(await at('tanh', 2)).toBeCloseTo(Math.tanh(1), 15);
+    expect(await at('cubic', 3)).toBeCloseTo(12, 12);
+    expect(await at('identity', -1.5)).toBe(-1.5);
+  });
+
+  it('a scaling says whether it keeps the MI exactly, and it does what it says: float is injective, the 8-bit ones are not', () => {
+    const injective = (name: ScalingName) => new Set(scaleBatch(name, grid.map((x) => x / 10))).size === grid.length;
+    for (const name of Object.keys(SCALINGS) as ScalingName[]) expect(injective(name)).toBe(SCALINGS[name].keepsMiExact);
+    expect(Array.from(scaleBatch('clamp', Float64Array.of(-2, -1, 0, 1, 2)))).toEqual(Array.from(Float32Array.of(0, 0, Math.floor(0.5 * 255) / 255, 1, 1)));
+    expect(Array.from(scaleBatch('minmax-batch', Float64Array.of(2, 4, 6)))).toEqual(Array.from(Float32Array.of(0, Math.floor(0.5 * 255) / 255, 1)));
+    expect(Array.from(scaleBatch('minmax-batch', Float64Array.of(3, 3)))).toEqual([0, 0]);
+  });
+});

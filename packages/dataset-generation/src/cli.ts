@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { DegenerateMiError } from '@mmmi/latents';
 import { FormatError } from '@mmmi/formats';
+import { CheckpointError } from '@mmmi/flow-train';
 import { generate } from './generate.js';
 import { figuresMain, FIGURES_USAGE, sweepMain } from './figures/cli.js';
 import { GENERATION_FLAGS } from './options.js';
@@ -83,7 +84,7 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
     {
       name: 'mmmi-generate',
       err,
-      kinds: { input: [RangeError, FormatError, DegenerateMiError], failure: [StorageError, IndexError, FlowMapError] },
+      kinds: { input: [RangeError, FormatError, DegenerateMiError, CheckpointError, FlowMapError], failure: [StorageError, IndexError] },
       helpHint: 'mmmi-generate --help for usage',
     },
   );

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetFingerprint, firstStream, writeJsonAtomic, type Manifest } from './manifest.js';
 import { verifyFolder } from './verify.js';
+import { InputError } from '@mmmi/cli-kit';
 
 export const INDEX_FORMAT = 'mmmi-dataset-index/1';
 
@@ -46,9 +47,9 @@ export async function buildIndex(folder: string, options: { dataset?: string; ex
   const manifests = report.shards.filter((s) => s.manifest).map((s) => ({ report: s, m: JSON.parse(readFileSync(join(folder, s.manifest), 'utf8')) as Manifest }));
   const names = [...new Set(manifests.map(({ m }) => String(m.arguments.dataset_name ?? 'dataset_test')))];
   const dataset = options.dataset ?? (names.length === 1 ? names[0] : undefined);
-  if (!dataset) throw new IndexError(`${folder} holds ${names.length ? `the datasets ${names.join(', ')}: name one with --dataset_name` : 'no shard manifests'}`);
+  if (!dataset) throw new InputError(`${folder} holds ${names.length ? `the datasets ${names.join(', ')}: name one with --dataset_name` : 'no shard manifests'}`);
   const mine = manifests.filter(({ m }) => String(m.arguments.dataset_name ?? 'dataset_test') === dataset);
-  if (!mine.length) throw new IndexError(`${folder} holds no shard of dataset '${dataset}' (it holds ${names.join(', ') || 'none'})`);
+  if (!mine.length) throw new InputError(`${folder} holds no shard of dataset '${dataset}' (it holds ${names.join(', ') || 'none'})`);
   const failed = mine.filter(({ report: r }) => !r.ok);
   if (failed.length) throw new IndexError(`shards that fail verify: ${failed.map(({ report: r }) => `${r.file || r.manifest} (${r.problems.join('; ')})`).join(', ')}`);
   const fingerprint = datasetFingerprint(mine[0].m);

@@ -13,7 +13,7 @@
 import { stat } from 'node:fs/promises';
 import { FormatError } from '@mmmi/formats';
 import { extname } from 'node:path';
-import { formatOptionHelp, parseOptions, Progress, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
+import { formatOptionHelp, InputError, parseOptions, Progress, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
 import { stderrDownloadProgress } from './download.js';
 import { frechetDistance } from './frechet.js';
 import { cifar10ReferenceStats, CIFAR10_BINARY_URL, JPEG_NOT_COMPARABLE, namedSourceSplit } from './cifar10.js';
@@ -249,7 +249,7 @@ async function runDistance(run: FidRun, args: string[]): Promise<number> {
     }
   }
   if (stats[0].mu.length !== stats[1].mu.length) {
-    throw new Error(`the two sides have different feature dimensions: ${stats[0].mu.length} and ${stats[1].mu.length}`);
+    throw new InputError(`the two sides have different feature dimensions: ${stats[0].mu.length} and ${stats[1].mu.length}`);
   }
   const fid = frechetDistance(stats[0], stats[1]);
   if (jpeg) err(`mmmi-fid: ${JPEG_NOT_COMPARABLE}`);

@@ -11,6 +11,7 @@
  * samples than dimensions), where sqrtm of the non-symmetric product returns complex
  * noise. All arithmetic is float64.
  */
+import { InputError } from '@mmmi/cli-kit';
 import { symmetricEigen } from './eigen.js';
 import { matMul, symmetrize, trace } from './matrix.js';
 import type { GaussianStats } from './stats.js';
@@ -25,7 +26,7 @@ function checkPsd(values: ArrayLike<number>, what: string): void {
     min = Math.min(min, values[i]);
     scale = Math.max(scale, Math.abs(values[i]));
   }
-  if (min < -PSD_TOLERANCE * scale) throw new RangeError(`${what} is not positive semi-definite (eigenvalue ${min.toExponential(3)}, largest magnitude ${scale.toExponential(3)}): not a covariance`);
+  if (min < -PSD_TOLERANCE * scale) throw new InputError(`${what} is not positive semi-definite (eigenvalue ${min.toExponential(3)}, largest magnitude ${scale.toExponential(3)}): not a covariance`);
 }
 
 /**
@@ -67,18 +68,18 @@ export function traceSqrtProduct(sqrtA: Float64Array, b: Float64Array, n: number
 
 function checkStats(s: GaussianStats, name: string): void {
   const n = s.mu.length;
-  if (s.sigma.length !== n * n) throw new RangeError(`${name}: sigma has ${s.sigma.length} values, expected ${n}×${n} for mu of length ${n}`);
-  for (const v of s.mu) if (!Number.isFinite(v)) throw new RangeError(`${name}: mu has non-finite values`);
-  for (const v of s.sigma) if (!Number.isFinite(v)) throw new RangeError(`${name}: sigma has non-finite values`);
+  if (s.sigma.length !== n * n) throw new InputError(`${name}: sigma has ${s.sigma.length} values, expected ${n}×${n} for mu of length ${n}`);
+  for (const v of s.mu) if (!Number.isFinite(v)) throw new InputError(`${name}: mu has non-finite values`);
+  for (const v of s.sigma) if (!Number.isFinite(v)) throw new InputError(`${name}: sigma has non-finite values`);
   // a covariance is symmetric with a non-negative diagonal (PSD is checked with the eigenvalues the distance needs anyway)
   let scale = 0;
   for (const v of s.sigma) scale = Math.max(scale, Math.abs(v));
   let asym = 0;
   for (let i = 0; i < n; i++) {
-    if (s.sigma[i * n + i] < -PSD_TOLERANCE * scale) throw new RangeError(`${name}: sigma has a negative variance (${s.sigma[i * n + i]} at ${i}): not a covariance`);
+    if (s.sigma[i * n + i] < -PSD_TOLERANCE * scale) throw new InputError(`${name}: sigma has a negative variance (${s.sigma[i * n + i]} at ${i}): not a covariance`);
     for (let j = i + 1; j < n; j++) asym = Math.max(asym, Math.abs(s.sigma[i * n + j] - s.sigma[j * n + i]));
   }
-  if (asym > PSD_TOLERANCE * scale) throw new RangeError(`${name}: sigma is not symmetric (largest |σᵢⱼ − σⱼᵢ| ${asym.toExponential(3)} of ${scale.toExponential(3)}): not a covariance`);
+  if (asym > PSD_TOLERANCE * scale) throw new InputError(`${name}: sigma is not symmetric (largest |σᵢⱼ − σⱼᵢ| ${asym.toExponential(3)} of ${scale.toExponential(3)}): not a covariance`);
 }
 
 export interface FrechetOptions {
@@ -90,7 +91,7 @@ export function frechetDistance(s1: GaussianStats, s2: GaussianStats, options: F
   checkStats(s1, 'first statistics');
   checkStats(s2, 'second statistics');
   const n = s1.mu.length;
-  if (s2.mu.length !== n) throw new RangeError(`statistics of different dimension: ${n} and ${s2.mu.length}`);
+  if (s2.mu.length !== n) throw new InputError(`statistics of different dimension: ${n} and ${s2.mu.length}`);
   let diff = 0;
   for (let i = 0; i < n; i++) diff += (s1.mu[i] - s2.mu[i]) ** 2;
   const root = options.sqrtSigma1 ?? psdSqrt(s1.sigma, n, 'first statistics: sigma');

@@ -75,7 +75,8 @@ describe('mmmi-fid <a> <b> with statistics files (no network)', () => {
     await writeStats(join(dir, 'a.npz'), randomStats(3, 10, 1, 0));
     await writeStats(join(dir, 'b.npz'), randomStats(4, 10, 2, 0));
     const r = await cli([join(dir, 'a.npz'), join(dir, 'b.npz')]);
-    expect(r.code).toBe(1);
+    // the inputs do not go together: exit 2, the rule of every mmmi command (1 before the shared CLI kit)
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/different feature dimensions: 3 and 4/);
   });
 });

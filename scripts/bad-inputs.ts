@@ -57,7 +57,12 @@ function greyPng(value: number): Buffer {
   ihdr[8] = 8;
   const row = Buffer.alloc(33, value);
   row[0] = 0;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: 32 }, () => row)))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: 32 }, () => row)))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 const gen = (...extra: string[]) => [`@${fig1}`, ...free, '--dataset_loc', 'DIR/out', ...extra];
 const pngHeader = (colorType: number, depth: number) => {
@@ -96,18 +101,43 @@ const CASES: Case[] = [
   { name: 'transform and checkpoint both', cli: 'generate', args: gen('--checkpoint_path', 'default') },
   { name: 'missing checkpoint file', cli: 'generate', args: [`@${fig1}`, '--checkpoint_path', 'DIR/none.safetensors', '--dataset_loc', 'DIR/out'] },
   { name: 'unknown registry name', cli: 'generate', args: [`@${fig1}`, '--checkpoint_path', 'no-such-model', '--dataset_loc', 'DIR/out'] },
-  { name: 'checkpoint that is not a checkpoint', cli: 'generate', args: [`@${fig1}`, '--checkpoint_path', 'DIR/x.safetensors', '--dataset_loc', 'DIR/out'], files: { 'x.safetensors': 'hello' } },
+  {
+    name: 'checkpoint that is not a checkpoint',
+    cli: 'generate',
+    args: [`@${fig1}`, '--checkpoint_path', 'DIR/x.safetensors', '--dataset_loc', 'DIR/out'],
+    files: { 'x.safetensors': 'hello' },
+  },
   { name: 'labels beyond the model classes', cli: 'generate', args: [`@${fig1}`, '--labels', '[1,11]', '--dataset_size', '2', '--dataset_loc', 'DIR/out'] },
   { name: 'mod_dim other than 3072 with a flow', cli: 'generate', args: [`@${fig1}`, '--mod_dim', '16', '--dataset_loc', 'DIR/out'] },
   { name: 'cuda provider not installed', cli: 'generate', args: [`@${fig1}`, '--engine', 'onnx', '--ep', 'cuda', '--dataset_loc', 'DIR/out'] },
   { name: 'job id beyond the streams', cli: 'generate', args: gen('--job_id', String(2 ** 20)) },
-  { name: 'template folder with the wrong count', cli: 'generate', args: gen('--T_vectors_method', 'DIR/tpl', '--mod_dim', '3072'), files: { 'tpl/a.png': pngHeader(2, 8) } },
-  { name: 'grey template PNGs', cli: 'generate', args: [...gen('--mod_dim', '3072', '--T_vectors_method', 'DIR/grey')], files: { 'grey/a.png': greyPng(100), 'grey/b.png': greyPng(200) } },
-  { name: 'npy templates of the wrong shape', cli: 'generate', args: gen('--T_vectors_method', 'DIR/t.npy'), files: { 't.npy': Buffer.from('\x93NUMPY\x01\x00v\x00' + "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 4, 2), }".padEnd(117) + '\n', 'latin1') } },
+  {
+    name: 'template folder with the wrong count',
+    cli: 'generate',
+    args: gen('--T_vectors_method', 'DIR/tpl', '--mod_dim', '3072'),
+    files: { 'tpl/a.png': pngHeader(2, 8) },
+  },
+  {
+    name: 'grey template PNGs',
+    cli: 'generate',
+    args: [...gen('--mod_dim', '3072', '--T_vectors_method', 'DIR/grey')],
+    files: { 'grey/a.png': greyPng(100), 'grey/b.png': greyPng(200) },
+  },
+  {
+    name: 'npy templates of the wrong shape',
+    cli: 'generate',
+    args: gen('--T_vectors_method', 'DIR/t.npy'),
+    files: { 't.npy': Buffer.from('\x93NUMPY\x01\x00v\x00' + "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 4, 2), }".padEnd(117) + '\n', 'latin1') },
+  },
   // overwriting, racing
   { name: 'another job into a finished shard name', cli: 'generate', args: [`@${fig1}`, ...free, '--dataset_loc', 'DIR/done', '--sample_seed', '5'] },
   { name: 'foreign .npz at the shard name', cli: 'generate', args: gen(), files: { 'out/simple_fig1_DAG_0.npz': 'not mine' } },
-  { name: 'lock held by a live process', cli: 'generate', args: gen(), files: { 'out/.simple_fig1_DAG_0.lock': `{"pid": ${process.pid}, "host": "${(await import('node:os')).hostname()}", "started": "now"}` } },
+  {
+    name: 'lock held by a live process',
+    cli: 'generate',
+    args: gen(),
+    files: { 'out/.simple_fig1_DAG_0.lock': `{"pid": ${process.pid}, "host": "${(await import('node:os')).hostname()}", "started": "now"}` },
+  },
   { name: 'verify a corrupted shard', cli: 'generate', args: ['verify', 'DIR/corrupt'] },
   { name: 'verify a missing folder', cli: 'generate', args: ['verify', 'DIR/none'] },
   { name: 'index of a folder without shards', cli: 'generate', args: ['index', 'DIR'] },
@@ -122,12 +152,30 @@ const CASES: Case[] = [
   // mmmi-train
   { name: 'train: unknown flag', cli: 'train', args: ['train', '--epoch', '3'] },
   { name: 'train: bad JSON options', cli: 'train', args: ['train', '--ode_options', '{nfe: 5}'] },
-  { name: 'train: no data and no network', cli: 'train', args: ['train', '--dataset', 'cifar10', '--config', 'tiny', '--output_dir', 'DIR/run'], env: { MMMI_CACHE: 'DIR/cache', MMMI_CIFAR10_URL: 'http://127.0.0.1:9/none.tar.gz' } },
+  {
+    name: 'train: no data and no network',
+    cli: 'train',
+    args: ['train', '--dataset', 'cifar10', '--config', 'tiny', '--output_dir', 'DIR/run'],
+    env: { MMMI_CACHE: 'DIR/cache', MMMI_CIFAR10_URL: 'http://127.0.0.1:9/none.tar.gz' },
+  },
   { name: 'train: image folder missing', cli: 'train', args: ['train', '--dataset', 'imagefolder', '--data_path', 'DIR/none'] },
-  { name: 'train: --resume of a missing file', cli: 'train', args: ['train', '--dataset', 'cifar10', '--resume', 'DIR/none.safetensors', '--output_dir', 'DIR/run'] },
+  {
+    name: 'train: --resume of a missing file',
+    cli: 'train',
+    args: ['train', '--dataset', 'cifar10', '--resume', 'DIR/none.safetensors', '--output_dir', 'DIR/run'],
+  },
   { name: 'train: unknown configuration', cli: 'train', args: ['train', '--config', 'huge'] },
-  { name: 'train: webgpu without adapter', cli: 'train', args: ['sample', '--checkpoint', 'default', '--engine', 'tfjs', '--backend', 'webgpu', '--n', '1'], env: { MMMI_WEBGPU_BACKENDS: 'default' } },
-  { name: 'train: sample --threads negative', cli: 'train', args: ['sample', '--checkpoint', 'default', '--engine', 'tfjs', '--backend', 'cpu', '--threads', '-1'] },
+  {
+    name: 'train: webgpu without adapter',
+    cli: 'train',
+    args: ['sample', '--checkpoint', 'default', '--engine', 'tfjs', '--backend', 'webgpu', '--n', '1'],
+    env: { MMMI_WEBGPU_BACKENDS: 'default' },
+  },
+  {
+    name: 'train: sample --threads negative',
+    cli: 'train',
+    args: ['sample', '--checkpoint', 'default', '--engine', 'tfjs', '--backend', 'cpu', '--threads', '-1'],
+  },
   { name: 'train: sample --n not a number', cli: 'train', args: ['sample', '--checkpoint', 'default', '--n', 'many'] },
   { name: 'train: sample unknown solver', cli: 'train', args: ['sample', '--checkpoint', 'default', '--ode_method', 'rk45'] },
   { name: 'train: sample label out of range', cli: 'train', args: ['sample', '--checkpoint', 'default', '--labels', '12'] },
@@ -157,7 +205,12 @@ function prepare(dir: string): void {
   run([`@${fig1}`, ...free, '--dataset_loc', join(dir, 'mixed'), '--dataset_name', 'b']);
   // fid statistics with a non-symmetric sigma (NumPy's np.savez layout via our writer)
   const stats = (sigma: number[]) =>
-    spawnSync(process.execPath, ['--input-type=module', '-e', `const { writeNpz } = await import(${JSON.stringify(join(repo, 'packages/formats/dist/index.js'))}); await writeNpz(process.argv[1], { mu: { dtype: '<f8', shape: [2], data: Float64Array.of(0, 0) }, sigma: { dtype: '<f8', shape: [2, 2], data: Float64Array.from(${JSON.stringify(sigma)}) } });`, join(dir, sigma[1] === sigma[2] ? 's1.npz' : 's2.npz')]);
+    spawnSync(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `const { writeNpz } = await import(${JSON.stringify(join(repo, 'packages/formats/dist/index.js'))}); await writeNpz(process.argv[1], { mu: { dtype: '<f8', shape: [2], data: Float64Array.of(0, 0) }, sigma: { dtype: '<f8', shape: [2, 2], data: Float64Array.from(${JSON.stringify(sigma)}) } });`,
+      join(dir, sigma[1] === sigma[2] ? 's1.npz' : 's2.npz'),
+    ]);
   stats([1, 0, 0, 1]);
   stats([1, 0.5, 0.1, 1]);
 }
@@ -194,7 +247,12 @@ try {
     const kind = lost ? 'lost' : stack ? 'stack' : r.status === 0 ? 'silent' : 'clear';
     counts[kind]++;
     exits[String(r.status)] = (exits[String(r.status)] ?? 0) + 1;
-    const line = err.trim().split('\n').filter((l) => !/^\s+at /.test(l)).pop() ?? '';
+    const line =
+      err
+        .trim()
+        .split('\n')
+        .filter((l) => !/^\s+at /.test(l))
+        .pop() ?? '';
     process.stdout.write(`${kind.padEnd(6)} ${c.cli.padEnd(8)} ${c.name}: exit ${r.status}${list || kind !== 'clear' ? ` — ${line.slice(0, 200)}` : ''}\n`);
     rmSync(dir, { recursive: true, force: true });
     chmodSync(base, 0o755);
@@ -202,4 +260,10 @@ try {
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
-process.stdout.write(`\n${CASES.length} cases: ${counts.clear} clear, ${counts.stack} stack traces, ${counts.silent} silent, ${counts.lost} lost; exit codes ${Object.entries(exits).map(([code, n]) => `${code}: ${n}`).join(', ')} (2 the input is wrong, 1 the run failed)\n`);
+process.stdout.write(
+  `\n${CASES.length} cases: ${counts.clear} clear, ${counts.stack} stack traces, ${counts.silent} silent, ${counts.lost} lost; exit codes ${Object.entries(
+    exits,
+  )
+    .map(([code, n]) => `${code}: ${n}`)
+    .join(', ')} (2 the input is wrong, 1 the run failed)\n`,
+);

@@ -21,7 +21,10 @@ const tokens: string[] = [];
 for (let i = 0; i < o.flags; i++) tokens.push(`--flag_${i % 50}`, String(i));
 const dir = mkdtempSync(join(tmpdir(), 'cli-kit-bench-'));
 const file = join(dir, 'args.txt');
-writeFileSync(file, tokens.reduce((s, t, i) => s + t + (i % 2 ? '\n' : ' '), ''));
+writeFileSync(
+  file,
+  tokens.reduce((s, t, i) => s + t + (i % 2 ? '\n' : ' '), ''),
+);
 
 function time(f: () => unknown): number {
   f();

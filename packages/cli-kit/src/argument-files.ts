@@ -24,7 +24,8 @@ export interface Token {
 /** Argument files nested deeper than this are refused (a chain of includes, not a loop). */
 const MAX_INCLUDE_DEPTH = 16;
 
-const bareAt = (origin: string) => new UsageError(`a bare '@' (${origin}): write the argument file right after it, e.g. @generation_arguments/simple_fig1_DAG.txt`);
+const bareAt = (origin: string) =>
+  new UsageError(`a bare '@' (${origin}): write the argument file right after it, e.g. @generation_arguments/simple_fig1_DAG.txt`);
 
 /** Expands `@file` tokens recursively. */
 export function expandArgumentFiles(tokens: readonly string[], origin = 'command line'): Token[] {

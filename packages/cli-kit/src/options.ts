@@ -201,7 +201,8 @@ function convertKind(def: OptionDef, raws: string[], fail: (what: string) => Usa
       const parts = raws.flatMap((r) => r.split(',')).filter((p) => p.trim() !== '');
       const list = parts.map((p) => {
         const v = Number(p);
-        if (!Number.isFinite(v) || (def.kind === 'ints' && !/^[+-]?\d+$/.test(p.trim()))) throw fail(`'${p}' is not ${def.kind === 'ints' ? 'an integer' : 'a finite number'}`);
+        if (!Number.isFinite(v) || (def.kind === 'ints' && !/^[+-]?\d+$/.test(p.trim())))
+          throw fail(`'${p}' is not ${def.kind === 'ints' ? 'an integer' : 'a finite number'}`);
         return inRange(v, def, fail);
       });
       if (def.count !== undefined && list.length !== def.count) throw fail(`expected ${def.count} numbers, got ${list.length}`);
@@ -253,7 +254,10 @@ function valueText(def: OptionDef): string {
 export function formatOptionHelp(table: OptionTable): string {
   const rows = Object.entries(table).map(([name, def]) => {
     const flag = `--${name}${def.short ? `, -${def.short}` : ''}`;
-    const dflt = def.default !== undefined && def.kind !== 'boolean' && !(Array.isArray(def.default) && def.default.length === 0) && def.default !== '' ? ` (default ${JSON.stringify(def.default)})` : '';
+    const dflt =
+      def.default !== undefined && def.kind !== 'boolean' && !(Array.isArray(def.default) && def.default.length === 0) && def.default !== ''
+        ? ` (default ${JSON.stringify(def.default)})`
+        : '';
     return { flag, value: valueText(def), help: `${def.help}${dflt}` };
   });
   const flagWidth = Math.max(...rows.map((r) => r.flag.length), 10);

@@ -17,7 +17,12 @@ const TABLE = {
   method: { kind: 'choice', choices: ['euler', 'heun2'], default: 'heun2', help: 'solver' },
   query: { kind: 'string', repeatable: true, help: 'a query' },
   output: { kind: 'string', short: 'o', help: 'output file' },
-  options: { kind: 'json', default: { nfe: 50 }, help: 'solver options', check: (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? undefined : 'expected a JSON object') },
+  options: {
+    kind: 'json',
+    default: { nfe: 50 },
+    help: 'solver options',
+    check: (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? undefined : 'expected a JSON object'),
+  },
   calculate_MI: { kind: 'choice', choices: ['numerical', 'analytical'], bareValue: 'numerical', help: 'MI method' },
 } as const satisfies OptionTable;
 
@@ -34,7 +39,16 @@ const error = (tokens: string[], options = {}) => {
 describe('parseOptions', () => {
   it('types values, applies defaults, and records what was given and where', () => {
     const p = parseOptions(['--batch_size', '8', '--lr=3e-4', '--use_ema', '--query', 'a', '--query=b', '-o', 'out.npz'], TABLE);
-    expect(p.values).toEqual({ batch_size: 8, lr: 3e-4, betas: [0.9, 0.95], use_ema: true, method: 'heun2', query: ['a', 'b'], output: 'out.npz', options: { nfe: 50 } });
+    expect(p.values).toEqual({
+      batch_size: 8,
+      lr: 3e-4,
+      betas: [0.9, 0.95],
+      use_ema: true,
+      method: 'heun2',
+      query: ['a', 'b'],
+      output: 'out.npz',
+      options: { nfe: 50 },
+    });
     expect([...p.given].sort()).toEqual(['batch_size', 'lr', 'output', 'query', 'use_ema']);
     expect(p.sources.batch_size).toBe('command line');
     expect(p.values.labels).toBeUndefined();
@@ -138,10 +152,18 @@ describe('argument files', () => {
 });
 
 describe('partitionOptions', () => {
-  it('takes a table\'s flags with their values out of a token list, keeping the order of the rest', () => {
+  it("takes a table's flags with their values out of a token list, keeping the order of the rest", () => {
     const tokens = ['@a.txt', '--alpha', '2', '--out', 'dir', '@b.txt', '--use_ema', 'true', '--betas', '0.1', '0.2', '--beta', '3', '--lr=1'];
-    const table = { out: { kind: 'string', help: '' }, use_ema: { kind: 'boolean', help: '' }, betas: { kind: 'floats', help: '' }, lr: { kind: 'float', help: '' } } as const satisfies OptionTable;
-    expect(partitionOptions(tokens, table)).toEqual({ own: ['--out', 'dir', '--use_ema', 'true', '--betas', '0.1', '0.2', '--lr=1'], rest: ['@a.txt', '--alpha', '2', '@b.txt', '--beta', '3'] });
+    const table = {
+      out: { kind: 'string', help: '' },
+      use_ema: { kind: 'boolean', help: '' },
+      betas: { kind: 'floats', help: '' },
+      lr: { kind: 'float', help: '' },
+    } as const satisfies OptionTable;
+    expect(partitionOptions(tokens, table)).toEqual({
+      own: ['--out', 'dir', '--use_ema', 'true', '--betas', '0.1', '0.2', '--lr=1'],
+      rest: ['@a.txt', '--alpha', '2', '@b.txt', '--beta', '3'],
+    });
   });
 });
 

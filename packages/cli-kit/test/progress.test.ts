@@ -12,7 +12,14 @@ describe('progress', () => {
     const log = join(dir, 'run.log');
     const lines: string[] = [];
     let t = 0;
-    const p = new Progress({ label: 'features real', total: 100, stream: { write: (s: string) => lines.push(s), isTTY: false }, logFile: log, intervalMs: 1000, now: () => t });
+    const p = new Progress({
+      label: 'features real',
+      total: 100,
+      stream: { write: (s: string) => lines.push(s), isTTY: false },
+      logFile: log,
+      intervalMs: 1000,
+      now: () => t,
+    });
     t = 2000;
     p.tick(20);
     t = 2500;
@@ -34,7 +41,14 @@ describe('progress', () => {
   it('counts items done before a resume as done but not in the rate or ETA', () => {
     const lines: string[] = [];
     let t = 0;
-    const p = new Progress({ label: 'epoch 1', total: 1000, initial: 600, stream: { write: (s: string) => lines.push(s), isTTY: false }, intervalMs: 1000, now: () => t });
+    const p = new Progress({
+      label: 'epoch 1',
+      total: 1000,
+      initial: 600,
+      stream: { write: (s: string) => lines.push(s), isTTY: false },
+      intervalMs: 1000,
+      now: () => t,
+    });
     t = 10_000;
     p.tick(100);
     expect(lines).toEqual(['epoch 1: 700/1000 images (70.0%), 10.0 images/s, ETA 0:30\n']);
@@ -47,7 +61,9 @@ describe('progress', () => {
     t = 1000;
     p.tick(5);
     p.finish();
+    // eslint-disable-next-line no-control-regex -- the terminal's erase-line escape is what is tested
     expect(out[0]).toMatch(/^\r\x1b\[K\[#{12}\.{12}\] x: 5\/10 images \(50\.0%\)/);
+    // eslint-disable-next-line no-control-regex -- as above
     expect(out.at(-1)).toMatch(/^\r\x1b\[Kx: done, 5 images in 0:01/);
   });
 
@@ -62,7 +78,15 @@ describe('progress', () => {
   it('resume() after construction restarts the clock and leaves the resumed items out of the rate', () => {
     const lines: string[] = [];
     let t = 0;
-    const p = new Progress({ label: 'generate', total: 100, unit: 'samples', stream: { write: (s: string) => lines.push(s), isTTY: false }, intervalMs: 1000, now: () => t, logStart: false });
+    const p = new Progress({
+      label: 'generate',
+      total: 100,
+      unit: 'samples',
+      stream: { write: (s: string) => lines.push(s), isTTY: false },
+      intervalMs: 1000,
+      now: () => t,
+      logStart: false,
+    });
     t = 50_000; // loading a model before the resume is known: not part of the rate
     p.resume(40);
     t = 52_000;
@@ -74,14 +98,25 @@ describe('progress', () => {
     const dir = tmp();
     const out: string[] = [];
     let t = 0;
-    const p = new Progress({ label: 'x', total: 10, stream: { write: (s: string) => out.push(s), isTTY: true, columns: 80 }, logFile: join(dir, 'log.txt'), now: () => t });
+    const p = new Progress({
+      label: 'x',
+      total: 10,
+      stream: { write: (s: string) => out.push(s), isTTY: true, columns: 80 },
+      logFile: join(dir, 'log.txt'),
+      now: () => t,
+    });
     t = 1000;
     p.tick(5);
     p.log('resuming');
     expect(out.at(-1)).toBe('\r\x1b[Kresuming\n');
     expect(readFileSync(join(dir, 'log.txt'), 'utf8')).toMatch(/Z resuming\n$/);
     const notes: string[] = [];
-    const broken = new Progress({ label: 'y', stream: { write: (s: string) => notes.push(s) }, logFile: join(dir, 'no-such-folder', 'log.txt'), logStart: false });
+    const broken = new Progress({
+      label: 'y',
+      stream: { write: (s: string) => notes.push(s) },
+      logFile: join(dir, 'no-such-folder', 'log.txt'),
+      logStart: false,
+    });
     broken.log('one');
     broken.log('two');
     expect(notes.filter((n) => n.includes('cannot be written'))).toHaveLength(1);

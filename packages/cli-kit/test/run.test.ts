@@ -25,16 +25,45 @@ describe('exit codes', () => {
   });
 
   it('2 for bad input (InputError, UsageError, classes the command names), with one line and no stack', async () => {
-    expect(await run(() => { throw new UsageError('--x 1: expected y'); })).toEqual({ code: EXIT.usage, lines: ['mmmi-x: error: --x 1: expected y', '(mmmi-x --help for usage)'] });
-    expect(await run(() => { throw new InputError('data.npz: not a shard'); })).toEqual({ code: 2, lines: ['mmmi-x: error: data.npz: not a shard'] });
-    expect(await run(async () => { throw new OtherPackageInputError('bad config'); })).toEqual({ code: 2, lines: ['mmmi-x: error: bad config'] });
+    expect(
+      await run(() => {
+        throw new UsageError('--x 1: expected y');
+      }),
+    ).toEqual({ code: EXIT.usage, lines: ['mmmi-x: error: --x 1: expected y', '(mmmi-x --help for usage)'] });
+    expect(
+      await run(() => {
+        throw new InputError('data.npz: not a shard');
+      }),
+    ).toEqual({ code: 2, lines: ['mmmi-x: error: data.npz: not a shard'] });
+    expect(
+      await run(async () => {
+        throw new OtherPackageInputError('bad config');
+      }),
+    ).toEqual({ code: 2, lines: ['mmmi-x: error: bad config'] });
   });
 
   it('1 for a failed run, with the hint of its kind; an unexpected error shows its stack only with MMMI_DEBUG', async () => {
-    expect(await run(() => { throw new RunFailure('disk full'); })).toEqual({ code: EXIT.failure, lines: ['mmmi-x: error: disk full'] });
-    expect(await run(() => { throw new OtherPackageFailure('HTTP 503'); })).toEqual({ code: 1, lines: ['mmmi-x: error: HTTP 503; try again with network'] });
-    expect(await run(() => { throw new TypeError('x is undefined'); })).toEqual({ code: 1, lines: ['mmmi-x: error: x is undefined'] });
-    const debug = await run(() => { throw new TypeError('x is undefined'); }, { MMMI_DEBUG: '1' });
+    expect(
+      await run(() => {
+        throw new RunFailure('disk full');
+      }),
+    ).toEqual({ code: EXIT.failure, lines: ['mmmi-x: error: disk full'] });
+    expect(
+      await run(() => {
+        throw new OtherPackageFailure('HTTP 503');
+      }),
+    ).toEqual({ code: 1, lines: ['mmmi-x: error: HTTP 503; try again with network'] });
+    expect(
+      await run(() => {
+        throw new TypeError('x is undefined');
+      }),
+    ).toEqual({ code: 1, lines: ['mmmi-x: error: x is undefined'] });
+    const debug = await run(
+      () => {
+        throw new TypeError('x is undefined');
+      },
+      { MMMI_DEBUG: '1' },
+    );
     expect(debug.code).toBe(1);
     expect(debug.lines[1]).toMatch(/^TypeError: x is undefined\n\s+at /);
   });

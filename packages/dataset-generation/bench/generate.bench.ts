@@ -20,7 +20,11 @@ import { latentModelFromTokens, sampleBatch } from '@mmmi/latents';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
-function run(config: string, n: number, map: string[] = ['--transform', 'identity', '--scaling', 'float']): { seconds: number; userSeconds: number; maxRssMiB: number; bytes: number } {
+function run(
+  config: string,
+  n: number,
+  map: string[] = ['--transform', 'identity', '--scaling', 'float'],
+): { seconds: number; userSeconds: number; maxRssMiB: number; bytes: number } {
   const dir = mkdtempSync(join(tmpdir(), 'mmmi-genbench-'));
   try {
     // the child reports its own peak RSS (resourceUsage().maxRSS is in KiB)

@@ -22,7 +22,22 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mmmi-loaderbench-'));
 try {
   const quiet = { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream };
-  const r = await generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--scaling', 'float', '--dataset_size', String(draws), '--dataset_loc', dir, '--preview', '0'], quiet);
+  const r = await generate(
+    [
+      `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+      '--transform',
+      'identity',
+      '--scaling',
+      'float',
+      '--dataset_size',
+      String(draws),
+      '--dataset_loc',
+      dir,
+      '--preview',
+      '0',
+    ],
+    quiet,
+  );
   const fileMb = statSync(r.npzPath).size / 1e6;
   const checks: ShardCheck[] = ['none', 'stream', 'full'];
   const seconds = new Map<ShardCheck, number[]>(checks.map((c) => [c, []]));
@@ -41,7 +56,15 @@ try {
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const base = median(seconds.get('none')!);
-  console.log(JSON.stringify({ bench: 'loader', draws, file_mb: Number(fileMb.toFixed(1)), repeats, seconds: Object.fromEntries([...seconds].map(([c, s]) => [c, s.map((v) => Number(v.toFixed(4)))])) }));
+  console.log(
+    JSON.stringify({
+      bench: 'loader',
+      draws,
+      file_mb: Number(fileMb.toFixed(1)),
+      repeats,
+      seconds: Object.fromEntries([...seconds].map(([c, s]) => [c, s.map((v) => Number(v.toFixed(4)))])),
+    }),
+  );
   console.log(`\nShardReader, ${draws} draws (${fileMb.toFixed(1)} MB file, X ${xMb.toFixed(1)} MB), batches of 64, median of ${repeats}`);
   console.log('| check | seconds | draws/s | X MB/s | × none |\n|---|---|---|---|---|');
   for (const c of checks) {

@@ -61,9 +61,13 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       if (command === 'verify') {
         const folder = folderArgument('verify', rest);
         const { shards, partial, orphans, locks } = await verifyFolder(folder);
-        for (const s of shards) out(`${s.ok ? 'ok     ' : 'FAILED '} ${s.file || s.manifest}${s.count ? ` (${s.count} samples)` : ''}${s.problems.length ? ': ' + s.problems.join('; ') : ''}`);
+        for (const s of shards)
+          out(
+            `${s.ok ? 'ok     ' : 'FAILED '} ${s.file || s.manifest}${s.count ? ` (${s.count} samples)` : ''}${s.problems.length ? ': ' + s.problems.join('; ') : ''}`,
+          );
         for (const p of partial) out(`partial ${p} (an unfinished job; rerun it to resume)`);
-        for (const o of orphans) out(`orphan  ${o.name} (${o.bytes} bytes: a temp file of a killed run, unless one is running now; the next run of its job removes it)`);
+        for (const o of orphans)
+          out(`orphan  ${o.name} (${o.bytes} bytes: a temp file of a killed run, unless one is running now; the next run of its job removes it)`);
         for (const l of locks) out(`lock    ${l}`);
         if (shards.length === 0) out(`no manifests in ${folder}`);
         return shards.length > 0 && shards.every((s) => s.ok) ? 0 : 1;

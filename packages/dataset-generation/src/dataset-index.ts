@@ -44,18 +44,24 @@ export const indexPath = (folder: string, dataset: string) => join(folder, `${da
  */
 export async function buildIndex(folder: string, options: { dataset?: string; expectJobs?: number } = {}): Promise<{ index: DatasetIndex; path: string }> {
   const report = await verifyFolder(folder);
-  const manifests = report.shards.filter((s) => s.manifest).map((s) => ({ report: s, m: JSON.parse(readFileSync(join(folder, s.manifest), 'utf8')) as Manifest }));
+  const manifests = report.shards
+    .filter((s) => s.manifest)
+    .map((s) => ({ report: s, m: JSON.parse(readFileSync(join(folder, s.manifest), 'utf8')) as Manifest }));
   const names = [...new Set(manifests.map(({ m }) => String(m.arguments.dataset_name ?? 'dataset_test')))];
   const dataset = options.dataset ?? (names.length === 1 ? names[0] : undefined);
-  if (!dataset) throw new InputError(`${folder} holds ${names.length ? `the datasets ${names.join(', ')}: name one with --dataset_name` : 'no shard manifests'}`);
+  if (!dataset)
+    throw new InputError(`${folder} holds ${names.length ? `the datasets ${names.join(', ')}: name one with --dataset_name` : 'no shard manifests'}`);
   const mine = manifests.filter(({ m }) => String(m.arguments.dataset_name ?? 'dataset_test') === dataset);
   if (!mine.length) throw new InputError(`${folder} holds no shard of dataset '${dataset}' (it holds ${names.join(', ') || 'none'})`);
   const failed = mine.filter(({ report: r }) => !r.ok);
-  if (failed.length) throw new IndexError(`shards that fail verify: ${failed.map(({ report: r }) => `${r.file || r.manifest} (${r.problems.join('; ')})`).join(', ')}`);
+  if (failed.length)
+    throw new IndexError(`shards that fail verify: ${failed.map(({ report: r }) => `${r.file || r.manifest} (${r.problems.join('; ')})`).join(', ')}`);
   const fingerprint = datasetFingerprint(mine[0].m);
   const other = mine.filter(({ m }) => datasetFingerprint(m) !== fingerprint);
   if (other.length) {
-    throw new IndexError(`shards of '${dataset}' made with other arguments than ${mine[0].report.file}: ${other.map(({ report: r }) => r.file).join(', ')} (one dataset is one job array: the same arguments but --job_id)`);
+    throw new IndexError(
+      `shards of '${dataset}' made with other arguments than ${mine[0].report.file}: ${other.map(({ report: r }) => r.file).join(', ')} (one dataset is one job array: the same arguments but --job_id)`,
+    );
   }
   mine.sort((a, b) => a.m.seeds.job_id - b.m.seeds.job_id);
   const ids = mine.map(({ m }) => m.seeds.job_id);
@@ -69,7 +75,16 @@ export async function buildIndex(folder: string, options: { dataset?: string; ex
   if (mis.size !== 1) throw new IndexError(`the shards of '${dataset}' disagree on the MI table`);
   let offset = 0;
   const shards = mine.map(({ report: r, m }) => {
-    const entry = { file: m.file.name, manifest: r.manifest, job_id: m.seeds.job_id, count: m.count, offset, first_stream: firstStream(m), sha256: m.file.sha256, bytes: m.file.bytes };
+    const entry = {
+      file: m.file.name,
+      manifest: r.manifest,
+      job_id: m.seeds.job_id,
+      count: m.count,
+      offset,
+      first_stream: firstStream(m),
+      sha256: m.file.sha256,
+      bytes: m.file.bytes,
+    };
     offset += m.count;
     return entry;
   });

@@ -27,7 +27,7 @@ export class DatasetReader {
     try {
       index = JSON.parse(await readFile(indexFile, 'utf8')) as DatasetIndex;
     } catch (e) {
-      throw new Error(`${indexFile}: not a readable dataset index (${(e as Error).message}); make one with \`mmmi-generate index <folder>\``);
+      throw new Error(`${indexFile}: not a readable dataset index (${(e as Error).message}); make one with \`mmmi-generate index <folder>\``, { cause: e });
     }
     if (index.format !== INDEX_FORMAT) throw new Error(`${indexFile}: format ${String(index.format)}, expected ${INDEX_FORMAT}`);
     return new DatasetReader(index, dirname(indexFile), options.check ?? 'stream');

@@ -76,7 +76,9 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   let checkpoint: Job['checkpoint'] = null;
   if (!options.transform) {
     if (spec.modDim !== 3072) {
-      throw new InputError(`a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${spec.modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`);
+      throw new InputError(
+        `a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${spec.modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`,
+      );
     }
     // resolve and checksum the checkpoint now: a missing or corrupt one fails before any work
     const resolved = await resolveModel(options.checkpointPath!, { registry: options.flow.registry }).catch((e: Error) => {
@@ -84,7 +86,9 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
     });
     const { sha256 } = await sha256File(resolved.path);
     if (resolved.entry && resolved.entry.sha256 !== sha256) {
-      throw new InputError(`--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`);
+      throw new InputError(
+        `--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`,
+      );
     }
     checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256 };
   }
@@ -97,7 +101,15 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   // thread count, engine and tfjs backend change only the float rounding of the flow map, so a job can resume on another machine
   const dataArgs = Object.fromEntries(Object.entries(args).filter(([k]) => !RUN_ONLY_ARGUMENTS.includes(k)));
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ toolkit: TOOLKIT_VERSION, args: sortKeys(dataArgs), seed: options.sampleSeed, stream: batchStream(0, options.jobStream), checkpoint: checkpoint?.sha256 ?? null }))
+    .update(
+      JSON.stringify({
+        toolkit: TOOLKIT_VERSION,
+        args: sortKeys(dataArgs),
+        seed: options.sampleSeed,
+        stream: batchStream(0, options.jobStream),
+        checkpoint: checkpoint?.sha256 ?? null,
+      }),
+    )
     .digest('hex');
   const base = `${options.datasetName}_${options.jobId}`;
   const dir = options.datasetLoc;
@@ -142,7 +154,10 @@ function existingShard(job: Job): { kind: 'none' | 'complete' | 'ours' } | { kin
       return { kind: 'foreign', why: `its manifest ${manifest} is unreadable` };
     }
     if (m.fingerprint === job.fingerprint) return { kind: 'complete' };
-    return { kind: 'foreign', why: `it was made with other arguments (manifest fingerprint ${String(m.fingerprint).slice(0, 12)}…, this job's ${job.fingerprint.slice(0, 12)}…)` };
+    return {
+      kind: 'foreign',
+      why: `it was made with other arguments (manifest fingerprint ${String(m.fingerprint).slice(0, 12)}…, this job's ${job.fingerprint.slice(0, 12)}…)`,
+    };
   }
   // the finish writes the manifest before it removes the workspace: an .npz beside this job's workspace is this job's
   if (ShardWorkspace.fingerprintAt(partial) === job.fingerprint) return { kind: 'ours' };
@@ -153,7 +168,9 @@ function existingShard(job: Job): { kind: 'none' | 'complete' | 'ours' } | { kin
 function staleTempFiles(job: Job): string[] {
   const dir = job.options.datasetLoc;
   const prefix = `.${job.options.datasetName}_${job.options.jobId}.`;
-  return readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.tmp')).map((n) => join(dir, n));
+  return readdirSync(dir)
+    .filter((n) => n.startsWith(prefix) && n.endsWith('.tmp'))
+    .map((n) => join(dir, n));
 }
 
 export async function generate(tokens: readonly string[], io: GenerateIo = {}): Promise<GenerateResult> {
@@ -162,7 +179,15 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
   let progress: Progress | undefined;
   try {
     await ensureFolder(o.datasetLoc);
-    progress = new Progress({ label: 'generate', total: o.datasetSize, unit: 'samples', logFile: paths.log, stream: io.stream, intervalMs: io.stream?.isTTY ? 200 : 5000, logStart: false });
+    progress = new Progress({
+      label: 'generate',
+      total: o.datasetSize,
+      unit: 'samples',
+      logFile: paths.log,
+      stream: io.stream,
+      intervalMs: io.stream?.isTTY ? 200 : 5000,
+      logStart: false,
+    });
     const result = await generateJob(job, progress);
     const numJobs = job.arguments.num_jobs as number | undefined;
     if (numJobs !== undefined) await indexWhenComplete(job, numJobs, progress);
@@ -179,7 +204,10 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
 /** A flow model knows classes 0 … numClasses − 1, and numClasses as "no label" (unconditional); anything else is refused. */
 function checkLabels(labels: readonly number[], numClasses: number, model: string): void {
   const bad = labels.filter((l) => !(Number.isInteger(l) && l >= 0 && l <= numClasses));
-  if (bad.length) throw new InputError(`--labels ${JSON.stringify(labels)}: the flow model ${model} knows classes 0–${numClasses - 1} (and ${numClasses} = no label); ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not among them`);
+  if (bad.length)
+    throw new InputError(
+      `--labels ${JSON.stringify(labels)}: the flow model ${model} knows classes 0–${numClasses - 1} (and ${numClasses} = no label); ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not among them`,
+    );
 }
 
 /**
@@ -239,7 +267,9 @@ async function generateJob(job: Job, progress: Progress): Promise<GenerateResult
     }
     const existing = existingShard(job);
     if (existing.kind === 'foreign' && !job.arguments.overwrite) {
-      throw new InputError(`${paths.npz} exists and ${existing.why}: pass --overwrite to replace it, or choose another --dataset_name, --dataset_loc or --job_id`);
+      throw new InputError(
+        `${paths.npz} exists and ${existing.why}: pass --overwrite to replace it, or choose another --dataset_name, --dataset_loc or --job_id`,
+      );
     }
     if (existing.kind === 'complete') {
       const { sha256 } = await sha256File(paths.npz);
@@ -271,7 +301,18 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
   // resource is released in a finally, in reverse order, however the job ends.
   const map = await openModalityMap(
     job.checkpoint
-      ? { checkpoint: job.checkpoint.ref, flow: { registry: o.flow.registry, backend: o.flow.backend, engine: o.flow.engine, ep: o.flow.ep, threads: o.flow.threads, log: (m) => progress.log(m), overrides: o.flow } }
+      ? {
+          checkpoint: job.checkpoint.ref,
+          flow: {
+            registry: o.flow.registry,
+            backend: o.flow.backend,
+            engine: o.flow.engine,
+            ep: o.flow.ep,
+            threads: o.flow.threads,
+            log: (m) => progress.log(m),
+            overrides: o.flow,
+          },
+        }
       : { transform: o.transform! },
   );
   job.map = map;
@@ -292,7 +333,15 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
         const count = Math.min(o.drawsPerBatch, o.datasetSize - ws.drawsDone);
         const lat = sampleBatch(m, o.sampleSeed, b, count, buffers, o.jobStream);
         const mapped = await map.apply(lat.x.subarray(0, count * perDraw.X), count, m.nMod, o.labels);
-        await ws.append({ X: scaleBatch(o.scaling, mapped), Noise: Float32Array.from(lat.x.subarray(0, count * perDraw.X)), Y: Float32Array.from(lat.theta.subarray(0, count)) }, count, perDraw);
+        await ws.append(
+          {
+            X: scaleBatch(o.scaling, mapped),
+            Noise: Float32Array.from(lat.x.subarray(0, count * perDraw.X)),
+            Y: Float32Array.from(lat.theta.subarray(0, count)),
+          },
+          count,
+          perDraw,
+        );
         progress.update(ws.drawsDone);
         if (b + 1 === killAfter) process.kill(process.pid, 'SIGKILL');
         if (batchDelay > 0) await new Promise((r) => setTimeout(r, batchDelay));
@@ -376,7 +425,13 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
     count: o.datasetSize,
     arrays,
     arguments: job.arguments,
-    seeds: { sample_seed: o.sampleSeed, cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0, job_id: o.jobId, first_stream: batchStream(0, o.jobStream), stream_per_job: !job.arguments.shared_sample_stream },
+    seeds: {
+      sample_seed: o.sampleSeed,
+      cov_seed: (job.arguments.cov_seed as number | undefined) ?? 0,
+      job_id: o.jobId,
+      first_stream: batchStream(0, o.jobStream),
+      stream_per_job: !job.arguments.shared_sample_stream,
+    },
     map: job.map!.description,
     scaling: o.scaling,
     mi_exact_in_images: job.map!.keepsMiExact && SCALINGS[o.scaling].keepsMiExact,
@@ -396,9 +451,11 @@ function manifestOf(job: Job, arrays: Record<string, { dtype: string; shape: num
 function logStart(job: Job, progress: Progress): void {
   const { options: o, model } = job;
   progress.log(
-    `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}, ${job.arguments.shared_sample_stream ? "the stream every job shares (--shared_sample_stream)" : `job stream ${o.jobStream}`}) → ${job.paths.npz}; ` +
+    `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}, ${job.arguments.shared_sample_stream ? 'the stream every job shares (--shared_sample_stream)' : `job stream ${o.jobStream}`}) → ${job.paths.npz}; ` +
       `map: ${o.transform ? `transform ${o.transform} (${TRANSFORMS[o.transform].formula})` : `flow checkpoint ${job.checkpoint!.ref} (${job.checkpoint!.path})`}; scaling: ${o.scaling}` +
-      (SCALINGS[o.scaling].keepsMiExact ? ' (the images keep the MI exactly)' : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),
+      (SCALINGS[o.scaling].keepsMiExact
+        ? ' (the images keep the MI exactly)'
+        : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),
   );
   if (job.miMethod !== o.calculateMi) progress.log('analytical MI needs constant templates: computed numerically instead');
 }

@@ -115,10 +115,11 @@ export class ShardReader {
       try {
         recorded = (JSON.parse(await readFile(manifestPath, 'utf8')) as { file?: { sha256?: string } }).file?.sha256;
       } catch (e) {
-        throw new Error(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+        throw new Error(`${manifestPath}: not valid JSON (${(e as Error).message})`, { cause: e });
       }
       const { sha256 } = await sha256File(this.path);
-      if (recorded !== undefined && sha256 !== recorded) throw new FormatError('npz', this.path, `corrupt: its sha256 is ${sha256}, the manifest ${manifestPath} records ${recorded}`);
+      if (recorded !== undefined && sha256 !== recorded)
+        throw new FormatError('npz', this.path, `corrupt: its sha256 is ${sha256}, the manifest ${manifestPath} records ${recorded}`);
       if (recorded !== undefined) return;
     }
     const checks = this.crcChecks();

@@ -37,7 +37,11 @@ const NOT_DATASET = new Set([...RUN_ONLY_ARGUMENTS, 'job_id', 'dataset_name', 'd
  * shards that also share their first random stream hold the same draws.
  */
 export function datasetFingerprint(m: Manifest): string {
-  const data = Object.fromEntries(Object.entries(m.arguments).filter(([k]) => !NOT_DATASET.has(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const data = Object.fromEntries(
+    Object.entries(m.arguments)
+      .filter(([k]) => !NOT_DATASET.has(k))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   return createHash('sha256')
     .update(JSON.stringify({ data, seed: m.seeds.sample_seed, map: m.map.checkpoint_sha256 ?? m.map.name }))
     .digest('hex');

@@ -21,18 +21,38 @@ export const GENERATION_FLAGS: OptionTable = {
     choices: Object.keys(SCALINGS),
     help: 'output scaling: minmax-batch (reference), clamp, or float (no rescale, no quantisation)',
   },
-  ode_method: { kind: 'choice', choices: ['euler', 'midpoint', 'heun2', 'rk4', 'dopri5'], help: 'ODE solver of the flow map (default: the checkpoint\'s)' },
-  ode_nfe: { kind: 'int', min: 1, help: 'time-grid steps of the flow map (default: the checkpoint\'s; the reference uses 9)' },
-  ode_grid: { kind: 'choice', choices: ['reference', 'uniform', 'edm', 'checkpoint'], help: 'time grid of the flow map: the reference\'s 10 points, uniform or EDM with --ode_nfe steps, or the checkpoint\'s' },
-  cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale of the flow map (default: the checkpoint\'s)' },
-  engine: { kind: 'choice', choices: [...ENGINES], help: 'what evaluates the flow model: onnx (ONNX Runtime), tfjs, or auto (default: onnx where onnxruntime-node loads, else tfjs)' },
+  ode_method: { kind: 'choice', choices: ['euler', 'midpoint', 'heun2', 'rk4', 'dopri5'], help: "ODE solver of the flow map (default: the checkpoint's)" },
+  ode_nfe: { kind: 'int', min: 1, help: "time-grid steps of the flow map (default: the checkpoint's; the reference uses 9)" },
+  ode_grid: {
+    kind: 'choice',
+    choices: ['reference', 'uniform', 'edm', 'checkpoint'],
+    help: "time grid of the flow map: the reference's 10 points, uniform or EDM with --ode_nfe steps, or the checkpoint's",
+  },
+  cfg_scale: { kind: 'float', min: 0, help: "classifier-free guidance scale of the flow map (default: the checkpoint's)" },
+  engine: {
+    kind: 'choice',
+    choices: [...ENGINES],
+    help: 'what evaluates the flow model: onnx (ONNX Runtime), tfjs, or auto (default: onnx where onnxruntime-node loads, else tfjs)',
+  },
   ep: { kind: 'choice', choices: [...EXECUTION_PROVIDERS], help: 'ONNX Runtime execution provider of the flow map (default cpu)' },
-  backend: { kind: 'choice', choices: [...BACKEND_CHOICES], help: 'tfjs backend of the flow map with --engine tfjs (default auto: tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm, cpu)' },
-  threads: { kind: 'int', min: 0, help: 'threads of the flow map: ONNX Runtime intra-op threads, or tfjs data-parallel threads on the one-threaded wasm and cpu backends; 0 (default) = one per core' },
+  backend: {
+    kind: 'choice',
+    choices: [...BACKEND_CHOICES],
+    help: 'tfjs backend of the flow map with --engine tfjs (default auto: tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm, cpu)',
+  },
+  threads: {
+    kind: 'int',
+    min: 0,
+    help: 'threads of the flow map: ONNX Runtime intra-op threads, or tfjs data-parallel threads on the one-threaded wasm and cpu backends; 0 (default) = one per core',
+  },
   registry: { kind: 'string', help: 'model registry folder (default $MMMI_REGISTRY or ~/.cache/mmmi/registry; then the built-in one)' },
   sigma_max_mb: { kind: 'float', min: 0, help: 'store Σ densely up to this size (MiB, default 64); beyond, only its exact description' },
   preview: { kind: 'int', min: 0, help: 'samples in the preview PNG grid (default 8; 0: none)' },
-  num_jobs: { kind: 'int', min: 1, help: 'jobs in the array: the job that completes the last of shards 0 … num_jobs − 1 writes the dataset index (<dataset_name>.index.json)' },
+  num_jobs: {
+    kind: 'int',
+    min: 1,
+    help: 'jobs in the array: the job that completes the last of shards 0 … num_jobs − 1 writes the dataset index (<dataset_name>.index.json)',
+  },
   overwrite: { kind: 'boolean', help: 'replace a shard of the same name made with other arguments (never done otherwise)' },
   shared_sample_stream: {
     kind: 'boolean',
@@ -56,7 +76,17 @@ export interface GenerationOptions {
   calculateMi: 'numerical' | 'analytical' | null;
   checkpointPath: string | null;
   transform: TransformName | null;
-  flow: { odeMethod?: string; nfe?: number; grid?: 'reference' | 'uniform' | 'edm' | 'checkpoint'; cfgScale?: number; backend?: string; engine?: EngineChoice; ep?: ExecutionProvider; registry?: string; threads?: number };
+  flow: {
+    odeMethod?: string;
+    nfe?: number;
+    grid?: 'reference' | 'uniform' | 'edm' | 'checkpoint';
+    cfgScale?: number;
+    backend?: string;
+    engine?: EngineChoice;
+    ep?: ExecutionProvider;
+    registry?: string;
+    threads?: number;
+  };
   scaling: ScalingName;
   sigmaMaxBytes: number;
   preview: number;
@@ -85,8 +115,12 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
     throw new InputError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
   }
   const sharedStream = v.shared_sample_stream === true;
-  if (!sharedStream && jobId >= MAX_JOB_STREAMS) throw new InputError(`--job_id ${jobId}: each job id draws its own stream of the sample seed, for job ids below ${MAX_JOB_STREAMS}`);
-  if (!labels) throw new InputError(`--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`);
+  if (!sharedStream && jobId >= MAX_JOB_STREAMS)
+    throw new InputError(`--job_id ${jobId}: each job id draws its own stream of the sample seed, for job ids below ${MAX_JOB_STREAMS}`);
+  if (!labels)
+    throw new InputError(
+      `--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`,
+    );
   return {
     datasetSize: get('dataset_size', DEFAULTS.dataset_size),
     batchSize,

@@ -50,7 +50,8 @@ async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; 
 export function staleReason(owner: LockOwner | undefined, mtimeMs: number, now = Date.now(), host = hostname()): string | undefined {
   if (!owner) return 'it is unreadable (a run killed while writing it)';
   if (owner.host === host && !alive(owner.pid)) return `its owner, process ${owner.pid} on this host, has ended`;
-  if (now - mtimeMs > STALE_MS) return `it has not been refreshed for ${Math.round((now - mtimeMs) / 60_000)} minutes (owner: process ${owner.pid} on ${owner.host})`;
+  if (now - mtimeMs > STALE_MS)
+    return `it has not been refreshed for ${Math.round((now - mtimeMs) / 60_000)} minutes (owner: process ${owner.pid} on ${owner.host})`;
   return undefined;
 }
 
@@ -81,7 +82,10 @@ export class ShardLock {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const { owner, text } = await readOwner(path);
-      const touched = await stat(path).then((s) => s.mtimeMs, () => undefined);
+      const touched = await stat(path).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      );
       if (touched === undefined || text === undefined) continue; // released between our attempts: try again
       const stale = staleReason(owner, touched);
       if (!stale) {

@@ -23,7 +23,8 @@ const CAUSES: Record<string, (path: string) => string> = {
  * alone, which fails with the true code and path.
  */
 export async function ensureFolder(path: string): Promise<void> {
-  if (existsSync(path) && !statSync(path).isDirectory()) throw new InputError(`--dataset_loc ${path} is a file, not a folder: choose a folder (it is made when missing)`);
+  if (existsSync(path) && !statSync(path).isDirectory())
+    throw new InputError(`--dataset_loc ${path} is a file, not a folder: choose a folder (it is made when missing)`);
   try {
     await mkdir(path, { recursive: true });
   } catch (e) {
@@ -54,7 +55,8 @@ export function storageError(e: unknown, context: { datasetLoc: string; partial:
   let kept = '';
   try {
     const saved = JSON.parse(readFileSync(join(context.partial, 'progress.json'), 'utf8')) as { drawsDone?: number };
-    if (saved.drawsDone) kept = `; the ${saved.drawsDone} samples done so far are kept in ${context.partial}, and rerunning the same command resumes after them`;
+    if (saved.drawsDone)
+      kept = `; the ${saved.drawsDone} samples done so far are kept in ${context.partial}, and rerunning the same command resumes after them`;
   } catch {
     // no checkpoint yet: nothing to resume
   }

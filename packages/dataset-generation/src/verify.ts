@@ -82,7 +82,12 @@ export async function verifyFolder(folder: string): Promise<FolderReport> {
   flagSharedStreams(manifests);
   const named = new Set([...manifests.values()].map((m) => m.file.name));
   for (const npz of names.filter((n) => n.endsWith('.npz') && !named.has(n)).sort()) {
-    shards.push({ manifest: '', file: npz, ok: false, problems: ['no manifest names this file: it is not a shard this toolkit finished (rerun its job, with --overwrite if its arguments changed)'] });
+    shards.push({
+      manifest: '',
+      file: npz,
+      ok: false,
+      problems: ['no manifest names this file: it is not a shard this toolkit finished (rerun its job, with --overwrite if its arguments changed)'],
+    });
   }
   const partial = names.filter((n) => n.startsWith('.') && n.endsWith('.partial'));
   const orphans = names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => ({ name: n, bytes: statSync(join(folder, n)).size }));
@@ -96,7 +101,9 @@ export async function verifyFolder(folder: string): Promise<FolderReport> {
       owner = undefined;
     }
     const stale = staleReason(owner, statSync(path).mtimeMs);
-    locks.push(`${n}: ${stale ? `stale (${stale}); the next run of its job takes it over` : `held by process ${owner!.pid} on ${owner!.host} since ${owner!.started}`}`);
+    locks.push(
+      `${n}: ${stale ? `stale (${stale}); the next run of its job takes it over` : `held by process ${owner!.pid} on ${owner!.host} since ${owner!.started}`}`,
+    );
   }
   return { shards, partial, orphans, locks };
 }
@@ -112,8 +119,13 @@ function flagSharedStreams(manifests: Map<ShardReport, Manifest>): void {
     for (const report of group) {
       const m = manifests.get(report)!;
       const others = group.filter((r) => r !== report).map((r) => r.file);
-      const why = m.seeds.first_stream === undefined ? 'made before each job id had its own stream: regenerate it' : 'drop --shared_sample_stream so that each job id draws its own stream';
-      report.problems.push(`draws the same latents as ${others.join(', ')} (sample seed ${m.seeds.sample_seed}, stream ${firstStream(m)}): the shards repeat one another; ${why}`);
+      const why =
+        m.seeds.first_stream === undefined
+          ? 'made before each job id had its own stream: regenerate it'
+          : 'drop --shared_sample_stream so that each job id draws its own stream';
+      report.problems.push(
+        `draws the same latents as ${others.join(', ')} (sample seed ${m.seeds.sample_seed}, stream ${firstStream(m)}): the shards repeat one another; ${why}`,
+      );
       report.ok = false;
     }
   }

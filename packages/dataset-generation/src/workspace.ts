@@ -102,7 +102,8 @@ export class ShardWorkspace {
     const out = new Float32Array(count);
     const bytes = new Uint8Array(out.buffer);
     const { bytesRead } = await this.files[name].read(bytes, 0, bytes.length, start * 4);
-    if (bytesRead !== bytes.length) throw new Error(`workspace ${this.dir}: ${name} holds fewer values than recorded (corrupt partial shard; delete the folder)`);
+    if (bytesRead !== bytes.length)
+      throw new Error(`workspace ${this.dir}: ${name} holds fewer values than recorded (corrupt partial shard; delete the folder)`);
     return out;
   }
 

@@ -36,7 +36,11 @@ describe('Fig. 6', () => {
   it('has the exact MI of every (α, β) at d = 3072, equal to the MI table', async () => {
     const r = await writeFig6(out);
     expect(r.rows).toHaveLength(90);
-    for (const [alpha, beta] of [[1.2, 1.2], [1.4, 1.6], [1.6, 1.4]]) {
+    for (const [alpha, beta] of [
+      [1.2, 1.2],
+      [1.4, 1.6],
+      [1.6, 1.4],
+    ]) {
       const { structure } = await latentModelFromTokens([ARGS('multimodal_decay_DAG'), '--alpha', String(alpha), '--beta', String(beta)]);
       expect(structure.modDim).toBe(3072);
       const t = miTable(structure);
@@ -123,7 +127,14 @@ describe('sweep', () => {
   it('tabulates a query over the grid, equal to the models built one by one', async () => {
     const t = await sweepTable([ARGS('multimodal_decay_DAG')], [parseSweep('alpha=1.2,1.4,1.6'), parseSweep('beta=1.2,1.4')], ['X1;theta', 'X2;X3|theta']);
     expect(t.columns).toEqual(['alpha', 'beta', 'I(X1;theta)', 'I(X2;X3|theta)']);
-    expect(t.rows.map((r) => [r.alpha, r.beta])).toEqual([[1.2, 1.2], [1.2, 1.4], [1.4, 1.2], [1.4, 1.4], [1.6, 1.2], [1.6, 1.4]]);
+    expect(t.rows.map((r) => [r.alpha, r.beta])).toEqual([
+      [1.2, 1.2],
+      [1.2, 1.4],
+      [1.4, 1.2],
+      [1.4, 1.4],
+      [1.6, 1.2],
+      [1.6, 1.4],
+    ]);
     const { structure } = await latentModelFromTokens([ARGS('multimodal_decay_DAG'), '--alpha', '1.4', '--beta', '1.4']);
     expect(t.rows[3]['I(X1;theta)']).toBe(miTable(structure).values[0]);
   });
@@ -131,20 +142,36 @@ describe('sweep', () => {
   it('CLI: mmmi-generate sweep prints Markdown and writes CSV; figures --only tables', async () => {
     const lines: string[] = [];
     const csvPath = join(out, 'sweep.csv');
-    const code = await main(['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2,1.4,1.6', '--sweep', 'beta=1.2,1.4', '--query', 'X1;theta', '--out', csvPath], (s) => lines.push(s));
+    const code = await main(
+      ['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2,1.4,1.6', '--sweep', 'beta=1.2,1.4', '--query', 'X1;theta', '--out', csvPath],
+      (s) => lines.push(s),
+    );
     expect(code).toBe(0);
     expect(lines[0].split('\n')[0]).toBe('| alpha | beta | I(X1;theta) |');
     const csv = readFileSync(csvPath, 'utf8').trim().split('\n');
     expect(csv).toHaveLength(7);
     expect(csv[1]).toMatch(/^1\.2,1\.2,3\.4359638596/);
     const figLines: string[] = [];
-    expect(await main(['figures', '--out', join(out, 'cli'), '--only', 'tables,dag', ARGS('simple_fig1_DAG'), '--alpha', '1.0'], (s) => figLines.push(s))).toBe(0);
+    expect(await main(['figures', '--out', join(out, 'cli'), '--only', 'tables,dag', ARGS('simple_fig1_DAG'), '--alpha', '1.0'], (s) => figLines.push(s))).toBe(
+      0,
+    );
     expect(figLines.map((l) => l.replace(/^.*[\\/]/, ''))).toEqual([
-      'dag_simple_fig1_DAG.svg', 'dag_simple_fig1_DAG.png', 'dag_simple_fig1_DAG.csv', 'dag_simple_fig1_DAG.json',
-      'mi_simple_fig1_DAG.md', 'mi_simple_fig1_DAG.csv', 'mi_simple_fig1_DAG.json',
+      'dag_simple_fig1_DAG.svg',
+      'dag_simple_fig1_DAG.png',
+      'dag_simple_fig1_DAG.csv',
+      'dag_simple_fig1_DAG.json',
+      'mi_simple_fig1_DAG.md',
+      'mi_simple_fig1_DAG.csv',
+      'mi_simple_fig1_DAG.json',
     ]);
     const errs: string[] = [];
-    expect(await main(['figures', '--only', 'nope'], () => {}, (s) => errs.push(s))).toBe(2);
+    expect(
+      await main(
+        ['figures', '--only', 'nope'],
+        () => {},
+        (s) => errs.push(s),
+      ),
+    ).toBe(2);
     expect(errs[0]).toMatch(/unknown figure/);
   });
 });

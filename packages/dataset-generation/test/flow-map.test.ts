@@ -11,7 +11,18 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readNpz } from '@mmmi/formats';
-import { buildArchitecture, FlowModel, integrateFlow, registerModel, uniformGrid, unetConfig, writeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type ParamValues } from '@mmmi/flow-train';
+import {
+  buildArchitecture,
+  FlowModel,
+  integrateFlow,
+  registerModel,
+  uniformGrid,
+  unetConfig,
+  writeCheckpoint,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type ParamValues,
+} from '@mmmi/flow-train';
 import { latentModelFromTokens, miTable } from '@mmmi/latents';
 import { Rng } from '@mmmi/latents';
 import { openWebGpuAdapter } from '@mmmi/fid';
@@ -83,7 +94,18 @@ async function imagesRelDiff(npz: string, refNpz: string): Promise<number> {
 }
 
 const args = (dir: string, ...extra: string[]) => [
-  `@${repo}generation_arguments/simple_fig1_DAG.txt`, '--checkpoint_path', ckptPath, '--dataset_loc', dir, '--dataset_size', '3', '--batch_size', '4', '--backend', 'cpu', ...extra,
+  `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+  '--checkpoint_path',
+  ckptPath,
+  '--dataset_loc',
+  dir,
+  '--dataset_size',
+  '3',
+  '--batch_size',
+  '4',
+  '--backend',
+  'cpu',
+  ...extra,
 ];
 
 describe('flow map', { timeout: 400_000 }, () => {
@@ -102,8 +124,16 @@ describe('flow map', { timeout: 400_000 }, () => {
     let maxRef = 0;
     for (let m = 0; m < 2; m++) {
       const nhwc = new Float32Array(3 * px);
-      for (let d = 0; d < 3; d++) for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) nhwc[d * px + p * 3 + c] = (noise.data as Float32Array)[(d * 2 + m) * px + c * 1024 + p];
-      const { x } = integrateFlow(model, model.params, tf.tensor4d(nhwc, [3, 32, 32, 3]), new Int32Array(3).fill(labels[m]), { odeMethod: 'heun2', odeOptions: { nfe: 2 }, cfgScale: 0.3, edmSchedule: false }, { timeGrid: uniformGrid(2) });
+      for (let d = 0; d < 3; d++)
+        for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) nhwc[d * px + p * 3 + c] = (noise.data as Float32Array)[(d * 2 + m) * px + c * 1024 + p];
+      const { x } = integrateFlow(
+        model,
+        model.params,
+        tf.tensor4d(nhwc, [3, 32, 32, 3]),
+        new Int32Array(3).fill(labels[m]),
+        { odeMethod: 'heun2', odeOptions: { nfe: 2 }, cfgScale: 0.3, edmSchedule: false },
+        { timeGrid: uniformGrid(2) },
+      );
       const out = x.dataSync();
       for (let d = 0; d < 3; d++) {
         for (let c = 0; c < 3; c++) {
@@ -192,7 +222,9 @@ describe('flow map', { timeout: 400_000 }, () => {
 
   it('--engine onnx --ep cuda without the CUDA provider is a clear error before any shard is written', async () => {
     const dir = tmp();
-    await expect(generate(args(dir, '--engine', 'onnx', '--ep', 'cuda'), quiet)).rejects.toThrow(/execution provider cuda is not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    await expect(generate(args(dir, '--engine', 'onnx', '--ep', 'cuda'), quiet)).rejects.toThrow(
+      /execution provider cuda is not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/,
+    );
     expect(readdirSync(dir).filter((f) => f.endsWith('.npz') || f.includes('partial'))).toEqual([]);
   });
 
@@ -200,13 +232,22 @@ describe('flow map', { timeout: 400_000 }, () => {
     const reg = tmp();
     const copy = join(reg, 'm.safetensors');
     writeFileSync(copy, readFileSync(ckptPath));
-    await registerModel(reg, 'tiny32', { file: 'm.safetensors', sha256: '0'.repeat(64), bytes: 1, config: 'tiny32', parameters: 1, created: new Date().toISOString() });
+    await registerModel(reg, 'tiny32', {
+      file: 'm.safetensors',
+      sha256: '0'.repeat(64),
+      bytes: 1,
+      config: 'tiny32',
+      parameters: 1,
+      created: new Date().toISOString(),
+    });
     await expect(prepareJob(args(tmp(), '--registry', reg).map((t) => (t === ckptPath ? 'tiny32' : t)))).rejects.toThrow(/corrupt or was replaced/);
   });
 
   it('labels beyond the model\'s classes are refused before any shard is written (its "no label" class is allowed)', async () => {
     const dir = tmp();
-    await expect(generate(args(dir, '--labels', '[1,11]'), quiet)).rejects.toThrow(/--labels \[1,11\]: the flow model .*tiny32\.safetensors knows classes 0–9 \(and 10 = no label\); 11 is not among them/);
+    await expect(generate(args(dir, '--labels', '[1,11]'), quiet)).rejects.toThrow(
+      /--labels \[1,11\]: the flow model .*tiny32\.safetensors knows classes 0–9 \(and 10 = no label\); 11 is not among them/,
+    );
     expect(readdirSync(dir).filter((f) => f.endsWith('.npz') || f.includes('partial'))).toEqual([]);
     expect((await generate(args(tmp(), '--labels', '[1,10]', '--dataset_size', '1'), quiet)).count).toBe(1);
   });
@@ -217,7 +258,12 @@ describe('flow map', { timeout: 400_000 }, () => {
     const openFiles = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
     const before = openFiles();
     const dir = tmp();
-    await expect(generate(args(dir).map((t) => (t === ckptPath ? pth : t)), quiet)).rejects.toThrow(/has shape \[128,32\], configuration .cifar10. expects \[512,128\]/);
+    await expect(
+      generate(
+        args(dir).map((t) => (t === ckptPath ? pth : t)),
+        quiet,
+      ),
+    ).rejects.toThrow(/has shape \[128,32\], configuration .cifar10. expects \[512,128\]/);
     // A failed job leaves no open files to the garbage collector, and a bad map fails before a partial shard exists.
     expect(openFiles()).toBeLessThanOrEqual(before);
     expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);

@@ -17,7 +17,14 @@ const configs = readdirSync(join(repo, 'generation_arguments')).filter((f) => f.
 const tmp = () => mkdtempSync(join(tmpdir(), 'mmmi-gen-'));
 const quiet = { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream };
 const small = (dir: string, ...extra: string[]) => [
-  `@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--dataset_loc', dir, '--dataset_size', '10', ...extra,
+  `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+  '--transform',
+  'identity',
+  '--dataset_loc',
+  dir,
+  '--dataset_size',
+  '10',
+  ...extra,
 ];
 
 describe('arguments', () => {
@@ -32,30 +39,59 @@ describe('arguments', () => {
     }
   });
 
-  it("a model whose exact description does not fit a shard is refused before any sampling, with its size and the fix", async () => {
+  it('a model whose exact description does not fit a shard is refused before any sampling, with its size and the fix', async () => {
     const { structureText, MAX_STRUCTURE_CHARS } = await import('../src/contents.js');
     const model = await latentModelFromTokens([`@${repo}generation_arguments/multimodal_decay_DAG.txt`]);
     const text = structureText(model);
     expect(text.length).toBeLessThan(MAX_STRUCTURE_CHARS);
-    expect(() => structureText(model, 100)).toThrow(new RegExp(`the exact description of this latent model \\(N_mod = 10, 10 local proto-latents\\) is ${text.length} characters, more than the 100 characters a shard stores beside its images: use fewer modalities or sparser DAGs`));
+    expect(() => structureText(model, 100)).toThrow(
+      new RegExp(
+        `the exact description of this latent model \\(N_mod = 10, 10 local proto-latents\\) is ${text.length} characters, more than the 100 characters a shard stores beside its images: use fewer modalities or sparser DAGs`,
+      ),
+    );
   });
 
   it('bad inputs fail before any file is written, naming the cause', async () => {
     const dir = join(tmp(), 'out');
-    await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', '/nonexistent/flow.safetensors'], quiet)).rejects.toThrow(
-      /--checkpoint_path \/nonexistent\/flow.safetensors: checkpoint .* does not exist: train one/,
-    );
-    await expect(generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', 'no-such-model'], quiet)).rejects.toThrow(
-      /'no-such-model' is neither a checkpoint file nor a registry name \(known: .*cifar10-small/,
-    );
+    await expect(
+      generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', '/nonexistent/flow.safetensors'], quiet),
+    ).rejects.toThrow(/--checkpoint_path \/nonexistent\/flow.safetensors: checkpoint .* does not exist: train one/);
+    await expect(
+      generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--dataset_loc', dir, '--checkpoint_path', 'no-such-model'], quiet),
+    ).rejects.toThrow(/'no-such-model' is neither a checkpoint file nor a registry name \(known: .*cifar10-small/);
     await expect(generate([...small(dir), '--checkpoint_path', 'x.pth'], quiet)).rejects.toThrow(/choose one map/);
-    await expect(generate([...small(dir), '--N_mod', '3', '--N_u', '3', '--rho_arg', '[1,1,1]', '--DAG_ul', '[[1,0,0],[0,1,0],[0,0,1]]', '--DAG_theta', '[[1],[1],[1]]', '--labels', '[1,2]'], quiet)).rejects.toThrow(/--labels .*N_mod = 3/);
+    await expect(
+      generate(
+        [
+          ...small(dir),
+          '--N_mod',
+          '3',
+          '--N_u',
+          '3',
+          '--rho_arg',
+          '[1,1,1]',
+          '--DAG_ul',
+          '[[1,0,0],[0,1,0],[0,0,1]]',
+          '--DAG_theta',
+          '[[1],[1],[1]]',
+          '--labels',
+          '[1,2]',
+        ],
+        quiet,
+      ),
+    ).rejects.toThrow(/--labels .*N_mod = 3/);
     await expect(generate([...small(dir), '--scaling', 'log'], quiet)).rejects.toThrow(/--scaling log .*expected one of minmax-batch, clamp, float/);
     await expect(generate([...small(dir), '--dataset_size', '0'], quiet)).rejects.toThrow(/--dataset_size 0 .*≥ 1/);
     // the argument reader that mmmi-latents shares: a forgotten @, stray tokens, an empty file
     const lines: string[] = [];
     const file = `${repo}generation_arguments/simple_fig1_DAG.txt`;
-    expect(await main([file, '--dataset_loc', dir], () => {}, (s) => lines.push(s))).toBe(2);
+    expect(
+      await main(
+        [file, '--dataset_loc', dir],
+        () => {},
+        (s) => lines.push(s),
+      ),
+    ).toBe(2);
     expect(lines.join()).toMatch(new RegExp(`unexpected argument '${file}' \\(command line\\); to read the argument file, write @${file}`));
     await expect(generate([...small(dir), 'stray'], quiet)).rejects.toThrow(/unexpected argument 'stray' \(command line\)/);
     const empty = join(tmp(), 'empty.txt');
@@ -74,7 +110,9 @@ import numpy as np, json
 f = np.load(${JSON.stringify(r.npzPath)})
 print(json.dumps({k: [str(f[k].dtype), list(f[k].shape)] for k in f.files}))
 print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) for v in f["Y"]], "MI": [float(v) for v in f["MI_results"]], "labels": f["labels"].tolist(), "paradigm": str(f["generation_paradigm"]), "lo": float(f["X"].min()), "hi": float(f["X"].max())}))
-`).trim().split('\n');
+`)
+      .trim()
+      .split('\n');
     const shapes = JSON.parse(out[0]);
     expect(shapes).toMatchObject({
       X: ['float32', [5, 2, 3, 32, 32]],
@@ -97,10 +135,19 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
     const values = JSON.parse(out[1]);
     const ours = await readNpz(r.npzPath);
     const x = ours.get('X')!.data as Float32Array;
-    expect(values.X).toBeCloseTo(x.reduce((s, v) => s + v, 0), 6);
+    expect(values.X).toBeCloseTo(
+      x.reduce((s, v) => s + v, 0),
+      6,
+    );
     expect(values.Y).toEqual(Array.from(ours.get('Y')!.data as Float32Array));
     expect(values.MI).toEqual(r.mi!.values);
-    expect(values.labels).toEqual([[1, 6], [1, 6], [1, 6], [1, 6], [1, 6]]);
+    expect(values.labels).toEqual([
+      [1, 6],
+      [1, 6],
+      [1, 6],
+      [1, 6],
+      [1, 6],
+    ]);
     expect(values.paradigm).toBe('constructive');
     expect(values.lo).toBe(0);
     expect(values.hi).toBeLessThanOrEqual(1);
@@ -110,8 +157,38 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
 
   it('identity + float: the images are the latents, whose sample covariance matches Σ', async () => {
     const dir = tmp();
-    const tokens = ['--mod_dim', '3', '--N_u_theta', '1', '--rho_arg', '[0.5,0.7]', '--DAG_ul', '[[1,0],[1,1]]', '--rho_theta_arg', '[0.8]', '--labels', '[0,1]'];
-    const r = await generate(['--transform', 'identity', '--scaling', 'float', '--dataset_loc', dir, '--dataset_size', '20000', '--batch_size', '2000', '--sigma_max_mb', '1', ...tokens], quiet);
+    const tokens = [
+      '--mod_dim',
+      '3',
+      '--N_u_theta',
+      '1',
+      '--rho_arg',
+      '[0.5,0.7]',
+      '--DAG_ul',
+      '[[1,0],[1,1]]',
+      '--rho_theta_arg',
+      '[0.8]',
+      '--labels',
+      '[0,1]',
+    ];
+    const r = await generate(
+      [
+        '--transform',
+        'identity',
+        '--scaling',
+        'float',
+        '--dataset_loc',
+        dir,
+        '--dataset_size',
+        '20000',
+        '--batch_size',
+        '2000',
+        '--sigma_max_mb',
+        '1',
+        ...tokens,
+      ],
+      quiet,
+    );
     const f = await readNpz(r.npzPath);
     const x = f.get('X')!.data as Float32Array;
     expect(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from((f.get('Noise')!.data as Float32Array).buffer))).toBe(true);
@@ -134,9 +211,15 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
   });
 
   it('the sampling paradigm works for N_mod = 2 and 3', async () => {
-    for (const extra of [[], ['--N_mod', '3', '--cov_images', '[[1,0.2,0.1],[0.2,1,0.3],[0.1,0.3,1]]', '--cov_theta', '[0.1,0.1,0.1]', '--theta_var', '200', '--labels', '[0,1,2]']]) {
+    for (const extra of [
+      [],
+      ['--N_mod', '3', '--cov_images', '[[1,0.2,0.1],[0.2,1,0.3],[0.1,0.3,1]]', '--cov_theta', '[0.1,0.1,0.1]', '--theta_var', '200', '--labels', '[0,1,2]'],
+    ]) {
       const dir = tmp();
-      const r = await generate(['--generation_paradigm', 'sampling', '--transform', 'tanh', '--dataset_loc', dir, '--dataset_size', '6', '--calculate_MI', ...extra], quiet);
+      const r = await generate(
+        ['--generation_paradigm', 'sampling', '--transform', 'tanh', '--dataset_loc', dir, '--dataset_size', '6', '--calculate_MI', ...extra],
+        quiet,
+      );
       const f = await readNpz(r.npzPath);
       expect(f.get('X')!.shape[1]).toBe(extra.length ? 3 : 2);
       expect(r.mi!.values.every(Number.isFinite)).toBe(true);
@@ -173,7 +256,8 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
 
   it('the shards of a job array are independent: one sample seed, each job id its own stream; verify flags shared streams', async () => {
     const dir = tmp();
-    const job = (id: number, ...extra: string[]) => generate(small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6', '--job_id', String(id), ...extra), quiet);
+    const job = (id: number, ...extra: string[]) =>
+      generate(small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6', '--job_id', String(id), ...extra), quiet);
     const noise = async (path: string) => (await readNpz(path)).get('Noise')!.data as Float32Array;
     const [r0, r1, r2] = [await job(0), await job(1), await job(2)];
     const [n0, n1, n2] = [await noise(r0.npzPath), await noise(r1.npzPath), await noise(r2.npzPath)];
@@ -191,17 +275,22 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
 
     // the reference's behaviour only when asked: then the shards repeat one another, and verify says so
     const shared = tmp();
-    const sharedJob = (id: number) => generate(small(shared, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6', '--job_id', String(id), '--shared_sample_stream'), quiet);
+    const sharedJob = (id: number) =>
+      generate(small(shared, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', '6', '--job_id', String(id), '--shared_sample_stream'), quiet);
     const [s0, s1] = [await sharedJob(0), await sharedJob(1)];
     expect(await noise(s1.npzPath)).toEqual(await noise(s0.npzPath));
     expect(manifest(s1).seeds).toMatchObject({ first_stream: 1024, stream_per_job: false });
     const report = await verifyFolder(shared);
     expect(report.shards.map((s) => s.ok)).toEqual([false, false]);
-    expect(report.shards[0].problems.join()).toMatch(/draws the same latents as simple_fig1_DAG_1\.npz \(sample seed 42, stream 1024\): the shards repeat one another; drop --shared_sample_stream/);
+    expect(report.shards[0].problems.join()).toMatch(
+      /draws the same latents as simple_fig1_DAG_1\.npz \(sample seed 42, stream 1024\): the shards repeat one another; drop --shared_sample_stream/,
+    );
     const lines: string[] = [];
     expect(await main(['verify', shared], (s) => lines.push(s))).toBe(1);
     // a job id beyond the per-job streams is refused before any work
-    await expect(prepareJob(small(tmp(), '--job_id', String(2 ** 20)))).rejects.toThrow(/--job_id 1048576: each job id draws its own stream of the sample seed, for job ids below 1048576/);
+    await expect(prepareJob(small(tmp(), '--job_id', String(2 ** 20)))).rejects.toThrow(
+      /--job_id 1048576: each job id draws its own stream of the sample seed, for job ids below 1048576/,
+    );
   });
 
   it('the manifest validates against the published JSON Schema', async () => {
@@ -223,7 +312,20 @@ const built = existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url
 describe.skipIf(!built)('kill and rerun', () => {
   it('a killed job leaves no complete-looking file; the rerun resumes to the same bytes as an uninterrupted run', async () => {
     const dir = tmp();
-    const args = [`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--mod_dim', '16', '--dataset_size', '400', '--batch_size', '2', '--dataset_loc', dir, '--calculate_MI'];
+    const args = [
+      `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+      '--transform',
+      'identity',
+      '--mod_dim',
+      '16',
+      '--dataset_size',
+      '400',
+      '--batch_size',
+      '2',
+      '--dataset_loc',
+      dir,
+      '--calculate_MI',
+    ];
     const child = spawn('node', [join(repo, 'packages/dataset-generation/bin/mmmi-generate.js'), ...args], {
       stdio: 'ignore',
       env: { ...process.env, MMMI_KILL_AFTER_BATCHES: '150' },
@@ -256,7 +358,11 @@ describe('nothing overwritten, nothing raced', () => {
     const live = sleeper();
     try {
       writeLock(dir, live.pid!);
-      await expect(generate(small(dir), quiet)).rejects.toThrow(new RegExp(`simple_fig1_DAG_0\\.npz is being generated by another run \\(process ${live.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z\\); wait for it to finish, or remove .*\\.simple_fig1_DAG_0\\.lock if that run is gone`));
+      await expect(generate(small(dir), quiet)).rejects.toThrow(
+        new RegExp(
+          `simple_fig1_DAG_0\\.npz is being generated by another run \\(process ${live.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z\\); wait for it to finish, or remove .*\\.simple_fig1_DAG_0\\.lock if that run is gone`,
+        ),
+      );
       expect(readdirSync(dir).sort()).toEqual(['.simple_fig1_DAG_0.lock']);
       const report = await verifyFolder(dir);
       expect(report.locks).toEqual([`.simple_fig1_DAG_0.lock: held by process ${live.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z`]);
@@ -269,7 +375,9 @@ describe('nothing overwritten, nothing raced', () => {
       const stream = { write: (s: string) => (logs.push(s), true), isTTY: false } as unknown as NodeJS.WriteStream;
       const r = await generate(small(dir), { stream });
       expect(r.skipped).toBe(false);
-      expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toMatch(/taking over the stale lock .*: it has not been refreshed for 20 minutes \(owner: process \d+ on node-elsewhere\)/);
+      expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toMatch(
+        /taking over the stale lock .*: it has not been refreshed for 20 minutes \(owner: process \d+ on node-elsewhere\)/,
+      );
       expect(existsSync(lockPath(dir))).toBe(false);
     } finally {
       live.kill();
@@ -291,15 +399,21 @@ describe('nothing overwritten, nothing raced', () => {
     writeFileSync(stranger, Buffer.alloc(10));
     const report = await verifyFolder(dir);
     expect(report.orphans).toEqual([{ name: '.simple_fig1_DAG_0.npz.4242.0123456789ab.tmp', bytes: 1000 }]);
-    expect(report.shards).toEqual([{ manifest: '', file: 'simple_fig1_DAG_1.npz', ok: false, problems: [expect.stringMatching(/no manifest names this file/)] }]);
+    expect(report.shards).toEqual([
+      { manifest: '', file: 'simple_fig1_DAG_1.npz', ok: false, problems: [expect.stringMatching(/no manifest names this file/)] },
+    ]);
     const lines: string[] = [];
     expect(await main(['verify', dir], (s) => lines.push(s))).toBe(1);
-    expect(lines.join('\n')).toMatch(/orphan  \.simple_fig1_DAG_0\.npz\.4242\.0123456789ab\.tmp \(1000 bytes/);
+    expect(lines.join('\n')).toMatch(/orphan {2}\.simple_fig1_DAG_0\.npz\.4242\.0123456789ab\.tmp \(1000 bytes/);
     await generate(small(dir), quiet);
     expect(existsSync(orphan)).toBe(false);
-    expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toMatch(/removed .*\.simple_fig1_DAG_0\.npz\.4242\.0123456789ab\.tmp, left by a killed run of this shard/);
+    expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toMatch(
+      /removed .*\.simple_fig1_DAG_0\.npz\.4242\.0123456789ab\.tmp, left by a killed run of this shard/,
+    );
     // a file of that name that no manifest accounts for is not replaced without --overwrite
-    await expect(generate(small(dir, '--job_id', '1'), quiet)).rejects.toThrow(/simple_fig1_DAG_1\.npz exists and it has no manifest \(not a shard this toolkit finished\): pass --overwrite/);
+    await expect(generate(small(dir, '--job_id', '1'), quiet)).rejects.toThrow(
+      /simple_fig1_DAG_1\.npz exists and it has no manifest \(not a shard this toolkit finished\): pass --overwrite/,
+    );
     expect(readFileSync(stranger).length).toBe(10);
     expect((await generate(small(dir, '--job_id', '1', '--overwrite'), quiet)).skipped).toBe(false);
     expect((await verifyFolder(dir)).shards.every((s) => s.ok)).toBe(true);
@@ -307,7 +421,19 @@ describe('nothing overwritten, nothing raced', () => {
 
   it.skipIf(!built)('two processes started on one shard at once: one generates it, the other stops or finds it complete; the shard verifies', async () => {
     const dir = tmp();
-    const args = [`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--mod_dim', '64', '--dataset_size', '3000', '--batch_size', '8', '--dataset_loc', dir];
+    const args = [
+      `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+      '--transform',
+      'identity',
+      '--mod_dim',
+      '64',
+      '--dataset_size',
+      '3000',
+      '--batch_size',
+      '8',
+      '--dataset_loc',
+      dir,
+    ];
     const run = () =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
         const child = spawn('node', [join(repo, 'packages/dataset-generation/bin/mmmi-generate.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -339,15 +465,25 @@ describe('one dataset across shards', () => {
     const { DatasetReader } = await import('../src/dataset-reader.js');
     const { buildIndex } = await import('../src/dataset-index.js');
     const dir = tmp();
-    const job = (id: number, size: number, ...extra: string[]) => generate(small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', String(size), '--job_id', String(id), '--num_jobs', '3', ...extra), quiet);
+    const job = (id: number, size: number, ...extra: string[]) =>
+      generate(
+        small(dir, '--sample_seed', '42', '--batch_size', '4', '--dataset_size', String(size), '--job_id', String(id), '--num_jobs', '3', ...extra),
+        quiet,
+      );
     await job(0, 5);
     await job(2, 3);
     expect(existsSync(join(dir, 'simple_fig1_DAG.index.json'))).toBe(false);
-    expect(readFileSync(join(dir, 'simple_fig1_DAG_2.log'), 'utf8')).toMatch(/dataset index: 2 of 3 shards are complete; the job completing the last writes it/);
+    expect(readFileSync(join(dir, 'simple_fig1_DAG_2.log'), 'utf8')).toMatch(
+      /dataset index: 2 of 3 shards are complete; the job completing the last writes it/,
+    );
     await job(1, 4);
     const index = JSON.parse(readFileSync(join(dir, 'simple_fig1_DAG.index.json'), 'utf8'));
     expect(index).toMatchObject({ format: 'mmmi-dataset-index/1', dataset: 'simple_fig1_DAG', count: 12, n_mod: 2, mod_dim: 3072, sample_seed: 42 });
-    expect(index.shards.map((s: { job_id: number; offset: number; count: number }) => [s.job_id, s.offset, s.count])).toEqual([[0, 0, 5], [1, 5, 4], [2, 9, 3]]);
+    expect(index.shards.map((s: { job_id: number; offset: number; count: number }) => [s.job_id, s.offset, s.count])).toEqual([
+      [0, 0, 5],
+      [1, 5, 4],
+      [2, 9, 3],
+    ]);
     expect(index.mi.labels[0]).toBe('I(X_1; θ)');
     // the same index from the command line
     const lines: string[] = [];
@@ -374,20 +510,28 @@ describe('one dataset across shards', () => {
     const mixed = tmp();
     await generate(small(mixed, '--job_id', '0', '--sample_seed', '42'), quiet);
     await generate(small(mixed, '--job_id', '1', '--sample_seed', '42', '--rho_arg', '[0.5,0.5]'), quiet);
-    await expect(buildIndex(mixed)).rejects.toThrow(/shards of 'simple_fig1_DAG' made with other arguments than simple_fig1_DAG_0\.npz: simple_fig1_DAG_1\.npz/);
+    await expect(buildIndex(mixed)).rejects.toThrow(
+      /shards of 'simple_fig1_DAG' made with other arguments than simple_fig1_DAG_0\.npz: simple_fig1_DAG_1\.npz/,
+    );
     const bytes = readFileSync(join(dir, 'simple_fig1_DAG_1.npz'));
     bytes[bytes.length >> 1] ^= 1;
     writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), bytes);
     await expect(buildIndex(dir)).rejects.toThrow(/shards that fail verify: simple_fig1_DAG_1\.npz \(sha256 does not match the manifest\)/);
   });
 
-  it.skipIf(!hasNumpy())('python/mmmi_dataset.py (NumPy alone) reads the dataset the index describes: the values of the TypeScript reader, the MI table, the checksums', async () => {
-    const { DatasetReader } = await import('../src/dataset-reader.js');
-    const dir = tmp();
-    for (const id of [0, 1]) await generate(small(dir, '--sample_seed', '7', '--batch_size', '4', '--dataset_size', String(3 + id), '--job_id', String(id), '--num_jobs', '2'), quiet);
-    const indexFile = join(dir, 'simple_fig1_DAG.index.json');
-    const data = await DatasetReader.open(indexFile);
-    const probe = `
+  it.skipIf(!hasNumpy())(
+    'python/mmmi_dataset.py (NumPy alone) reads the dataset the index describes: the values of the TypeScript reader, the MI table, the checksums',
+    async () => {
+      const { DatasetReader } = await import('../src/dataset-reader.js');
+      const dir = tmp();
+      for (const id of [0, 1])
+        await generate(
+          small(dir, '--sample_seed', '7', '--batch_size', '4', '--dataset_size', String(3 + id), '--job_id', String(id), '--num_jobs', '2'),
+          quiet,
+        );
+      const indexFile = join(dir, 'simple_fig1_DAG.index.json');
+      const data = await DatasetReader.open(indexFile);
+      const probe = `
 import json, sys
 sys.path.insert(0, ${JSON.stringify(join(repo, 'packages/dataset-generation/python'))})
 from mmmi_dataset import MmmiDataset
@@ -398,15 +542,21 @@ for i in range(len(d)):
     rows.append({"shape": list(x.shape), "dtype": str(x.dtype), "x": [float(v) for v in x.reshape(-1)[[0, 1, 6143]]], "theta": theta, "labels": labels.tolist()})
 print(json.dumps({"len": len(d), "mi": d.mi, "rows": rows}))
 `;
-    const out = JSON.parse(runPython(probe, [indexFile]));
-    expect(out.len).toBe(7);
-    expect(Object.keys(out.mi)[0]).toBe('I(X_1; θ)');
-    for (let i = 0; i < 7; i++) {
-      const ts = await data.get(i);
-      expect(out.rows[i]).toEqual({ shape: [2, 3, 32, 32], dtype: 'float32', x: [ts.x[0], ts.x[1], ts.x[6143]], theta: ts.theta, labels: Array.from(ts.labels) });
-    }
-    // the optional PyTorch wrapper, where torch is installed
-    const torchProbe = `
+      const out = JSON.parse(runPython(probe, [indexFile]));
+      expect(out.len).toBe(7);
+      expect(Object.keys(out.mi)[0]).toBe('I(X_1; θ)');
+      for (let i = 0; i < 7; i++) {
+        const ts = await data.get(i);
+        expect(out.rows[i]).toEqual({
+          shape: [2, 3, 32, 32],
+          dtype: 'float32',
+          x: [ts.x[0], ts.x[1], ts.x[6143]],
+          theta: ts.theta,
+          labels: Array.from(ts.labels),
+        });
+      }
+      // the optional PyTorch wrapper, where torch is installed
+      const torchProbe = `
 import sys
 sys.path.insert(0, ${JSON.stringify(join(repo, 'packages/dataset-generation/python'))})
 try:
@@ -418,19 +568,20 @@ ds = torch_dataset(sys.argv[1])
 x, theta, labels = ds[4]
 print(len(ds), tuple(x.shape), str(x.dtype), float(x.reshape(-1)[0]), float(theta), labels.tolist())
 `;
-    const torchOut = runPython(torchProbe, [indexFile]).trim();
-    if (torchOut === 'no torch') process.stderr.write('torch_dataset not checked: torch is not installed\n');
-    else {
-      const ts = await data.get(4);
-      expect(torchOut).toBe(`7 (2, 3, 32, 32) torch.float32 ${pyFloat(ts.x[0])} ${pyFloat(ts.theta)} [${Array.from(ts.labels).join(', ')}]`);
-    }
-    await data.close();
-    // a replaced shard fails the sha256 check before it is read
-    writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), readFileSync(join(dir, 'simple_fig1_DAG_0.npz')));
-    const r = spawnPython(`${probe.split('rows = []')[0]}d[5]`, [indexFile]);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/simple_fig1_DAG_1\.npz: sha256 [0-9a-f]{64}, the index records [0-9a-f]{64}: the shard is corrupt or was replaced/);
-  });
+      const torchOut = runPython(torchProbe, [indexFile]).trim();
+      if (torchOut === 'no torch') process.stderr.write('torch_dataset not checked: torch is not installed\n');
+      else {
+        const ts = await data.get(4);
+        expect(torchOut).toBe(`7 (2, 3, 32, 32) torch.float32 ${pyFloat(ts.x[0])} ${pyFloat(ts.theta)} [${Array.from(ts.labels).join(', ')}]`);
+      }
+      await data.close();
+      // a replaced shard fails the sha256 check before it is read
+      writeFileSync(join(dir, 'simple_fig1_DAG_1.npz'), readFileSync(join(dir, 'simple_fig1_DAG_0.npz')));
+      const r = spawnPython(`${probe.split('rows = []')[0]}d[5]`, [indexFile]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/simple_fig1_DAG_1\.npz: sha256 [0-9a-f]{64}, the index records [0-9a-f]{64}: the shard is corrupt or was replaced/);
+    },
+  );
 });
 
 /** Whether this process may mount a tmpfs (root on Linux; CI runs as root), for the full-disk tests. */
@@ -444,7 +595,6 @@ if (!tmpfsAvailable) process.stderr.write('full-disk tests skipped: cannot mount
 
 describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
   const mount = (dir: string, options: string) => expect(spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status).toBe(0);
-  const remount = (dir: string, options: string) => expect(spawnSync('mount', ['-o', `remount,${options}`, dir]).status).toBe(0);
 
   it('a disk that fills while the job runs: one message with the folder and the fix, also in the log; after freeing space the rerun resumes to the same bytes', async () => {
     const dir = tmp();
@@ -466,7 +616,11 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
       delete process.env.MMMI_BATCH_DELAY_MS;
       expect(e?.name).toBe('StorageError');
       const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      expect(e!.message).toMatch(new RegExp(`^no space left on the device holding ${escaped}\\S*: free some, or choose another --dataset_loc \\(ENOSPC\\); the \\d+ samples done so far are kept in ${escaped}/\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`));
+      expect(e!.message).toMatch(
+        new RegExp(
+          `^no space left on the device holding ${escaped}\\S*: free some, or choose another --dataset_loc \\(ENOSPC\\); the \\d+ samples done so far are kept in ${escaped}/\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`,
+        ),
+      );
       const done = Number(/the (\d+) samples/.exec(e!.message)![1]);
       expect(done).toBeGreaterThan(0);
       expect(done).toBeLessThan(60);
@@ -489,10 +643,18 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
     mount(dir, 'size=1m');
     try {
       const args = small(dir, '--dataset_size', '60', '--batch_size', '2', '--scaling', 'float', '--preview', '0');
-      await expect(generate(args, quiet)).rejects.toThrow(/^the shard needs about 0\.006 GB \(workspace 0\.003 GB still to write, assembled shard 0\.003 GB\) and .* has 0\.001 GB free: free space, split the dataset into more jobs \(--dataset_size per --job_id\), or choose another --dataset_loc$/);
+      await expect(generate(args, quiet)).rejects.toThrow(
+        /^the shard needs about 0\.006 GB \(workspace 0\.003 GB still to write, assembled shard 0\.003 GB\) and .* has 0\.001 GB free: free space, split the dataset into more jobs \(--dataset_size per --job_id\), or choose another --dataset_loc$/,
+      );
       expect(readdirSync(dir).filter((n) => n.endsWith('.partial') || n.endsWith('.npz'))).toEqual([]);
       const lines: string[] = [];
-      expect(await main(args, () => {}, (s) => lines.push(s))).toBe(2);
+      expect(
+        await main(
+          args,
+          () => {},
+          (s) => lines.push(s),
+        ),
+      ).toBe(2);
       expect(lines.join('\n')).toMatch(/^mmmi-generate: error: the shard needs about/);
       expect(lines.join('\n')).not.toMatch(/^\s+at /m);
     } finally {
@@ -504,7 +666,9 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
     const dir = tmp();
     mount(dir, 'size=1m,ro');
     try {
-      await expect(generate(small(join(dir, 'out')), quiet)).rejects.toThrow(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/out is on a read-only file system: choose a writable --dataset_loc \\(EROFS\\)$`));
+      await expect(generate(small(join(dir, 'out')), quiet)).rejects.toThrow(
+        new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/out is on a read-only file system: choose a writable --dataset_loc \\(EROFS\\)$`),
+      );
     } finally {
       spawnSync('umount', [dir]);
     }
@@ -515,16 +679,24 @@ describe.skipIf(!built)('command line', () => {
   it("default.txt maps the latents with the registry's default flow model (flow-train's built-in one)", () => {
     const dir = tmp();
     // a small slice of the default job (the full one is timed in bench/generate.bench.ts)
-    const r = spawnSync('node', ['packages/dataset-generation/bin/mmmi-generate.js', '@generation_arguments/default.txt', '--dataset_size', '2', '--dataset_loc', dir], {
-      cwd: repo,
-      encoding: 'utf8',
-      env: { ...process.env, MMMI_REGISTRY: tmp() },
-    });
+    const r = spawnSync(
+      'node',
+      ['packages/dataset-generation/bin/mmmi-generate.js', '@generation_arguments/default.txt', '--dataset_size', '2', '--dataset_loc', dir],
+      {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, MMMI_REGISTRY: tmp() },
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     const m = JSON.parse(readFileSync(join(dir, 'default_0.manifest.json'), 'utf8'));
     expect(m.map).toMatchObject({ kind: 'flow', name: 'cifar10-small' });
     // the default --threads 0: one thread per core on wasm (the compiled worker entry of flow-train's ModelThreads)
-    expect(m.map.flow).toMatchObject({ configuration: 'small', weights: 'ema', threads: m.map.flow.backend === 'wasm' || m.map.flow.backend === 'cpu' ? availableParallelism() : 1 });
+    expect(m.map.flow).toMatchObject({
+      configuration: 'small',
+      weights: 'ema',
+      threads: m.map.flow.backend === 'wasm' || m.map.flow.backend === 'cpu' ? availableParallelism() : 1,
+    });
     expect(r.stderr).toMatch(/MI \(numerical, nats\)|wrote /);
     // onnxruntime-node is installed by npm ci, so the default engine is ONNX Runtime
     expect(m.map.flow.engine).toMatchObject({ engine: 'onnx', provider: 'cpu' });
@@ -534,8 +706,27 @@ describe.skipIf(!built)('command line', () => {
     const dir = tmp();
     const r = spawnSync(
       'npx',
-      ['nx', 'run', 'dataset-generation:generate', '@generation_arguments/simple_fig1_DAG.txt', '--transform', 'identity', '--batch_size', '8',
-        '--dataset_size', '3', '--dataset_loc', dir, '--job_id', '2', '--sample_seed', '7', '--calculate_MI', 'analytical', '--skip-nx-cache'],
+      [
+        'nx',
+        'run',
+        'dataset-generation:generate',
+        '@generation_arguments/simple_fig1_DAG.txt',
+        '--transform',
+        'identity',
+        '--batch_size',
+        '8',
+        '--dataset_size',
+        '3',
+        '--dataset_loc',
+        dir,
+        '--job_id',
+        '2',
+        '--sample_seed',
+        '7',
+        '--calculate_MI',
+        'analytical',
+        '--skip-nx-cache',
+      ],
       { cwd: repo, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_ISOLATE_PLUGINS: 'false', NX_TUI: 'false' } },
     );
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -554,11 +745,28 @@ describe.skipIf(!built)('cluster wrapper (environments/run-shard.sh)', () => {
       return e;
     };
     const run = (v: Record<string, string>) =>
-      spawnSync('bash', [join(repo, 'environments/run-shard.sh'), '@generation_arguments/simple_fig1_DAG.txt', '--transform', 'identity', '--dataset_size', '2', '--dataset_loc', dir], {
-        encoding: 'utf8',
-        env: env(v),
-      });
-    for (const [v, k] of [[{ SLURM_ARRAY_TASK_ID: '3' }, 3], [{ JOB_COMPLETION_INDEX: '4' }, 4], [{ MMMI_PROCESS: '5' }, 5]] as const) {
+      spawnSync(
+        'bash',
+        [
+          join(repo, 'environments/run-shard.sh'),
+          '@generation_arguments/simple_fig1_DAG.txt',
+          '--transform',
+          'identity',
+          '--dataset_size',
+          '2',
+          '--dataset_loc',
+          dir,
+        ],
+        {
+          encoding: 'utf8',
+          env: env(v),
+        },
+      );
+    for (const [v, k] of [
+      [{ SLURM_ARRAY_TASK_ID: '3' }, 3],
+      [{ JOB_COMPLETION_INDEX: '4' }, 4],
+      [{ MMMI_PROCESS: '5' }, 5],
+    ] as const) {
       const r = run(v);
       expect(r.status, r.stderr).toBe(0);
       expect(existsSync(join(dir, `simple_fig1_DAG_${k}.npz`))).toBe(true);
@@ -622,22 +830,31 @@ describe('shard loader', () => {
       expect(intact.indexOf(needle, at + 1)).toBe(-1);
       return at;
     };
-    for (const [key, element] of [['X', 7 * 2 * 12 + 3], ['Y', 1]] as const) {
+    for (const [key, element] of [
+      ['X', 7 * 2 * 12 + 3],
+      ['Y', 1],
+    ] as const) {
       const bytes = Buffer.from(intact);
       bytes[(await offsetOf(key, element)) + 1] ^= 0x10;
       writeFileSync(r.npzPath, bytes);
       // stream: the pass from draw 0 raises when the corrupt entry is complete, before its last batch
       const shard = await ShardReader.open(r.npzPath);
       const seen: number[] = [];
-      await expect((async () => {
-        for await (const b of shard.batches(4)) seen.push(b.start);
-      })()).rejects.toThrow(new RegExp(`npz file .*simple_fig1_DAG_0\\.npz/${key}\\.npy: corrupt: the CRC-32 of its bytes is 0x[0-9a-f]{8}, the archive declares 0x[0-9a-f]{8}`));
+      await expect(
+        (async () => {
+          for await (const b of shard.batches(4)) seen.push(b.start);
+        })(),
+      ).rejects.toThrow(
+        new RegExp(`npz file .*simple_fig1_DAG_0\\.npz/${key}\\.npy: corrupt: the CRC-32 of its bytes is 0x[0-9a-f]{8}, the archive declares 0x[0-9a-f]{8}`),
+      );
       expect(seen).not.toContain(8);
       // a pass that does not start at draw 0 cannot check, and does not pretend to
       expect(await drain(shard, 4)).toBe(5);
       await shard.close();
       // full: before any batch, against the manifest's sha256; without a manifest, by the CRC-32s
-      await expect(ShardReader.open(r.npzPath, { check: 'full' })).rejects.toThrow(/corrupt: its sha256 is [0-9a-f]{64}, the manifest .*simple_fig1_DAG_0\.manifest\.json records/);
+      await expect(ShardReader.open(r.npzPath, { check: 'full' })).rejects.toThrow(
+        /corrupt: its sha256 is [0-9a-f]{64}, the manifest .*simple_fig1_DAG_0\.manifest\.json records/,
+      );
       const manifest = readFileSync(r.manifestPath);
       unlinkSync(r.manifestPath);
       await expect(ShardReader.open(r.npzPath, { check: 'full' })).rejects.toThrow(new RegExp(`${key}\\.npy: corrupt: the CRC-32`));

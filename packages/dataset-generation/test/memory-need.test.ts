@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 describe('memory need', () => {
-  it('adds the batch arrays by their element sizes, and the flow map\'s weights and activations', () => {
+  it("adds the batch arrays by their element sizes, and the flow map's weights and activations", () => {
     const batch = { drawsPerBatch: 10, nMod: 2, modDim: 3072 };
     const v = 10 * 2 * 3072;
     const free = generationMemoryNeed(batch, {});
@@ -26,7 +26,7 @@ describe('memory need', () => {
     expect(flow.parts.map((p) => p.what)).toContain('flow activations (10 images a pass)');
   });
 
-  it('available memory is at most the system\'s, and MMMI_MEMORY_LIMIT lowers it', () => {
+  it("available memory is at most the system's, and MMMI_MEMORY_LIMIT lowers it", () => {
     const a = availableMemory({});
     expect(a.bytes).toBeGreaterThan(0);
     expect(a.bytes).toBeLessThanOrEqual(freemem() * 1.05);
@@ -54,8 +54,20 @@ describe('generate checks memory before any work', () => {
   it('model-free: refused before the output folder gets anything', async () => {
     const dir = join(tmp(), 'out');
     process.env.MMMI_MEMORY_LIMIT = '1e6';
-    const args = [`@${repo}generation_arguments/simple_fig1_DAG.txt`, '--transform', 'identity', '--dataset_loc', dir, '--dataset_size', '100', '--batch_size', '100'];
-    await expect(generate(args, quiet)).rejects.toThrow(/^a batch needs about 0\.007 GB of memory .* and MMMI_MEMORY_LIMIT gives 0\.001 GB available: lower --batch_size/);
+    const args = [
+      `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+      '--transform',
+      'identity',
+      '--dataset_loc',
+      dir,
+      '--dataset_size',
+      '100',
+      '--batch_size',
+      '100',
+    ];
+    await expect(generate(args, quiet)).rejects.toThrow(
+      /^a batch needs about 0\.007 GB of memory .* and MMMI_MEMORY_LIMIT gives 0\.001 GB available: lower --batch_size/,
+    );
     expect(existsSync(dir) ? readdirSync(dir).filter((n) => !n.endsWith('.log')) : []).toEqual([]);
     delete process.env.MMMI_MEMORY_LIMIT;
     // a batch larger than the dataset is never allocated: 10 draws need 10 draws' arrays
@@ -67,7 +79,9 @@ describe('generate checks memory before any work', () => {
     const dir = join(tmp(), 'out');
     process.env.MMMI_MEMORY_LIMIT = '2e8';
     const args = [`@${repo}generation_arguments/default.txt`, '--dataset_loc', dir, '--dataset_size', '256', '--batch_size', '512'];
-    await expect(generate(args, quiet)).rejects.toThrow(/^a batch needs about .* GB of memory \(.*flow weights .*flow activations \(256 images a pass\) .* and MMMI_MEMORY_LIMIT gives 0\.2 GB available/);
+    await expect(generate(args, quiet)).rejects.toThrow(
+      /^a batch needs about .* GB of memory \(.*flow weights .*flow activations \(256 images a pass\) .* and MMMI_MEMORY_LIMIT gives 0\.2 GB available/,
+    );
     expect(readdirSync(dir).filter((n) => !n.endsWith('.log'))).toEqual([]);
   });
 });

@@ -25,7 +25,13 @@ describe('modality maps', () => {
   });
 
   it('a scaling says whether it keeps the MI exactly, and it does what it says: float is injective, the 8-bit ones are not', () => {
-    const injective = (name: ScalingName) => new Set(scaleBatch(name, grid.map((x) => x / 10))).size === grid.length;
+    const injective = (name: ScalingName) =>
+      new Set(
+        scaleBatch(
+          name,
+          grid.map((x) => x / 10),
+        ),
+      ).size === grid.length;
     for (const name of Object.keys(SCALINGS) as ScalingName[]) expect(injective(name)).toBe(SCALINGS[name].keepsMiExact);
     expect(Array.from(scaleBatch('clamp', Float64Array.of(-2, -1, 0, 1, 2)))).toEqual(Array.from(Float32Array.of(0, 0, Math.floor(0.5 * 255) / 255, 1, 1)));
     expect(Array.from(scaleBatch('minmax-batch', Float64Array.of(2, 4, 6)))).toEqual(Array.from(Float32Array.of(0, Math.floor(0.5 * 255) / 255, 1)));

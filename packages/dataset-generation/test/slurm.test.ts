@@ -20,7 +20,14 @@ import { verifyFolder } from '../src/verify.js';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const built = existsSync(join(repo, 'packages/dataset-generation/dist/cli.js'));
 const slurm = spawnSync('slurmctld', ['-V'], { encoding: 'utf8' });
-const skipReason = slurm.status !== 0 ? 'slurmctld is not installed (Debian: slurm-wlm)' : !built ? 'the package is not built' : process.getuid?.() !== 0 ? 'a one-node cluster with auth/none needs root' : undefined;
+const skipReason =
+  slurm.status !== 0
+    ? 'slurmctld is not installed (Debian: slurm-wlm)'
+    : !built
+      ? 'the package is not built'
+      : process.getuid?.() !== 0
+        ? 'a one-node cluster with auth/none needs root'
+        : undefined;
 if (skipReason) process.stderr.write(`Slurm test skipped: ${skipReason}\n`);
 
 const freePort = () =>
@@ -104,9 +111,32 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
 
   it('generate.sbatch as an array of 4: a cancelled task resubmitted resumes; the shards verify and form one indexed dataset', async () => {
     const data = join(dir, 'data');
-    const args = ['@generation_arguments/simple_fig1_DAG.txt', '--transform', 'tanh', '--dataset_size', '60', '--batch_size', '2', '--dataset_loc', data, '--num_jobs', '4', '--preview', '0'];
+    const args = [
+      '@generation_arguments/simple_fig1_DAG.txt',
+      '--transform',
+      'tanh',
+      '--dataset_size',
+      '60',
+      '--batch_size',
+      '2',
+      '--dataset_loc',
+      data,
+      '--num_jobs',
+      '4',
+      '--preview',
+      '0',
+    ];
     const submit = (array: string) =>
-      slurmCmd('sbatch', ['--parsable', `--array=${array}`, '--cpus-per-task=1', '--mem=400M', `--output=${join(dir, 'out', '%A_%a.txt')}`, '--export=ALL,MMMI_BATCH_DELAY_MS=60', 'environments/slurm/generate.sbatch', ...args]);
+      slurmCmd('sbatch', [
+        '--parsable',
+        `--array=${array}`,
+        '--cpus-per-task=1',
+        '--mem=400M',
+        `--output=${join(dir, 'out', '%A_%a.txt')}`,
+        '--export=ALL,MMMI_BATCH_DELAY_MS=60',
+        'environments/slurm/generate.sbatch',
+        ...args,
+      ]);
     const t0 = performance.now();
     const job = submit('0-3');
     // cancel task 1 once it has checkpointed some draws, before it is done
@@ -133,10 +163,20 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     expect(index.count).toBe(240);
     expect(index.shards.map((s: { job_id: number }) => s.job_id)).toEqual([0, 1, 2, 3]);
     // the resumed shard is byte for byte the uninterrupted one
-    const fresh = await generate([`@${repo}generation_arguments/simple_fig1_DAG.txt`, ...args.slice(1).map((a) => (a === data ? mkdtempSync(join(tmpdir(), 'mmmi-slurm-ref-')) : a)), '--job_id', '1'], {
-      stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream,
-    });
+    const fresh = await generate(
+      [
+        `@${repo}generation_arguments/simple_fig1_DAG.txt`,
+        ...args.slice(1).map((a) => (a === data ? mkdtempSync(join(tmpdir(), 'mmmi-slurm-ref-')) : a)),
+        '--job_id',
+        '1',
+      ],
+      {
+        stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream,
+      },
+    );
     expect(readFileSync(fresh.npzPath).equals(readFileSync(join(data, 'simple_fig1_DAG_1.npz')))).toBe(true);
-    process.stderr.write(`Slurm test: array of 4 with a cancel and a resubmit in ${seconds.toFixed(1)} s (task 1 cancelled after ${cancelledAt} of 60 draws)\n`);
+    process.stderr.write(
+      `Slurm test: array of 4 with a cancel and a resubmit in ${seconds.toFixed(1)} s (task 1 cancelled after ${cancelledAt} of 60 draws)\n`,
+    );
   });
 });

@@ -16,7 +16,7 @@ import { frechetDistance, psdSqrt, StatsAccumulator, traceSqrtProduct, writeStat
 const d = 2048;
 const samples = 2500;
 let seed = 12345;
-const uniform = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+const uniform = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 
 function features(shift: number): Float32Array {
@@ -80,6 +80,8 @@ print(f"{(time.perf_counter() - t) * 1000:.0f} {fid:.9f}")
     { encoding: 'utf8' },
   ).trim();
   const [ms, value] = out.split(' ').map(Number);
-  console.log(`baseline: pytorch-fid's scipy sqrtm on the same statistics: ${ms} ms, FID = ${value.toFixed(9)} (relative difference ${(Math.abs(value - fid) / fid).toExponential(1)})`);
+  console.log(
+    `baseline: pytorch-fid's scipy sqrtm on the same statistics: ${ms} ms, FID = ${value.toFixed(9)} (relative difference ${(Math.abs(value - fid) / fid).toExponential(1)})`,
+  );
   console.log(`ratio ours/scipy: ${((rootMs + traceMs) / ms).toFixed(2)}× uncached, ${(traceMs / ms).toFixed(2)}× with Σ₁^{1/2} cached`);
 }

@@ -13,12 +13,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { TorchTensor } from '@mmmi/formats';
 import { selectBackend, type BackendName } from '../src/backend.js';
-import {
-  createInceptionFeatureExtractor,
-  INCEPTION_STATE_DICT_SHAPES,
-  loadInceptionFeatureExtractor,
-  type InceptionFeatures,
-} from '../src/inception/index.js';
+import { createInceptionFeatureExtractor, INCEPTION_STATE_DICT_SHAPES, loadInceptionFeatureExtractor, type InceptionFeatures } from '../src/inception/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -65,9 +60,7 @@ async function child(backend: string): Promise<void> {
   const best = Math.min(...times);
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   const rssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(
-    JSON.stringify({ backend, loadMs, warmMs, meanMs: mean, bestMs: best, imagesPerSec: (batch * 1000) / mean, peakRssMiB: rssMiB }) + '\n',
-  );
+  process.stdout.write(JSON.stringify({ backend, loadMs, warmMs, meanMs: mean, bestMs: best, imagesPerSec: (batch * 1000) / mean, peakRssMiB: rssMiB }) + '\n');
 }
 
 async function main(): Promise<void> {

@@ -173,7 +173,8 @@ export async function cifar10ReferenceStats(options: ReferenceStatsOptions): Pro
     return { stats: await readStats(cachePath), cachePath, cached: true, layout };
   }
   const data = await ensureCifar10Data(options);
-  if (data.official === false) log(`fid: warning: ${data.path} does not have the MD5 of the official release (${CIFAR10_BINARY_MD5}); its statistics are not cached`);
+  if (data.official === false)
+    log(`fid: warning: ${data.path} does not have the MD5 of the official release (${CIFAR10_BINARY_MD5}); its statistics are not cached`);
   const stats = await options.compute(cifar10ImageSource(data, options.split), `features cifar10-${options.split}`);
   if (data.official === false) return { stats, cached: false, data, layout };
   await writeStats(cachePath, stats);

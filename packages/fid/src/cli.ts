@@ -212,9 +212,22 @@ async function runStats(run: FidRun, args: string[]): Promise<number> {
     const r = await namedStats(run, name, weights);
     await writeStats(o.output, r.stats);
     const count = r.stats.count;
-    err(`mmmi-fid: wrote ${o.output} (${name}${count !== undefined ? `, ${count} images` : ''}, d = ${r.stats.mu.length}${r.cached ? ', from the cache' : ''})`);
+    err(
+      `mmmi-fid: wrote ${o.output} (${name}${count !== undefined ? `, ${count} images` : ''}, d = ${r.stats.mu.length}${r.cached ? ', from the cache' : ''})`,
+    );
     if (o.json) {
-      out(JSON.stringify({ output: o.output, source: name, count: count ?? null, dim: r.stats.mu.length, cached: r.cached, cache: r.cachePath ?? null, layout: r.layout, data: r.data?.path ?? null }));
+      out(
+        JSON.stringify({
+          output: o.output,
+          source: name,
+          count: count ?? null,
+          dim: r.stats.mu.length,
+          cached: r.cached,
+          cache: r.cachePath ?? null,
+          layout: r.layout,
+          data: r.data?.path ?? null,
+        }),
+      );
     }
     return 0;
   }

@@ -88,7 +88,11 @@ export function stderrDownloadProgress(label: string, stream: ProgressStream = p
 }
 
 function checkDigestSpec(opts: DownloadOptions): void {
-  for (const [k, v] of [['sha256', opts.sha256], ['sha256Prefix', opts.sha256Prefix], ['md5', opts.md5]] as const) {
+  for (const [k, v] of [
+    ['sha256', opts.sha256],
+    ['sha256Prefix', opts.sha256Prefix],
+    ['md5', opts.md5],
+  ] as const) {
     if (v !== undefined && !/^[0-9a-fA-F]+$/.test(v)) throw new TypeError(`${k} must be hex digits, got '${v}'`);
   }
   if (opts.sha256 !== undefined && opts.sha256.length !== 64) throw new TypeError(`sha256 must have 64 hex digits, got ${opts.sha256.length}`);
@@ -151,9 +155,10 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     try {
       await pipeline(res, meter, createWriteStream(tmp, { flags: 'wx' }));
     } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code === 'ECONNRESET' || /aborted|premature/i.test((e as Error).message)
-        ? `the connection closed early after ${received}${total !== undefined ? ` of ${total}` : ''} bytes`
-        : (e as Error).message;
+      const why =
+        (e as NodeJS.ErrnoException).code === 'ECONNRESET' || /aborted|premature/i.test((e as Error).message)
+          ? `the connection closed early after ${received}${total !== undefined ? ` of ${total}` : ''} bytes`
+          : (e as Error).message;
       throw new DownloadError(`download of ${current.href} failed: ${why}`, current.href);
     }
     if (total !== undefined && received !== total) {

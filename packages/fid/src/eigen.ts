@@ -37,10 +37,11 @@ export function symmetricEigen(a: Float64Array, n: number, valuesOnly = false): 
   if (a.length !== n * n) throw new RangeError(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${a.length}`);
   // w[b*n + a] holds JAMA's V[a][b]: the lower triangle of A is read through the symmetry.
   const w = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
-    w[j * n + i] = a[i * n + j];
-    w[i * n + j] = a[i * n + j];
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      w[j * n + i] = a[i * n + j];
+      w[i * n + j] = a[i * n + j];
+    }
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tridiagonalize(w, d, e, n, valuesOnly);

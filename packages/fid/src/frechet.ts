@@ -26,7 +26,10 @@ function checkPsd(values: ArrayLike<number>, what: string): void {
     min = Math.min(min, values[i]);
     scale = Math.max(scale, Math.abs(values[i]));
   }
-  if (min < -PSD_TOLERANCE * scale) throw new InputError(`${what} is not positive semi-definite (eigenvalue ${min.toExponential(3)}, largest magnitude ${scale.toExponential(3)}): not a covariance`);
+  if (min < -PSD_TOLERANCE * scale)
+    throw new InputError(
+      `${what} is not positive semi-definite (eigenvalue ${min.toExponential(3)}, largest magnitude ${scale.toExponential(3)}): not a covariance`,
+    );
 }
 
 /**
@@ -76,10 +79,12 @@ function checkStats(s: GaussianStats, name: string): void {
   for (const v of s.sigma) scale = Math.max(scale, Math.abs(v));
   let asym = 0;
   for (let i = 0; i < n; i++) {
-    if (s.sigma[i * n + i] < -PSD_TOLERANCE * scale) throw new InputError(`${name}: sigma has a negative variance (${s.sigma[i * n + i]} at ${i}): not a covariance`);
+    if (s.sigma[i * n + i] < -PSD_TOLERANCE * scale)
+      throw new InputError(`${name}: sigma has a negative variance (${s.sigma[i * n + i]} at ${i}): not a covariance`);
     for (let j = i + 1; j < n; j++) asym = Math.max(asym, Math.abs(s.sigma[i * n + j] - s.sigma[j * n + i]));
   }
-  if (asym > PSD_TOLERANCE * scale) throw new InputError(`${name}: sigma is not symmetric (largest |σᵢⱼ − σⱼᵢ| ${asym.toExponential(3)} of ${scale.toExponential(3)}): not a covariance`);
+  if (asym > PSD_TOLERANCE * scale)
+    throw new InputError(`${name}: sigma is not symmetric (largest |σᵢⱼ − σⱼᵢ| ${asym.toExponential(3)} of ${scale.toExponential(3)}): not a covariance`);
 }
 
 export interface FrechetOptions {

@@ -56,13 +56,7 @@ export interface ResizeShape {
  * Resize a batch of NHWC float images to outHeight × outWidth with TF1 bilinear
  * semantics. `out`, when given, must hold n·outHeight·outWidth·channels values.
  */
-export function resizeBilinearTF1(
-  src: Float32Array,
-  shape: ResizeShape,
-  outHeight: number,
-  outWidth: number,
-  out?: Float32Array,
-): Float32Array {
+export function resizeBilinearTF1(src: Float32Array, shape: ResizeShape, outHeight: number, outWidth: number, out?: Float32Array): Float32Array {
   const { n, height: h, width: w, channels: c } = shape;
   if (src.length !== n * h * w * c) {
     throw new RangeError(`resize: input has ${src.length} values, shape ${n}×${h}×${w}×${c} needs ${n * h * w * c}`);

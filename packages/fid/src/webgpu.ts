@@ -67,24 +67,35 @@ const PROBES: readonly Probe[] = [
 
 /** The probes `MMMI_WEBGPU_BACKENDS` allows (all when unset), in the search order. */
 export function webGpuProbes(env: NodeJS.ProcessEnv = process.env): readonly Probe[] {
-  const wanted = env.MMMI_WEBGPU_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = env.MMMI_WEBGPU_BACKENDS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!wanted?.length) return PROBES;
   const unknown = wanted.filter((w) => !PROBES.some((p) => p.dawnBackend === w));
-  if (unknown.length) throw new WebGpuUnavailableError(`MMMI_WEBGPU_BACKENDS: unknown Dawn backend ${unknown.map((u) => `'${u}'`).join(', ')} (expected a comma list of ${PROBES.map((p) => p.dawnBackend).join(', ')})`);
+  if (unknown.length)
+    throw new WebGpuUnavailableError(
+      `MMMI_WEBGPU_BACKENDS: unknown Dawn backend ${unknown.map((u) => `'${u}'`).join(', ')} (expected a comma list of ${PROBES.map((p) => p.dawnBackend).join(', ')})`,
+    );
   return PROBES.filter((p) => wanted.includes(p.dawnBackend));
 }
 
 const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|software rasteri[sz]er/i;
 
 /** Whether an adapter is a CPU rasteriser (by the spec's fallback flag or the driver's name). */
-export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }): boolean {
+export function isSoftwareAdapter(info: {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}): boolean {
   if (info.isFallbackAdapter === true) return true;
   return SOFTWARE_NAMES.test([info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' '));
 }
 
 const INSTALL_HINT =
-  'a GPU needs its Vulkan driver and the loader (Debian: libvulkan1 plus the vendor ICD, e.g. NVIDIA\'s driver or mesa-vulkan-drivers); ' +
-  'without a GPU, Mesa\'s software renderer (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri libgles2) serves --backend webgpu for tests only';
+  "a GPU needs its Vulkan driver and the loader (Debian: libvulkan1 plus the vendor ICD, e.g. NVIDIA's driver or mesa-vulkan-drivers); " +
+  "without a GPU, Mesa's software renderer (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri libgles2) serves --backend webgpu for tests only";
 
 type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
 
@@ -158,7 +169,11 @@ export function discoverAdapters(probes: readonly Probe[] = webGpuProbes()): Pro
       throw new WebGpuUnavailableError(`the Dawn bindings (npm package 'webgpu') are not installed: ${errText(e)}; reinstall with \`npm ci\``);
     }
     try {
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT, dawnPath, JSON.stringify(probes), SOFTWARE_NAMES.source], { timeout: 120_000, maxBuffer: 1 << 20 });
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        ['--input-type=module', '-e', PROBE_SCRIPT, dawnPath, JSON.stringify(probes), SOFTWARE_NAMES.source],
+        { timeout: 120_000, maxBuffer: 1 << 20 },
+      );
       return JSON.parse(stdout) as ProbeResult[];
     } catch (e) {
       const err = e as Error & { stderr?: string; signal?: string };
@@ -227,7 +242,8 @@ export function activeWebGpuAdapter(): WebGpuAdapterDescription | undefined {
  */
 export async function registerWebGpuBackend(options: OpenWebGpuOptions & { log?: (message: string) => void } = {}): Promise<WebGpuAdapterDescription> {
   if (active && tf.findBackendFactory('webgpu')) {
-    if (active.software && !options.allowSoftware) throw new WebGpuUnavailableError(`no hardware WebGPU adapter (the registered one is the software adapter ${adapterName(active)}); ${INSTALL_HINT}`);
+    if (active.software && !options.allowSoftware)
+      throw new WebGpuUnavailableError(`no hardware WebGPU adapter (the registered one is the software adapter ${adapterName(active)}); ${INSTALL_HINT}`);
     return active;
   }
   const { gpu, adapter, description } = await openWebGpuAdapter(options);

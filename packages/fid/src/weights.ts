@@ -101,8 +101,7 @@ export function locateWeights(options: LocateOptions = {}): string {
     const size = statSync(p).size;
     if (size !== FID_WEIGHTS_BYTES) {
       throw new WeightsNotFoundError(
-        `${p} has ${size} bytes, the published file ${FID_WEIGHTS_BYTES}: an incomplete or different file. ` +
-          `Delete it and run ${DOWNLOAD_COMMAND}.`,
+        `${p} has ${size} bytes, the published file ${FID_WEIGHTS_BYTES}: an incomplete or different file. ` + `Delete it and run ${DOWNLOAD_COMMAND}.`,
       );
     }
     return p;
@@ -163,8 +162,7 @@ export async function ensureWeights(options: EnsureWeightsOptions = {}): Promise
     }
   }
   throw new Error(
-    `could not download the FID weights:\n  ${failures.join('\n  ')}\n` +
-      `Download ${FID_WEIGHTS_FILES[0].url} by other means and save it as ${dest}.`,
+    `could not download the FID weights:\n  ${failures.join('\n  ')}\n` + `Download ${FID_WEIGHTS_FILES[0].url} by other means and save it as ${dest}.`,
   );
 }
 

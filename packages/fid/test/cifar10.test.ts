@@ -52,7 +52,11 @@ let releaseMd5: string;
 const records: Record<string, Uint8Array> = {};
 
 function pyTar(out: string, root: string) {
-  runPython(`import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t:\n    for n in sorted(sys.argv[3:]): t.add(sys.argv[2] + '/' + n, arcname=n)`, [out, root, ...listRel(root)]);
+  runPython(`import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t:\n    for n in sorted(sys.argv[3:]): t.add(sys.argv[2] + '/' + n, arcname=n)`, [
+    out,
+    root,
+    ...listRel(root),
+  ]);
 }
 function listRel(root: string, rel = ''): string[] {
   return readdirSync(join(root, rel), { withFileTypes: true }).flatMap((e) => {
@@ -68,7 +72,14 @@ beforeAll(async () => {
   if (hasPython) {
     const bin = join(fixtures, 'bin', 'cifar-10-batches-bin');
     mkdirSync(bin, { recursive: true });
-    for (const [name, n] of [['data_batch_1', 2], ['data_batch_2', 2], ['data_batch_3', 2], ['data_batch_4', 2], ['data_batch_5', 2], ['test_batch', 3]] as const) {
+    for (const [name, n] of [
+      ['data_batch_1', 2],
+      ['data_batch_2', 2],
+      ['data_batch_3', 2],
+      ['data_batch_4', 2],
+      ['data_batch_5', 2],
+      ['test_batch', 3],
+    ] as const) {
       const r = new Uint8Array(randomBytes(n * 3073));
       for (let i = 0; i < n; i++) r[i * 3073] %= 10;
       records[name] = r;
@@ -144,7 +155,11 @@ describe.skipIf(!hasPython)('cifar10 named sources', () => {
     expect(again).toMatchObject({ downloaded: false, official: true });
     expect(hits.length).toBe(n0 + 1);
     // the extracted folder, via --data-path
-    expect(await locateCifar10Data(join(fixtures, 'bin'))).toMatchObject({ layout: 'binary', container: 'folder', path: join(fixtures, 'bin', 'cifar-10-batches-bin') });
+    expect(await locateCifar10Data(join(fixtures, 'bin'))).toMatchObject({
+      layout: 'binary',
+      container: 'folder',
+      path: join(fixtures, 'bin', 'cifar-10-batches-bin'),
+    });
     expect(await locateCifar10Data(jpegTar)).toMatchObject({ layout: 'jpeg', container: 'tar' });
     await expect(locateCifar10Data(join(cache, 'nope.tar.gz'))).rejects.toThrow(/no such file/);
     // the published MD5 is what a plain download checks
@@ -185,7 +200,9 @@ describe.skipIf(!hasPython)('cifar10 named sources', () => {
     expect(computed).toBe(1);
     expect(Array.from(second.stats.mu)).toEqual(Array.from(first.stats.mu));
     // the same statistics as the images through the float path
-    const all = new Uint8Array(Buffer.concat(['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5'].map((b) => cifar10RecordsToHwc(records[b]).images)));
+    const all = new Uint8Array(
+      Buffer.concat(['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5'].map((b) => cifar10RecordsToHwc(records[b]).images)),
+    );
     const viaFloats = await computeSourceStats(
       {
         description: 'floats',
@@ -258,7 +275,9 @@ describe.skipIf(!hasPython)('mmmi-fid stats cifar10-train', () => {
 
   it('accepts the JPEG copy and says it is not comparable', async () => {
     const cache = tmp();
-    const r = await cli(['stats', 'cifar10-train', '--data-path', jpegTar, '-o', join(cache, 'j.npz'), '--weights', fakeWeights(), '--json'], { MMMI_CACHE: cache });
+    const r = await cli(['stats', 'cifar10-train', '--data-path', jpegTar, '-o', join(cache, 'j.npz'), '--weights', fakeWeights(), '--json'], {
+      MMMI_CACHE: cache,
+    });
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/JPEG copy of CIFAR-10.*not comparable/);
     expect(JSON.parse(r.out)).toMatchObject({ count: 2, layout: 'jpeg' });

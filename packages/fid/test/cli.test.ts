@@ -32,7 +32,7 @@ async function cli(argv: string[], env: Record<string, string | undefined> = {})
 
 function randomStats(d: number, n: number, seed: number, shift: number): GaussianStats {
   let s = seed;
-  const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
   const acc = new StatsAccumulator(d);
   const rows = Float64Array.from({ length: n * d }, (_, i) => rnd() + (i % d === 0 ? shift : 0));
   acc.add(rows, n);

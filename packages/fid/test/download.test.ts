@@ -149,7 +149,9 @@ describe('weights: cache folder, locating, ensuring', () => {
     expect(DOWNLOAD_COMMAND).toBe('npx mmmi-fid download-weights');
     expect(e!.message).toContain(join(dir, FID_WEIGHTS_FILE_NAME));
     expect(e!.message).toContain(FID_WEIGHTS_FILES[0].url);
-    expect(() => locateWeights({ weightsPath: join(dir, 'nope.pth'), env: { MMMI_CACHE: dir } })).toThrow(/--weights .*no such file[\s\S]*npx mmmi-fid download-weights/);
+    expect(() => locateWeights({ weightsPath: join(dir, 'nope.pth'), env: { MMMI_CACHE: dir } })).toThrow(
+      /--weights .*no such file[\s\S]*npx mmmi-fid download-weights/,
+    );
   });
 
   it("finds either project's file name in the cache, checking the size", () => {
@@ -167,7 +169,9 @@ describe('weights: cache folder, locating, ensuring', () => {
   it('ensureWeights keeps what is there and refuses files with the wrong checksum', async () => {
     const dir = tmp();
     const logs: string[] = [];
-    const err = await ensureWeights({ env: { MMMI_CACHE: dir }, urls: [`${base}/missing`, `${base}/file`], log: (m) => logs.push(m), onProgress: quiet }).catch((e: Error) => e);
+    const err = await ensureWeights({ env: { MMMI_CACHE: dir }, urls: [`${base}/missing`, `${base}/file`], log: (m) => logs.push(m), onProgress: quiet }).catch(
+      (e: Error) => e,
+    );
     expect((err as Error).message).toMatch(/could not download the FID weights:[\s\S]*HTTP 404[\s\S]*checksum: SHA-256/);
     expect(existsSync(join(dir, FID_WEIGHTS_FILE_NAME))).toBe(false);
     expect(readdirSync(dir)).toEqual([]);

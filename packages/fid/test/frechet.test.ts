@@ -45,7 +45,7 @@ describe('symmetric eigen-decomposition', () => {
 
   it('reconstructs random symmetric matrices (A·v = λ·v)', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
     for (const n of [1, 2, 7, 33]) {
       const a = new Float64Array(n * n);
       for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rnd();
@@ -92,11 +92,15 @@ describe('Fréchet distance against NumPy/SciPy', () => {
   it('refuses a sigma that is no covariance (not symmetric, negative variance, not PSD) instead of printing a number', () => {
     const mu = [0, 0, 0];
     const good = stats(mu, [2, 0.5, 0, 0.5, 1, 0, 0, 0, 1]);
-    expect(() => frechetDistance(good, stats(mu, [2, 0.5, 0, 0.4, 1, 0, 0, 0, 1]))).toThrow(/second statistics: sigma is not symmetric \(largest \|σᵢⱼ − σⱼᵢ\| 1\.000e-1 of 2\.000e\+0\): not a covariance/);
+    expect(() => frechetDistance(good, stats(mu, [2, 0.5, 0, 0.4, 1, 0, 0, 0, 1]))).toThrow(
+      /second statistics: sigma is not symmetric \(largest \|σᵢⱼ − σⱼᵢ\| 1\.000e-1 of 2\.000e\+0\): not a covariance/,
+    );
     expect(() => frechetDistance(stats(mu, [-1, 0, 0, 0, -1, 0, 0, 0, -1]), good)).toThrow(/first statistics: sigma has a negative variance \(-1 at 0\)/);
     // symmetric with a non-negative diagonal, but the [[1,2],[2,1]] block has eigenvalues 3 and −1
     const indefinite = stats(mu, [1, 2, 0, 2, 1, 0, 0, 0, 1]);
-    expect(() => frechetDistance(indefinite, good)).toThrow(/first statistics: sigma is not positive semi-definite \(eigenvalue -1\.000e\+0, largest magnitude 3\.000e\+0\)/);
+    expect(() => frechetDistance(indefinite, good)).toThrow(
+      /first statistics: sigma is not positive semi-definite \(eigenvalue -1\.000e\+0, largest magnitude 3\.000e\+0\)/,
+    );
     expect(() => frechetDistance(good, indefinite)).toThrow(/second statistics: sigma is not positive semi-definite/);
   });
 });

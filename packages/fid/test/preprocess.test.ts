@@ -99,7 +99,10 @@ describe('quantization and normalization', () => {
     expect(Array.from(quantizeUnitToUint8(levels))).toEqual(Array.from({ length: 256 }, (_, v) => v));
     const bytes = Uint8Array.from({ length: 4 * 4 * 3 }, (_, i) => (i * 53) % 256);
     const a = preprocessUint8ForInception(bytes, { n: 1, height: 4, width: 4 });
-    const b = preprocessForInception(Float32Array.from(bytes, (v) => v / 255), { n: 1, height: 4, width: 4 });
+    const b = preprocessForInception(
+      Float32Array.from(bytes, (v) => v / 255),
+      { n: 1, height: 4, width: 4 },
+    );
     expect(Array.from(a)).toEqual(Array.from(b));
   });
 

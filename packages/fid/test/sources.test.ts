@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, writeNpz, writePngSync, type RgbImage } from '@mmmi/formats';
 import { tempDir } from '@mmmi/test-utils';
@@ -108,11 +108,31 @@ describe('.npz sources', () => {
 
   it('chooses the array by key, X, images, or the only 4-d/5-d one, and explains failures', () => {
     const img = { dtype: '<f4' as const, shape: [1, 2, 2, 3], data: new Float32Array(12) };
-    expect(npzImageSource(new Map([['a', img], ['lab', { dtype: '<f4', shape: [1], data: new Float32Array(1) }]]), 'f').description).toContain('f[a]');
-    expect(() => npzImageSource(new Map([['a', img], ['b', img]]), 'f.npz')).toThrow(/cannot tell which array holds the images/);
+    expect(
+      npzImageSource(
+        new Map([
+          ['a', img],
+          ['lab', { dtype: '<f4', shape: [1], data: new Float32Array(1) }],
+        ]),
+        'f',
+      ).description,
+    ).toContain('f[a]');
+    expect(() =>
+      npzImageSource(
+        new Map([
+          ['a', img],
+          ['b', img],
+        ]),
+        'f.npz',
+      ),
+    ).toThrow(/cannot tell which array holds the images/);
     expect(() => npzImageSource(new Map([['a', img]]), 'f.npz', 'zz')).toThrow(/no array 'zz'/);
-    expect(() => npzImageSource(new Map([['X', { dtype: '<f4', shape: [1, 4, 4, 4], data: new Float32Array(64) }]]), 'f.npz')).toThrow(/no axis of 3 colour channels/);
-    expect(() => npzImageSource(new Map([['X', { dtype: '<i4', shape: [1, 2, 2, 3], data: new Int32Array(12) }]]), 'f.npz')).toThrow(/expected uint8, float32 or float64/);
+    expect(() => npzImageSource(new Map([['X', { dtype: '<f4', shape: [1, 4, 4, 4], data: new Float32Array(64) }]]), 'f.npz')).toThrow(
+      /no axis of 3 colour channels/,
+    );
+    expect(() => npzImageSource(new Map([['X', { dtype: '<i4', shape: [1, 2, 2, 3], data: new Int32Array(12) }]]), 'f.npz')).toThrow(
+      /expected uint8, float32 or float64/,
+    );
   });
 
   it('tells statistics files from image files by their ZIP directory (ZIP64 too)', async () => {
@@ -122,7 +142,11 @@ describe('.npz sources', () => {
     expect(await isStatsFile(s)).toBe(true);
     await expect(openImageSource(s)).rejects.toThrow(/holds statistics/);
     const z = join(dir, 'z64.npz');
-    await writeNpz(z, { mu: { shape: [2], data: new Float64Array(2) }, sigma: { shape: [2, 2], data: new Float64Array(4) } }, { zip64: 'always', compress: true });
+    await writeNpz(
+      z,
+      { mu: { shape: [2], data: new Float64Array(2) }, sigma: { shape: [2, 2], data: new Float64Array(4) } },
+      { zip64: 'always', compress: true },
+    );
     expect(await listNpzKeys(z)).toEqual([...(await readNpz(z)).keys()]);
     expect(await isStatsFile(z)).toBe(true);
     const bad = join(dir, 'bad.npz');

@@ -10,8 +10,17 @@ const x = tf.randomNormal([B, c.imageSize, c.imageSize, c.inChannels]) as tf.Ten
 const t = tf.randomUniform([B]) as tf.Tensor1D;
 const y = tf.zeros([B], 'int32') as tf.Tensor1D;
 const vars = [...model.params.values()];
-const step = () => { const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(model.velocity(x, t, y, { training: true }), x))) as tf.Scalar, vars); tf.dispose(Object.values(grads)); tf.dispose(value); };
+const step = () => {
+  const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(model.velocity(x, t, y, { training: true }), x))) as tf.Scalar, vars);
+  tf.dispose(Object.values(grads));
+  tf.dispose(value);
+};
 step();
-const end = performance.now() + 90_000; let n = 0; const t0 = performance.now();
-while (performance.now() < end) { step(); n++; }
-console.log(`${(n * B / ((performance.now() - t0) / 1000)).toFixed(2)} img/s at batch ${B}`);
+const end = performance.now() + 90_000;
+let n = 0;
+const t0 = performance.now();
+while (performance.now() < end) {
+  step();
+  n++;
+}
+console.log(`${((n * B) / ((performance.now() - t0) / 1000)).toFixed(2)} img/s at batch ${B}`);

@@ -86,7 +86,22 @@ function shiftedRows(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g: Fil
     const all = s.reshape(s.transpose(split, [2, 4, 0, 1, 3, 5]), [sh * sw, rows * ci]);
     for (let p = 0; p < sh * sw; p++) flat.push(s.reshape(s.run('Slice', { x: all }, { begin: [p, 0], size: [1, rows * ci] }), [rows, ci]));
   }
-  const phases = maxOff === 0 ? flat : flat.map((f) => s.run('PadV2', { x: f }, { paddings: [[0, maxOff], [0, 0]], constantValue: 0 }));
+  const phases =
+    maxOff === 0
+      ? flat
+      : flat.map((f) =>
+          s.run(
+            'PadV2',
+            { x: f },
+            {
+              paddings: [
+                [0, maxOff],
+                [0, 0],
+              ],
+              constantValue: 0,
+            },
+          ),
+        );
   const dyq = padTo(s, dy, 0, 0, hq, wq);
   const offsets: { phase: number; off: number }[] = [];
   for (let kh = 0; kh < g.filterHeight; kh++) {
@@ -103,7 +118,20 @@ function filterGradPerTap(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g
   const r = shiftedRows(s, x, dy, g);
   const dyT = s.transpose(r.dy, [1, 0]); // [Cout, R]
   const parts = r.offsets.map(({ phase, off }) => {
-    const shifted = r.maxOff === 0 ? dyT : s.run('PadV2', { x: dyT }, { paddings: [[0, 0], [off, r.maxOff - off]], constantValue: 0 });
+    const shifted =
+      r.maxOff === 0
+        ? dyT
+        : s.run(
+            'PadV2',
+            { x: dyT },
+            {
+              paddings: [
+                [0, 0],
+                [off, r.maxOff - off],
+              ],
+              constantValue: 0,
+            },
+          );
     return s.matMul(shifted, r.phases[phase]); // [Cout, Cin]
   });
   const stacked = parts.length === 1 ? parts[0] : s.run('Concat', parts, { axis: 0 }); // [T·Cout, Cin]
@@ -121,10 +149,35 @@ function filterGradIm2col(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g
   const r = shiftedRows(s, x, dy, g);
   const phasesT = r.phases.map((p) => s.transpose(p, [1, 0])); // [Cin, R + maxOff]
   const cols = r.offsets.map(({ phase, off }) =>
-    r.maxOff === 0 ? phasesT[phase] : s.run('PadV2', { x: phasesT[phase] }, { paddings: [[0, 0], [r.maxOff - off, off]], constantValue: 0 }),
+    r.maxOff === 0
+      ? phasesT[phase]
+      : s.run(
+          'PadV2',
+          { x: phasesT[phase] },
+          {
+            paddings: [
+              [0, 0],
+              [r.maxOff - off, off],
+            ],
+            constantValue: 0,
+          },
+        ),
   ); // [Cin, R + 2·maxOff]: column c holds phase row c − (maxOff − off)
   const colsT = cols.length === 1 ? cols[0] : s.run('Concat', cols, { axis: 0 }); // [T·Cin, R + 2·maxOff]
-  const dyP = r.maxOff === 0 ? r.dy : s.run('PadV2', { x: r.dy }, { paddings: [[r.maxOff, r.maxOff], [0, 0]], constantValue: 0 });
+  const dyP =
+    r.maxOff === 0
+      ? r.dy
+      : s.run(
+          'PadV2',
+          { x: r.dy },
+          {
+            paddings: [
+              [r.maxOff, r.maxOff],
+              [0, 0],
+            ],
+            constantValue: 0,
+          },
+        );
   return s.reshape(s.matMul(colsT, dyP), [kh, kw, ci, co]);
 }
 
@@ -136,11 +189,15 @@ function filterGradConv3d(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g
   const ci = g.inChannels;
   const x5 = s.reshape(xp, [g.batch, 1, rows, cols, ci]);
   const dy5 = s.reshape(dy, [g.batch, 1, g.outHeight, g.outWidth, g.outChannels]);
-  const dw5 = s.run('Conv3DBackpropFilterV2', { x: x5, dy: dy5 }, {
-    strides: [1, g.strideHeight, g.strideWidth],
-    pad: 'valid',
-    filterShape: [1, g.filterHeight, g.filterWidth, ci, g.outChannels],
-  });
+  const dw5 = s.run(
+    'Conv3DBackpropFilterV2',
+    { x: x5, dy: dy5 },
+    {
+      strides: [1, g.strideHeight, g.strideWidth],
+      pad: 'valid',
+      filterShape: [1, g.filterHeight, g.filterWidth, ci, g.outChannels],
+    },
+  );
   return s.reshape(dw5, [g.filterHeight, g.filterWidth, ci, g.outChannels]);
 }
 
@@ -149,7 +206,9 @@ const VARIANT_KERNELS: Record<Conv2DBackpropFilterVariant, tf.KernelConfig['kern
   'per-tap': conv2DBackpropFilterKernel(withPointwise(filterGradPerTap)),
   im2col: conv2DBackpropFilterKernel(withPointwise(filterGradIm2col)),
   // wasm's Conv3DBackpropFilterV2 gives wrong results for strides > 1 (tfjs-backend-wasm 4.22)
-  conv3d: conv2DBackpropFilterKernel((s, x, dy, g) => (g.strideHeight === 1 && g.strideWidth === 1 ? filterGradConv3d(s, x, dy, g) : filterGradDefault(s, x, dy, g))),
+  conv3d: conv2DBackpropFilterKernel((s, x, dy, g) =>
+    g.strideHeight === 1 && g.strideWidth === 1 ? filterGradConv3d(s, x, dy, g) : filterGradDefault(s, x, dy, g),
+  ),
 };
 
 let variant: Conv2DBackpropFilterVariant = 'conv';

@@ -90,7 +90,13 @@ function step(s: Shape, { x, w, dy }: Inputs): tf.Tensor[] {
 }
 
 function filterGrad(s: Shape, { x, dy }: Inputs): tf.Tensor {
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s.stride, pad: padOf(s), dataFormat: 'NHWC', filterShape: [s.k, s.k, s.cin, s.cout] }) as tf.Tensor;
+  return tf
+    .engine()
+    .runKernel(
+      'Conv2DBackpropFilter',
+      { x, dy },
+      { strides: s.stride, pad: padOf(s), dataFormat: 'NHWC', filterShape: [s.k, s.k, s.cin, s.cout] },
+    ) as tf.Tensor;
 }
 
 const flops = (s: Shape) => 2 * s.batch * Math.ceil(s.size / s.stride) ** 2 * s.k * s.k * s.cin * s.cout;
@@ -168,7 +174,11 @@ async function otherOps() {
     ['upsample resizeNearestNeighbor  16→32', x16, (t) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [32, 32])],
     ['upsample two rank-4 broadcasts  16→32', x16, (t) => upsampleRank4(t as tf.Tensor4D)],
     ['upsample add(x, zeros) rank 6   16→32', x16, (t) => upsampleAdd(t as tf.Tensor4D)],
-    ['upsample rank-6 broadcastTo     16→32', x16, (t) => tf.reshape(tf.broadcastTo(tf.reshape(t, [B, 16, 1, 16, 1, 128]), [B, 16, 2, 16, 2, 128]), [B, 32, 32, 128])],
+    [
+      'upsample rank-6 broadcastTo     16→32',
+      x16,
+      (t) => tf.reshape(tf.broadcastTo(tf.reshape(t, [B, 16, 1, 16, 1, 128]), [B, 16, 2, 16, 2, 128]), [B, 32, 32, 128]),
+    ],
   ];
   for (const [label, x, f] of cases) {
     try {
@@ -179,7 +189,10 @@ async function otherOps() {
     }
   }
   const table = tf.variable(tf.randomNormal([11, 512]));
-  const ids = tf.tensor1d(Array.from({ length: B }, (_, i) => i % 11), 'int32');
+  const ids = tf.tensor1d(
+    Array.from({ length: B }, (_, i) => i % 11),
+    'int32',
+  );
   const embCases: [string, () => tf.Tensor][] = [
     ['embedding gather (UnsortedSegmentSum)', () => tf.gather(table, ids)],
     ['embedding oneHot·matMul              ', () => tf.matMul(tf.oneHot(ids, 11), table)],

@@ -72,7 +72,8 @@ async function measure(engineName: string, threads: number, batch: number): Prom
   const x0 = noiseBatch(model, batch, 3);
   let engine: OrtEngine | undefined;
   let pool: ModelThreads | undefined;
-  if (engineName === 'onnx') engine = await openEngine({ arch: model.arch, values, checkpointSha256: sha, weights: 'live' }, { engine: 'onnx', threads, cacheDir, log: () => {} });
+  if (engineName === 'onnx')
+    engine = await openEngine({ arch: model.arch, values, checkpointSha256: sha, weights: 'live' }, { engine: 'onnx', threads, cacheDir, log: () => {} });
   else if (threads > 1) pool = await ModelThreads.start(config, backend, threads - 1);
   try {
     await integrateFlowRows(model, model.params, x0, labels, settings, { timeGrid: grid.slice(0, 2), threads: pool, engine });
@@ -95,7 +96,19 @@ for (let r = 0; r < Number(opts.repeats); r++) {
         const ips = await measure(engine, threads, batch);
         const key = `${batch}|${threads}|${engine}`;
         results.set(key, [...(results.get(key) ?? []), ips]);
-        console.log(JSON.stringify({ kind: 'engine', model: label, config: config.name, engine, backend: engine === 'tfjs' ? backend : 'cpu', batch, threads, timedSteps: steps, imagesPerSecond: ips }));
+        console.log(
+          JSON.stringify({
+            kind: 'engine',
+            model: label,
+            config: config.name,
+            engine,
+            backend: engine === 'tfjs' ? backend : 'cpu',
+            batch,
+            threads,
+            timedSteps: steps,
+            imagesPerSecond: ips,
+          }),
+        );
       }
     }
   }

@@ -41,7 +41,11 @@ for (const k of info.kernels) {
   byKernel.set(k.name, e);
 }
 const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
-console.log(`${name}, batch ${B}, ${tf.getBackend()}: step ${wallMs.toFixed(0)} ms wall (${((B / wallMs) * 1000).toFixed(1)} img/s), kernels ${total.toFixed(0)} ms`);
+console.log(
+  `${name}, batch ${B}, ${tf.getBackend()}: step ${wallMs.toFixed(0)} ms wall (${((B / wallMs) * 1000).toFixed(1)} img/s), kernels ${total.toFixed(0)} ms`,
+);
 for (const [k, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) {
-  console.log(`${k.padEnd(24)} ${e.ms.toFixed(0).padStart(6)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(5)} calls  max ${e.maxMs.toFixed(1)} ms ${e.shapes}`);
+  console.log(
+    `${k.padEnd(24)} ${e.ms.toFixed(0).padStart(6)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${String(e.calls).padStart(5)} calls  max ${e.maxMs.toFixed(1)} ms ${e.shapes}`,
+  );
 }

@@ -38,7 +38,11 @@ const B = Number(opts.batch);
 const S = Number(opts.sample_batch);
 const sampleSteps = Number(opts.sample_steps);
 const pixels = config.imageSize ** 2 * config.inChannels;
-const batch: Batch = { images: Float32Array.from({ length: B * pixels }, (_, i) => Math.sin(i) * 0.9), labels: Int32Array.from({ length: B }, (_, i) => i % 10), n: B };
+const batch: Batch = {
+  images: Float32Array.from({ length: B * pixels }, (_, i) => Math.sin(i) * 0.9),
+  labels: Int32Array.from({ length: B }, (_, i) => i % 10),
+  n: B,
+};
 const settings: StepSettings = { seed: 0, classDropProb: 0.2, skewedTimesteps: true };
 const sampling = { odeMethod: 'heun2', odeOptions: { nfe: sampleSteps }, cfgScale: 0.2, edmSchedule: true };
 const noise = Float32Array.from({ length: S * pixels }, (_, i) => Math.cos(i * 1.7));
@@ -65,9 +69,25 @@ for (const threads of opts.threads!.split(',').map(Number)) {
   ema.dispose();
   model.dispose();
   rows.push({ threads, train, sample });
-  console.log(JSON.stringify({ kind: 'threads', config: config.name, backend, batch: B, steps: Number(opts.steps), sampleBatch: S, sampleSteps, threads, trainImagesPerSecond: train, sampleImagesPerSecond: sample }));
+  console.log(
+    JSON.stringify({
+      kind: 'threads',
+      config: config.name,
+      backend,
+      batch: B,
+      steps: Number(opts.steps),
+      sampleBatch: S,
+      sampleSteps,
+      threads,
+      trainImagesPerSecond: train,
+      sampleImagesPerSecond: sample,
+    }),
+  );
 }
 const base = rows.find((r) => r.threads === 1);
 const ratio = (v: number, b?: number) => (b ? `×${(v / b).toFixed(2)}` : '—');
-console.log(`\n| threads | train img/s (${config.name}, batch ${B}, ${backend}) | × 1 thread | sample img/s (heun2, ${sampleSteps} steps, CFG, batch ${S}) | × 1 thread |\n|---|---|---|---|---|`);
-for (const r of rows) console.log(`| ${r.threads} | ${r.train.toFixed(2)} | ${ratio(r.train, base?.train)} | ${r.sample.toFixed(2)} | ${ratio(r.sample, base?.sample)} |`);
+console.log(
+  `\n| threads | train img/s (${config.name}, batch ${B}, ${backend}) | × 1 thread | sample img/s (heun2, ${sampleSteps} steps, CFG, batch ${S}) | × 1 thread |\n|---|---|---|---|---|`,
+);
+for (const r of rows)
+  console.log(`| ${r.threads} | ${r.train.toFixed(2)} | ${ratio(r.train, base?.train)} | ${r.sample.toFixed(2)} | ${ratio(r.sample, base?.sample)} |`);

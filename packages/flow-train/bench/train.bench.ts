@@ -241,8 +241,26 @@ function parseOptions(argv: string[]) {
     if (value === undefined) throw new Error(`--${name} needs a value`);
     values.set(name, value);
   }
-  const known = ['configs', 'backends', 'batch', 'sample_batch', 'warmup', 'steps', 'sample_steps', 'cpu_warmup', 'cpu_steps', 'cpu_sample_steps', 'nfe', 'cfg_scale', 'python', 'torch_threads', 'wasm_threads', 'timeout_s'];
-  for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${[...known, ...BOOL].map((x) => `--${x}`).join(', ')})`);
+  const known = [
+    'configs',
+    'backends',
+    'batch',
+    'sample_batch',
+    'warmup',
+    'steps',
+    'sample_steps',
+    'cpu_warmup',
+    'cpu_steps',
+    'cpu_sample_steps',
+    'nfe',
+    'cfg_scale',
+    'python',
+    'torch_threads',
+    'wasm_threads',
+    'timeout_s',
+  ];
+  for (const k of values.keys())
+    if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${[...known, ...BOOL].map((x) => `--${x}`).join(', ')})`);
   const int = (name: string, fallback: number, min = 0) => {
     const raw = values.get(name);
     if (raw === undefined) return fallback;
@@ -250,12 +268,19 @@ function parseOptions(argv: string[]) {
     if (!Number.isInteger(v) || v < min) throw new Error(`--${name} ${raw}: expected an integer ≥ ${min}`);
     return v;
   };
-  const list = (name: string, fallback: string) => (values.get(name) ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (name: string, fallback: string) =>
+    (values.get(name) ?? fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const configs = list('configs', 'small');
-  for (const c of configs) if (!(c in UNET_CONFIGS)) throw new Error(`--configs: unknown configuration '${c}' (known: ${Object.keys(UNET_CONFIGS).join(', ')})`);
+  for (const c of configs)
+    if (!(c in UNET_CONFIGS)) throw new Error(`--configs: unknown configuration '${c}' (known: ${Object.keys(UNET_CONFIGS).join(', ')})`);
   const backends = list('backends', 'wasm,cpu,tensorflow');
   const allowed = ['wasm', 'cpu', 'webgpu', 'tensorflow', 'tensorflow-gpu'];
-  for (const b of backends) if (!allowed.includes(b)) throw new Error(`--backends: unknown backend '${b}' (known: ${allowed.join(', ')}; wasm-plain is added with wasm unless --no_plain)`);
+  for (const b of backends)
+    if (!allowed.includes(b))
+      throw new Error(`--backends: unknown backend '${b}' (known: ${allowed.join(', ')}; wasm-plain is added with wasm unless --no_plain)`);
   const steps = int('steps', 3);
   const sampleSteps = int('sample_steps', 2);
   const batch = int('batch', 32, 1);
@@ -294,7 +319,14 @@ interface ProcessResult {
 }
 
 /** Runs a command, passing JSON lines from stdout to `onRow` and log lines to stderr. */
-function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number, label: string, onRow: (row: Record<string, unknown>) => void): Promise<ProcessResult> {
+function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutS: number,
+  label: string,
+  onRow: (row: Record<string, unknown>) => void,
+): Promise<ProcessResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const rows: Row[] = [];
@@ -344,7 +376,10 @@ function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, tim
 
 /** The most telling line of a failed process's stderr: the last error message, else the last line. */
 function errorLine(stderrTail: string): string {
-  const lines = stderrTail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderrTail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const error = [...lines].reverse().find((l) => /(Error|Aborted|error:|Killed)/.test(l) && !l.startsWith('at '));
   return (error ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
@@ -421,11 +456,28 @@ async function runParent(opts: Options): Promise<void> {
         wasmThreads: opts.wasmThreads,
       };
       const label = `${config}/${variant}`;
-      process.stderr.write(`== ${label}: ${spec.warmup} + ${spec.steps} training steps of ${spec.batch}, ${spec.sampleSteps || 'all'} of ${opts.nfe} heun2 steps for ${spec.sampleBatch} samples\n`);
-      const r = await runProcess(process.execPath, [...process.execArgv, script], { ...process.env, [CHILD_ENV]: JSON.stringify(spec) }, opts.timeoutS, label, emitRow);
+      process.stderr.write(
+        `== ${label}: ${spec.warmup} + ${spec.steps} training steps of ${spec.batch}, ${spec.sampleSteps || 'all'} of ${opts.nfe} heun2 steps for ${spec.sampleBatch} samples\n`,
+      );
+      const r = await runProcess(
+        process.execPath,
+        [...process.execArgv, script],
+        { ...process.env, [CHILD_ENV]: JSON.stringify(spec) },
+        opts.timeoutS,
+        label,
+        emitRow,
+      );
       all.push(...r.rows);
       if (r.timedOut || r.code !== 0) {
-        const row: Row = { bench: 'flow-train', kind: 'failed', config, backend: variant, exit_code: r.code, timed_out: r.timedOut, error: errorLine(r.stderrTail) };
+        const row: Row = {
+          bench: 'flow-train',
+          kind: 'failed',
+          config,
+          backend: variant,
+          exit_code: r.code,
+          timed_out: r.timedOut,
+          error: errorLine(r.stderrTail),
+        };
         emitRow(row);
         all.push(row);
       }
@@ -434,37 +486,89 @@ async function runParent(opts: Options): Promise<void> {
       const size = unetConfig(config).imageSize;
       const args = [
         TORCH_BASELINE,
-        '--config', config,
-        '--image_size', String(size),
-        '--batch_size', String(opts.batch),
-        '--sample_batch_size', String(opts.sampleBatch),
-        '--warmup', String(opts.warmup),
-        '--steps', String(opts.steps),
-        '--nfe', String(opts.nfe),
-        '--sample_steps', String(opts.sampleSteps),
-        '--cfg_scale', String(opts.cfgScale),
-        '--cfg_mode', 'batched',
+        '--config',
+        config,
+        '--image_size',
+        String(size),
+        '--batch_size',
+        String(opts.batch),
+        '--sample_batch_size',
+        String(opts.sampleBatch),
+        '--warmup',
+        String(opts.warmup),
+        '--steps',
+        String(opts.steps),
+        '--nfe',
+        String(opts.nfe),
+        '--sample_steps',
+        String(opts.sampleSteps),
+        '--cfg_scale',
+        String(opts.cfgScale),
+        '--cfg_mode',
+        'batched',
         ...(opts.torchThreads ? ['--threads', String(opts.torchThreads)] : []),
       ];
       process.stderr.write(`== ${config}/torch-cpu: ${opts.python} bench/torch_baseline.py ${args.slice(1).join(' ')}\n`);
       const r = await runProcess(opts.python, args, process.env, opts.timeoutS, `${config}/torch-cpu`, () => {});
       const raw = r.rows.find((row) => (row as Record<string, unknown>).bench === 'torch_baseline') as Record<string, unknown> | undefined;
       if (!raw || r.code !== 0) {
-        const row: Row = { bench: 'flow-train', kind: 'failed', config, backend: 'torch-cpu', exit_code: r.code, timed_out: r.timedOut, error: errorLine(r.stderrTail) };
+        const row: Row = {
+          bench: 'flow-train',
+          kind: 'failed',
+          config,
+          backend: 'torch-cpu',
+          exit_code: r.code,
+          timed_out: r.timedOut,
+          error: errorLine(r.stderrTail),
+        };
         emitRow(row);
         all.push(row);
         continue;
       }
-      const common = { bench: 'flow-train', config, backend: 'torch-cpu', parameters: raw.parameters, image_size: raw.image_size, torch: raw.torch, threads: raw.threads, blas_info: raw.blas_info };
+      const common = {
+        bench: 'flow-train',
+        config,
+        backend: 'torch-cpu',
+        parameters: raw.parameters,
+        image_size: raw.image_size,
+        torch: raw.torch,
+        threads: raw.threads,
+        blas_info: raw.blas_info,
+      };
       const train = raw.train as Record<string, unknown> | undefined;
       if (train) {
-        const row: Row = { ...common, kind: 'train', batch: raw.batch_size, warmup_steps: train.warmup_steps, steps: train.steps, seconds: train.seconds, ms_per_step: train.ms_per_step, images_per_s: train.images_per_s, last_loss: train.last_loss, includes: 'forward+backward+AdamW (no EMA), uniform t (torch_baseline.py)' };
+        const row: Row = {
+          ...common,
+          kind: 'train',
+          batch: raw.batch_size,
+          warmup_steps: train.warmup_steps,
+          steps: train.steps,
+          seconds: train.seconds,
+          ms_per_step: train.ms_per_step,
+          images_per_s: train.images_per_s,
+          last_loss: train.last_loss,
+          includes: 'forward+backward+AdamW (no EMA), uniform t (torch_baseline.py)',
+        };
         emitRow(row);
         all.push(row);
       }
       const sample = raw.sample as Record<string, unknown> | undefined;
       if (sample) {
-        const row: Row = { ...common, kind: 'sample', solver: 'heun2', time_grid: 'uniform', nfe_steps: sample.nfe_steps, unet_forward_batch: sample.unet_forward_batch, cfg_scale: sample.cfg_scale, sample_batch: sample.sample_batch_size, timed_heun_steps: sample.timed_heun_steps, extrapolated: sample.extrapolated, seconds_timed: sample.seconds_timed, seconds_per_batch: sample.seconds_per_batch, images_per_s: sample.images_per_s };
+        const row: Row = {
+          ...common,
+          kind: 'sample',
+          solver: 'heun2',
+          time_grid: 'uniform',
+          nfe_steps: sample.nfe_steps,
+          unet_forward_batch: sample.unet_forward_batch,
+          cfg_scale: sample.cfg_scale,
+          sample_batch: sample.sample_batch_size,
+          timed_heun_steps: sample.timed_heun_steps,
+          extrapolated: sample.extrapolated,
+          seconds_timed: sample.seconds_timed,
+          seconds_per_batch: sample.seconds_per_batch,
+          images_per_s: sample.images_per_s,
+        };
         emitRow(row);
         all.push(row);
       }
@@ -492,9 +596,25 @@ async function runParent(opts: Options): Promise<void> {
   // summary table
   const out: string[] = [];
   out.push('');
-  out.push(`summary: batch ${opts.batch} (sampling ${opts.sampleBatch}); images/s; sampling = heun2, ${opts.nfe} steps (${2 * opts.nfe} velocity evaluations), CFG ${opts.cfgScale} as one forward of 2×batch`);
+  out.push(
+    `summary: batch ${opts.batch} (sampling ${opts.sampleBatch}); images/s; sampling = heun2, ${opts.nfe} steps (${2 * opts.nfe} velocity evaluations), CFG ${opts.cfgScale} as one forward of 2×batch`,
+  );
   out.push('× torch: our images/s ÷ PyTorch CPU (bench/torch_baseline.py); × plain: wasm with our replaced kernels ÷ wasm without them');
-  const header = ['config', 'backend', 'params', 'train img/s', 'ms/step', 'steps', 'sample img/s', 's/batch', 'timed steps', '× torch train', '× torch sample', '× plain train', '× plain sample'];
+  const header = [
+    'config',
+    'backend',
+    'params',
+    'train img/s',
+    'ms/step',
+    'steps',
+    'sample img/s',
+    's/batch',
+    'timed steps',
+    '× torch train',
+    '× torch sample',
+    '× plain train',
+    '× plain sample',
+  ];
   const lines: string[][] = [header];
   for (const config of opts.configs) {
     const backends = [...new Set(all.filter((r) => r.config === config).map((r) => r.backend))];
@@ -502,7 +622,12 @@ async function runParent(opts: Options): Promise<void> {
       const rows = all.filter((r) => r.config === config && r.backend === backend);
       const skipped = rows.find((r) => r.kind === 'skipped' || r.kind === 'failed');
       if (skipped) {
-        const why = skipped.kind === 'skipped' ? skipped.reason : skipped.timed_out ? `timed out after ${opts.timeoutS} s` : `exit ${String(skipped.exit_code)}: ${String(skipped.error)}`;
+        const why =
+          skipped.kind === 'skipped'
+            ? skipped.reason
+            : skipped.timed_out
+              ? `timed out after ${opts.timeoutS} s`
+              : `exit ${String(skipped.exit_code)}: ${String(skipped.error)}`;
         lines.push([config, backend, `${skipped.kind}: ${String(why).slice(0, 110)}`]);
         continue;
       }

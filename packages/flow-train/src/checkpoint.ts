@@ -101,7 +101,11 @@ export interface WriteCheckpointOptions {
 }
 
 /** Writes atomically (temp file + rename). */
-export async function writeCheckpoint(path: string, ckpt: Omit<FlowCheckpoint, 'kind' | 'file' | 'sha256'>, options: WriteCheckpointOptions = {}): Promise<void> {
+export async function writeCheckpoint(
+  path: string,
+  ckpt: Omit<FlowCheckpoint, 'kind' | 'file' | 'sha256'>,
+  options: WriteCheckpointOptions = {},
+): Promise<void> {
   const arch = buildArchitecture(ckpt.meta.config);
   const tensors = new Map<string, SafetensorsTensor>();
   toTensors(arch, '', ckpt.weights, Boolean(options.float16), tensors);
@@ -134,7 +138,9 @@ export function parseCheckpoint(bytes: Uint8Array, file = 'checkpoint'): FlowChe
   try {
     contents = parseSafetensors(bytes, file);
   } catch (e) {
-    throw new CheckpointError(`${file} is not a readable checkpoint (${(e as Error).message}); train one with \`mmmi-train train\` or use a registry name (\`mmmi-train info\` lists them)`);
+    throw new CheckpointError(
+      `${file} is not a readable checkpoint (${(e as Error).message}); train one with \`mmmi-train train\` or use a registry name (\`mmmi-train info\` lists them)`,
+    );
   }
   const raw = contents.metadata.mmmi;
   if (!raw) throw new CheckpointError(`${file}: a safetensors file without mmmi metadata (not a checkpoint written by mmmi-train)`);
@@ -145,7 +151,9 @@ export function parseCheckpoint(bytes: Uint8Array, file = 'checkpoint'): FlowChe
     throw new CheckpointError(`${file}: its mmmi metadata is not JSON (${(e as Error).message})`);
   }
   if (meta.format !== CHECKPOINT_FORMAT || typeof meta.version !== 'number' || meta.version > CHECKPOINT_VERSION) {
-    throw new CheckpointError(`${file}: metadata format ${String(meta.format)} v${String(meta.version)} is not a checkpoint this version reads (${CHECKPOINT_FORMAT} v${CHECKPOINT_VERSION})`);
+    throw new CheckpointError(
+      `${file}: metadata format ${String(meta.format)} v${String(meta.version)} is not a checkpoint this version reads (${CHECKPOINT_FORMAT} v${CHECKPOINT_VERSION})`,
+    );
   }
   try {
     validateUNetConfig(meta.config);
@@ -173,7 +181,8 @@ function toPlain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(toPlain);
   if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toPlain(x)]));
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
   return v;
 }
 
@@ -195,7 +204,8 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
     throw new CheckpointError(`${file} is not a readable PyTorch checkpoint (${(e as Error).message})`);
   }
   // torch.save's dict unpickles as a Map (see @mmmi/formats' pickle), args as an object
-  if (pyField(obj, 'model') === undefined) throw new CheckpointError(`${file}: expected a dict with a 'model' state_dict (the paper's trainer saves {model, optimizer, epoch, scaler, args})`);
+  if (pyField(obj, 'model') === undefined)
+    throw new CheckpointError(`${file}: expected a dict with a 'model' state_dict (the paper's trainer saves {model, optimizer, epoch, scaler, args})`);
   const plainArgs = toPlain(pyField(obj, 'args'));
   const args = (plainArgs && typeof plainArgs === 'object' && !Array.isArray(plainArgs) ? plainArgs : {}) as Record<string, unknown>;
   const epoch = pyField(obj, 'epoch');
@@ -203,7 +213,10 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
   if (!cfg) {
     const dataset = String(args.dataset ?? '');
     const name = PAPER_DATASET_CONFIGS[dataset];
-    if (!name) throw new CheckpointError(`${file}: args.dataset is '${dataset}'; give the model configuration explicitly (known: ${Object.keys(PAPER_DATASET_CONFIGS).join(', ')})`);
+    if (!name)
+      throw new CheckpointError(
+        `${file}: args.dataset is '${dataset}'; give the model configuration explicitly (known: ${Object.keys(PAPER_DATASET_CONFIGS).join(', ')})`,
+      );
     cfg = unetConfig(name);
   }
   const arch = buildArchitecture(cfg);
@@ -212,7 +225,8 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
   const read = (key: string, p: (typeof arch.params)[number]) => {
     const t = sd.get(key);
     if (!t) throw new CheckpointError(`${file}: state_dict has no ${key} (configuration '${cfg!.name}'${wrapped ? ', EMA-wrapped' : ''})`);
-    if (t.shape.join(',') !== p.torchShape.join(',')) throw new CheckpointError(`${file}: ${key} has shape [${t.shape}], configuration '${cfg!.name}' expects [${p.torchShape}]`);
+    if (t.shape.join(',') !== p.torchShape.join(','))
+      throw new CheckpointError(`${file}: ${key} has shape [${t.shape}], configuration '${cfg!.name}' expects [${p.torchShape}]`);
     return fromTorchLayout(p, torchValues(t, key, file));
   };
   const weights: ParamValues = new Map();
@@ -223,7 +237,12 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
     arch.params.forEach((p, i) => ema!.set(p.name, read(`shadow_params.${i}`, p)));
   }
   const useEma = Boolean(args.use_ema) && ema !== undefined;
-  const odeOptions = Object.fromEntries(Object.entries((args.ode_options && typeof args.ode_options === "object" ? args.ode_options : {}) as Record<string, unknown>).map(([k, v]) => [k, Number(v)]));
+  const odeOptions = Object.fromEntries(
+    Object.entries((args.ode_options && typeof args.ode_options === 'object' ? args.ode_options : {}) as Record<string, unknown>).map(([k, v]) => [
+      k,
+      Number(v),
+    ]),
+  );
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -237,7 +256,10 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file = 'checkpoint.pth',
       edmSchedule: Boolean(args.edm_schedule),
     },
     trainArgs: JSON.parse(JSON.stringify(args)) as Record<string, unknown>,
-    progress: typeof epoch === 'number' || typeof epoch === 'bigint' ? { epoch: Number(epoch), iteration: 0, optimizerSteps: 0, emaUpdates: 0, imagesSeen: 0, wallSeconds: 0 } : undefined,
+    progress:
+      typeof epoch === 'number' || typeof epoch === 'bigint'
+        ? { epoch: Number(epoch), iteration: 0, optimizerSteps: 0, emaUpdates: 0, imagesSeen: 0, wallSeconds: 0 }
+        : undefined,
     provenance: { source: 'pytorch', file },
   };
   return { meta, weights: useEma ? ema! : weights, ema: useEma ? undefined : ema, kind: 'pytorch' };

@@ -47,9 +47,9 @@ const USAGE = `usage:
 
 /** The solver flags that `sample` and `export` share: they override what the checkpoint samples with. */
 const SAMPLING_OVERRIDE_FLAGS = {
-  ode_method: { kind: 'choice', choices: ODE_METHODS, help: 'ODE solver (default: the checkpoint\'s)' },
-  nfe: { kind: 'int', min: 1, help: 'grid steps (default: the checkpoint\'s)' },
-  cfg_scale: { kind: 'float', min: 0, help: 'classifier-free guidance scale w (default: the checkpoint\'s)' },
+  ode_method: { kind: 'choice', choices: ODE_METHODS, help: "ODE solver (default: the checkpoint's)" },
+  nfe: { kind: 'int', min: 1, help: "grid steps (default: the checkpoint's)" },
+  cfg_scale: { kind: 'float', min: 0, help: "classifier-free guidance scale w (default: the checkpoint's)" },
 } as const satisfies OptionTable;
 
 const MODEL_FLAGS = {
@@ -75,21 +75,26 @@ export const SAMPLE_FLAGS = {
   engine: { kind: 'choice', choices: ENGINES, default: 'auto', help: 'what evaluates the model: onnx (ONNX Runtime), tfjs, or auto (onnx where it loads)' },
   ep: { kind: 'choice', choices: EXECUTION_PROVIDERS, default: 'cpu', help: 'ONNX Runtime execution provider' },
   backend: { kind: 'choice', choices: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend (the tfjs engine)' },
-  threads: { kind: 'int', min: 0, help: 'ONNX Runtime\'s threads, or tfjs data-parallel threads; 0 = one per core (default: 0 for onnx, 1 for tfjs)' },
+  threads: { kind: 'int', min: 0, help: "ONNX Runtime's threads, or tfjs data-parallel threads; 0 = one per core (default: 0 for onnx, 1 for tfjs)" },
   ...HELP_FLAG,
 } as const satisfies OptionTable;
 
 export const EXPORT_FLAGS = {
   ...MODEL_FLAGS,
   out: { kind: 'string', valueName: '<file>', help: 'the exported file (.safetensors or .onnx)' },
-  format: { kind: 'choice', choices: ['safetensors', 'onnx'], default: 'safetensors', help: 'weights-only checkpoint (the sampling weights) or the UNet as an ONNX graph' },
+  format: {
+    kind: 'choice',
+    choices: ['safetensors', 'onnx'],
+    default: 'safetensors',
+    help: 'weights-only checkpoint (the sampling weights) or the UNet as an ONNX graph',
+  },
   float16: { kind: 'boolean', help: 'store the weights as float16' },
   name: { kind: 'string', help: 'register the export under this name' },
   to_registry: { kind: 'string', valueName: '<dir>', help: 'the registry to register in (default: the user registry)' },
-  default: { kind: 'boolean', help: 'make it the registry\'s default model' },
-  description: { kind: 'string', help: 'the registry entry\'s description' },
+  default: { kind: 'boolean', help: "make it the registry's default model" },
+  description: { kind: 'string', help: "the registry entry's description" },
   ...SAMPLING_OVERRIDE_FLAGS,
-  edm_schedule: { kind: 'boolean', help: 'sample with the EDM time grid (default: the checkpoint\'s)' },
+  edm_schedule: { kind: 'boolean', help: "sample with the EDM time grid (default: the checkpoint's)" },
   ...HELP_FLAG,
 } as const satisfies OptionTable;
 
@@ -129,14 +134,22 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
     }
     const chosen = weightsToSampleWith(init);
     initWeights = chosen.values;
-    log(`flow-train: starting from the ${chosen.kind} weights of ${init.resolved.path} (${init.meta.progress?.imagesSeen ?? '?'} images seen there), fresh optimizer`);
+    log(
+      `flow-train: starting from the ${chosen.kind} weights of ${init.resolved.path} (${init.meta.progress?.imagesSeen ?? '?'} images seen there), fresh optimizer`,
+    );
   }
   const data = a.dataset === 'cifar10' ? await loadCifar10Train(a.data_path || undefined, { log, limit }) : await loadImageFolder(a.data_path, { log, limit });
   const backend = await useBackend(a.backend, io);
   const threads = threadCount(a.threads, backend);
   // the FID network's weights are checked now, not at the first evaluation hours later
   const computeFid = a.compute_fid
-    ? await makeFidEvaluator({ fidSamples: a.fid_samples, dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined, sampling: samplingFromArgs(a), seed: a.seed, log })
+    ? await makeFidEvaluator({
+        fidSamples: a.fid_samples,
+        dataPath: a.dataset === 'cifar10' ? a.data_path || undefined : undefined,
+        sampling: samplingFromArgs(a),
+        seed: a.seed,
+        log,
+      })
     : undefined;
   const result = await train(data, {
     initWeights,
@@ -206,11 +219,25 @@ async function runInfo(argv: string[], io: CliIo): Promise<number> {
   if (target in UNET_CONFIGS) {
     const arch = buildArchitecture(unetConfig(target));
     const info = { configuration: arch.config, parameters: arch.parameterCount, tensors: arch.params.length };
-    io.out(json ? `${JSON.stringify(info)}\n` : `${target}: ${arch.parameterCount} parameters in ${arch.params.length} tensors\n${JSON.stringify(arch.config, null, 2)}\n`);
+    io.out(
+      json
+        ? `${JSON.stringify(info)}\n`
+        : `${target}: ${arch.parameterCount} parameters in ${arch.params.length} tensors\n${JSON.stringify(arch.config, null, 2)}\n`,
+    );
     return 0;
   }
   const ckpt = await loadModel(target, { registry });
-  const info = { file: ckpt.resolved.path, sha256: ckpt.sha256, kind: ckpt.kind, configuration: ckpt.meta.config, parameters: ckpt.meta.parameters, weights: ckpt.meta.weights, sampling: ckpt.meta.sampling, progress: ckpt.meta.progress ?? null, provenance: ckpt.meta.provenance };
+  const info = {
+    file: ckpt.resolved.path,
+    sha256: ckpt.sha256,
+    kind: ckpt.kind,
+    configuration: ckpt.meta.config,
+    parameters: ckpt.meta.parameters,
+    weights: ckpt.meta.weights,
+    sampling: ckpt.meta.sampling,
+    progress: ckpt.meta.progress ?? null,
+    provenance: ckpt.meta.provenance,
+  };
   io.out(json ? `${JSON.stringify(info)}\n` : `${JSON.stringify(info, null, 2)}\n`);
   return 0;
 }
@@ -229,7 +256,9 @@ async function runExport(argv: string[], io: CliIo): Promise<number> {
     const weights = chosen.kind;
     const bytes = exportUNetOnnx(buildArchitecture(ckpt.meta.config), chosen.values, { checkpoint_sha256: ckpt.sha256 ?? '', weights });
     await writeFileAtomic(path, [bytes]);
-    io.out(`${JSON.stringify({ file: path, format: 'onnx', bytes: bytes.length, sha256: sha256Hex(bytes), weights, checkpoint_sha256: ckpt.sha256, opset: ONNX_OPSET, inputs: ONNX_INPUTS, output: ONNX_OUTPUT })}\n`);
+    io.out(
+      `${JSON.stringify({ file: path, format: 'onnx', bytes: bytes.length, sha256: sha256Hex(bytes), weights, checkpoint_sha256: ckpt.sha256, opset: ONNX_OPSET, inputs: ONNX_INPUTS, output: ONNX_OUTPUT })}\n`,
+    );
     return 0;
   }
   // the settings the checkpoint samples with (args.json beside a .pth included), then the flags
@@ -237,7 +266,15 @@ async function runExport(argv: string[], io: CliIo): Promise<number> {
   if (o.edm_schedule !== undefined) sampling.edmSchedule = o.edm_schedule;
   await writeCheckpoint(
     path,
-    { meta: { ...ckpt.meta, weights: chosen.kind, sampling, provenance: { ...ckpt.meta.provenance, exportedFrom: ckpt.resolved.path, exportedFromSha256: ckpt.sha256 } }, weights: chosen.values },
+    {
+      meta: {
+        ...ckpt.meta,
+        weights: chosen.kind,
+        sampling,
+        provenance: { ...ckpt.meta.provenance, exportedFrom: ckpt.resolved.path, exportedFromSha256: ckpt.sha256 },
+      },
+      weights: chosen.values,
+    },
     { float16: o.float16 === true },
   );
   const bytes = await readFile(path);
@@ -281,7 +318,9 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
     const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
     await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
     const how = engine ? `onnx ${engine.info.provider}, ${engine.info.threads} threads` : `tfjs ${backend}${threadTotal > 1 ? `, ${threadTotal} threads` : ''}`;
-    io.err(`flow-train: ${n} samples (${plan.weightsKind} weights, ${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}; ${how}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
+    io.err(
+      `flow-train: ${n} samples (${plan.weightsKind} weights, ${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}; ${how}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`,
+    );
   } finally {
     await engine?.close();
     await threads?.close();

@@ -18,8 +18,15 @@ export class Ema {
   updates = 0;
   readonly shadow = new Map<string, tf.Variable>();
 
-  constructor(params: ReadonlyMap<string, tf.Tensor>, readonly maxDecay = EMA_MAX_DECAY) {
-    for (const [name, p] of params) this.shadow.set(name, tf.tidy(() => tf.variable(tf.clone(p), false)));
+  constructor(
+    params: ReadonlyMap<string, tf.Tensor>,
+    readonly maxDecay = EMA_MAX_DECAY,
+  ) {
+    for (const [name, p] of params)
+      this.shadow.set(
+        name,
+        tf.tidy(() => tf.variable(tf.clone(p), false)),
+      );
   }
 
   update(params: ReadonlyMap<string, tf.Tensor>): void {

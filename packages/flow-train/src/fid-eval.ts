@@ -39,10 +39,24 @@ export interface FidEvaluatorOptions {
 }
 
 /** The FID of `model` with `weights` at `epoch`; `threads` share the sampling. */
-export type FidFn = (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads, engine?: VelocityEngine) => Promise<number>;
+export type FidFn = (
+  model: FlowModel,
+  weights: ReadonlyMap<string, tf.Tensor>,
+  epoch: number,
+  threads?: SamplingThreads,
+  engine?: VelocityEngine,
+) => Promise<number>;
 
 /** Generated images as an ImageSource (uint8 exactly as a PNG of them would hold). */
-export function generatedSource(model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, count: number, sampling: SamplingSettings, seed: number, threads?: SamplingThreads, engine?: VelocityEngine): ImageSource {
+export function generatedSource(
+  model: FlowModel,
+  weights: ReadonlyMap<string, tf.Tensor>,
+  count: number,
+  sampling: SamplingSettings,
+  seed: number,
+  threads?: SamplingThreads,
+  engine?: VelocityEngine,
+): ImageSource {
   const size = model.config.imageSize;
   const classes = model.config.numClasses;
   return {
@@ -92,7 +106,10 @@ export async function makeFidEvaluator(options: FidEvaluatorOptions): Promise<Fi
       log,
       compute: (source, label) => computeSourceStats(source, fe, { batchSize, label }),
     });
-    const gen = await computeSourceStats(generatedSource(model, weights, options.fidSamples, options.sampling, options.seed, threads, engine), fe, { batchSize, label: `FID samples, epoch ${epoch}` });
+    const gen = await computeSourceStats(generatedSource(model, weights, options.fidSamples, options.sampling, options.seed, threads, engine), fe, {
+      batchSize,
+      label: `FID samples, epoch ${epoch}`,
+    });
     return frechetDistance(ref.stats, gen);
   };
 }

@@ -16,7 +16,11 @@ export class FlowModel {
     this.arch = buildArchitecture(config);
     const v = values instanceof Map ? values : initialParamValues(this.arch, values.seed);
     checkParamValues(this.arch, v, source);
-    for (const p of this.arch.params) this.params.set(p.name, tf.tidy(() => tf.variable(tf.tensor(v.get(p.name)!, p.shape, 'float32'), true)));
+    for (const p of this.arch.params)
+      this.params.set(
+        p.name,
+        tf.tidy(() => tf.variable(tf.tensor(v.get(p.name)!, p.shape, 'float32'), true)),
+      );
   }
 
   get config(): UNetConfig {

@@ -78,7 +78,12 @@ export async function readRegistry(dir: string): Promise<Registry> {
 }
 
 /** The entry of a checkpoint file just written (`bytes`: its contents, `meta`: its metadata). */
-export function registryEntry(file: string, bytes: Uint8Array, meta: Pick<CheckpointMeta, 'config' | 'parameters' | 'progress'>, description: string): RegistryEntry {
+export function registryEntry(
+  file: string,
+  bytes: Uint8Array,
+  meta: Pick<CheckpointMeta, 'config' | 'parameters' | 'progress'>,
+  description: string,
+): RegistryEntry {
   return {
     file,
     sha256: sha256Hex(bytes),
@@ -122,7 +127,9 @@ export async function resolveModel(ref: string | undefined, options: { registry?
     const s = await stat(ref).catch(() => undefined);
     if (s?.isFile()) return { path: resolve(ref) };
     if (ref.includes('/') || ref.includes('\\')) {
-      throw new CheckpointError(`checkpoint ${ref} does not exist: train one with \`nx run flow-train:train\`, or give a registry name (\`mmmi-train info registry\` lists them)`);
+      throw new CheckpointError(
+        `checkpoint ${ref} does not exist: train one with \`nx run flow-train:train\`, or give a registry name (\`mmmi-train info registry\` lists them)`,
+      );
     }
   }
   const wantDefault = !ref || ref === 'default';
@@ -141,7 +148,9 @@ export async function resolveModel(ref: string | undefined, options: { registry?
     return { name, path, entry, registry: dir };
   }
   if (wantDefault) {
-    throw new CheckpointError(`no default model: neither ${userDir} nor the built-in registry ${BUILTIN_REGISTRY_DIR} names one; train a model with \`nx run flow-train:train\``);
+    throw new CheckpointError(
+      `no default model: neither ${userDir} nor the built-in registry ${BUILTIN_REGISTRY_DIR} names one; train a model with \`nx run flow-train:train\``,
+    );
   }
   throw new CheckpointError(
     `'${ref}' is neither a checkpoint file nor a registry name (known: ${known.length ? [...new Set(known)].join(', ') : 'none'}); train one with \`nx run flow-train:train\``,
@@ -149,7 +158,10 @@ export async function resolveModel(ref: string | undefined, options: { registry?
 }
 
 /** Resolves and reads a model, checking the registry's sha256. */
-export async function loadModel(ref: string | undefined, options: { registry?: string; env?: Env } = {}): Promise<FlowCheckpoint & { resolved: ResolvedModel }> {
+export async function loadModel(
+  ref: string | undefined,
+  options: { registry?: string; env?: Env } = {},
+): Promise<FlowCheckpoint & { resolved: ResolvedModel }> {
   const resolved = await resolveModel(ref, options);
   // a registered PyTorch checkpoint of another configuration than args.dataset's names it in its entry
   const config = resolved.entry && resolved.entry.config in UNET_CONFIGS ? unetConfig(resolved.entry.config) : undefined;

@@ -62,7 +62,14 @@ export interface SampleOptions {
 }
 
 /** Integrates from the given noise x0 (NHWC); returns x at t = 1 (caller disposes). */
-export function integrateFlow(model: FlowModel, weights: ParamTensors, x0: tf.Tensor4D, labels: Int32Array, settings: SamplingSettings, options: Omit<SampleOptions, 'seed' | 'stream'> = {}): { x: tf.Tensor4D; nfe: number } {
+export function integrateFlow(
+  model: FlowModel,
+  weights: ParamTensors,
+  x0: tf.Tensor4D,
+  labels: Int32Array,
+  settings: SamplingSettings,
+  options: Omit<SampleOptions, 'seed' | 'stream'> = {},
+): { x: tf.Tensor4D; nfe: number } {
   const grid = options.timeGrid ?? samplingGrid(settings);
   const field = options.engine ? options.engine.guidedVelocity(labels, settings.cfgScale) : guidedVelocity(model, weights, labels, settings.cfgScale);
   const { x, nfe } = integrate(field, x0, grid, parseOdeMethod(settings.odeMethod), {
@@ -79,7 +86,14 @@ export function integrateFlow(model: FlowModel, weights: ParamTensors, x0: tf.Te
  * between this thread and `options.threads`' workers when given (on fixed grids each row
  * comes out as in one batch, to float rounding; dopri5 picks its steps per shard).
  */
-export async function integrateFlowRows(model: FlowModel, weights: ParamTensors, x0: Float32Array, labels: Int32Array, settings: SamplingSettings, options: Omit<SampleOptions, 'seed' | 'stream'> = {}): Promise<Float32Array> {
+export async function integrateFlowRows(
+  model: FlowModel,
+  weights: ParamTensors,
+  x0: Float32Array,
+  labels: Int32Array,
+  settings: SamplingSettings,
+  options: Omit<SampleOptions, 'seed' | 'stream'> = {},
+): Promise<Float32Array> {
   const c = model.config;
   const pixels = c.imageSize * c.imageSize * c.inChannels;
   const rowsOf = (a: number, b: number) => x0.subarray(a * pixels, b * pixels);
@@ -132,7 +146,13 @@ export function noiseBatch(model: FlowModel, n: number, seed: number, stream = 0
 }
 
 /** Samples for `labels` as uint8 RGB HWC images (x·0.5 + 0.5 clamped to [0, 1], then ·255). */
-export async function sampleImages(model: FlowModel, weights: ParamTensors, labels: Int32Array, settings: SamplingSettings, options: SampleOptions): Promise<Uint8Array> {
+export async function sampleImages(
+  model: FlowModel,
+  weights: ParamTensors,
+  labels: Int32Array,
+  settings: SamplingSettings,
+  options: SampleOptions,
+): Promise<Uint8Array> {
   return toUint8Images(await integrateFlowRows(model, weights, noiseBatch(model, labels.length, options.seed, options.stream), labels, settings, options));
 }
 

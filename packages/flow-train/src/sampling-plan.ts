@@ -65,7 +65,7 @@ export function runArguments(ckpt: FlowCheckpoint): RunArguments {
       try {
         parsed = JSON.parse(readFileSync(beside, 'utf8'));
       } catch (e) {
-        throw new Error(`${beside}: not valid JSON (${(e as Error).message})`);
+        throw new Error(`${beside}: not valid JSON (${(e as Error).message})`, { cause: e });
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${beside}: expected a JSON object of the training arguments`);
       return { args: parsed as Record<string, unknown>, source: beside };

@@ -70,7 +70,14 @@ export interface StepResult {
  * `weight` of its rows, divided by accum_iter; keyed by parameter name. `loss` is the
  * micro-batch's loss share (loss × weight).
  */
-export async function lossGradients(model: FlowModel, batch: Batch, draws: MicroBatchDraws, dropoutSeed: number, weight: number, accum: number): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+export async function lossGradients(
+  model: FlowModel,
+  batch: Batch,
+  draws: MicroBatchDraws,
+  dropoutSeed: number,
+  weight: number,
+  accum: number,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   const vars = [...model.params.values()];
   const { value, grads: byVariable } = tf.variableGrads(() => {
     const loss = flowMatchingLoss(model, batch, draws, dropoutSeed);
@@ -89,7 +96,13 @@ export async function lossGradients(model: FlowModel, batch: Batch, draws: Micro
  * the mean micro-batch loss. With `threads`, each micro-batch is split into shards, one per
  * thread (this one included). Throws, disposing everything, when a loss is not finite.
  */
-export async function batchGradients(model: FlowModel, batches: readonly Batch[], firstIteration: number, settings: StepSettings, threads?: GradientThreads): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+export async function batchGradients(
+  model: FlowModel,
+  batches: readonly Batch[],
+  firstIteration: number,
+  settings: StepSettings,
+  threads?: GradientThreads,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   const pixels = model.config.imageSize ** 2 * model.config.inChannels;
   const accum = batches.length;
   let sum: Map<string, tf.Tensor> | undefined;
@@ -117,7 +130,15 @@ export async function batchGradients(model: FlowModel, batches: readonly Batch[]
     const labelGrad = sum!.get('label_emb.weight');
     if (labelGrad) {
       const rows = labelGrad.shape[0];
-      const masked = tf.tidy(() => tf.mul(labelGrad, tf.tensor2d(Array.from({ length: rows }, (_, r) => (r === model.noLabel ? 0 : 1)), [rows, 1])));
+      const masked = tf.tidy(() =>
+        tf.mul(
+          labelGrad,
+          tf.tensor2d(
+            Array.from({ length: rows }, (_, r) => (r === model.noLabel ? 0 : 1)),
+            [rows, 1],
+          ),
+        ),
+      );
       labelGrad.dispose();
       sum!.set('label_emb.weight', masked);
     }
@@ -140,7 +161,14 @@ function addInto(sum: Map<string, tf.Tensor>, more: Map<string, tf.Tensor>): Map
 }
 
 /** One micro-batch's gradients computed in shards: shard 0 here, shard k on worker k − 1, in parallel. */
-async function shardedGradients(model: FlowModel, threads: GradientThreads, batch: Batch, draws: MicroBatchDraws, iteration: number, accum: number): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+async function shardedGradients(
+  model: FlowModel,
+  threads: GradientThreads,
+  batch: Batch,
+  draws: MicroBatchDraws,
+  iteration: number,
+  accum: number,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   const [own, ...others] = shardsOf(batch, draws, threads.workers + 1);
   const pending = others.map((shard, j) => threads.compute(j, shard, accum, shardDropoutSeed(iteration, j + 1)));
   // a failed worker must not leave the others' promises unobserved
@@ -165,7 +193,16 @@ async function shardedGradients(model: FlowModel, threads: GradientThreads, batc
  * index of the first micro-batch. Throws before touching the weights when the loss or a
  * gradient is not finite.
  */
-export async function trainStep(model: FlowModel, optimizer: AdamW, ema: Ema | undefined, batches: readonly Batch[], firstIteration: number, lr: number, settings: StepSettings, threads?: GradientThreads): Promise<StepResult> {
+export async function trainStep(
+  model: FlowModel,
+  optimizer: AdamW,
+  ema: Ema | undefined,
+  batches: readonly Batch[],
+  firstIteration: number,
+  lr: number,
+  settings: StepSettings,
+  threads?: GradientThreads,
+): Promise<StepResult> {
   const { loss, grads } = await batchGradients(model, batches, firstIteration, settings, threads);
   try {
     optimizer.apply(grads, lr);

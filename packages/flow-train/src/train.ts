@@ -19,10 +19,9 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { SamplingSettings, TrainingProgress } from './checkpoint.js';
 import type { ImageDataset } from './data/dataset.js';
-import type { FlowModel } from './flow-model.js';
+import type { FidFn } from './fid-eval.js';
 import type { EngineChoice } from './engine/index.js';
-import type { VelocityEngine } from './engine/ort-engine.js';
-import { ModelThreads, type SamplingThreads } from './parallel/model-threads.js';
+import { ModelThreads } from './parallel/model-threads.js';
 import { runEpoch } from './training/epoch.js';
 import { evaluate } from './training/evaluate.js';
 import { resumeOrStart } from './training/resume.js';
@@ -65,7 +64,7 @@ export interface TrainOptions {
   /** Threads computing each micro-batch's gradients, this one included (data parallel; default 1). */
   threads?: number;
   /** FID hook: receives the model and the EMA/live weights to evaluate. */
-  computeFid?: (model: FlowModel, weights: ReadonlyMap<string, tf.Tensor>, epoch: number, threads?: SamplingThreads, engine?: VelocityEngine) => Promise<number>;
+  computeFid?: FidFn;
   /** What evaluates the model for the evaluation grid and FID samples (default auto: ONNX Runtime where it loads). */
   evalEngine?: EngineChoice;
   /** All arguments as given, for args.json and the checkpoint. */
@@ -89,7 +88,9 @@ export async function train(data: ImageDataset, options: TrainOptions): Promise<
   await mkdir(outDir, { recursive: true });
   const state = await resumeOrStart(data, options, log);
   await writeFile(join(outDir, 'args.json'), `${JSON.stringify(options.args, null, 2)}\n`);
-  log(`flow-train: model '${options.config.name}' with ${state.model.arch.parameterCount} parameters; ${data.description}, ${data.n} images; ${state.stepsPerEpoch} steps of ${options.batchSize}×${options.accumIter} per epoch`);
+  log(
+    `flow-train: model '${options.config.name}' with ${state.model.arch.parameterCount} parameters; ${data.description}, ${data.n} images; ${state.stepsPerEpoch} steps of ${options.batchSize}×${options.accumIter} per epoch`,
+  );
   const run = new TrainingRun(data, options, outDir, log, state);
   try {
     const threads = options.threads ?? 1;

@@ -46,15 +46,58 @@ const PAPER_VALUES = {
 };
 
 /** More flags, every kind, none at its default. */
-const MORE = ['--seed', '3', '--output_dir', '/tmp/x', '--lr', '0.0002', '--optimizer_betas', '0.9', '0.99', '--decay_lr', '--class_drop_prob', '0.1', '--fid_samples', '100', '--start_epoch', '2', '--test_run', '--data_path', '/tmp/d', '--threads', '2'];
-const MORE_VALUES = { seed: 3, output_dir: '/tmp/x', lr: 0.0002, optimizer_betas: [0.9, 0.99], decay_lr: true, class_drop_prob: 0.1, fid_samples: 100, start_epoch: 2, test_run: true, data_path: '/tmp/d', threads: 2 };
+const MORE = [
+  '--seed',
+  '3',
+  '--output_dir',
+  '/tmp/x',
+  '--lr',
+  '0.0002',
+  '--optimizer_betas',
+  '0.9',
+  '0.99',
+  '--decay_lr',
+  '--class_drop_prob',
+  '0.1',
+  '--fid_samples',
+  '100',
+  '--start_epoch',
+  '2',
+  '--test_run',
+  '--data_path',
+  '/tmp/d',
+  '--threads',
+  '2',
+];
+const MORE_VALUES = {
+  seed: 3,
+  output_dir: '/tmp/x',
+  lr: 0.0002,
+  optimizer_betas: [0.9, 0.99],
+  decay_lr: true,
+  class_drop_prob: 0.1,
+  fid_samples: 100,
+  start_epoch: 2,
+  test_run: true,
+  data_path: '/tmp/d',
+  threads: 2,
+};
 
 describe('parseTrainArgs', () => {
   it("accepts the paper's command verbatim", () => {
     const a = parseTrainArgs(PAPER);
     expect(a).toMatchObject(PAPER_VALUES);
     // the rest at the paper's defaults
-    expect(a).toMatchObject({ lr: 1e-4, optimizer_betas: [0.9, 0.95], class_drop_prob: 0.2, decay_lr: false, seed: 0, resume: '', eval_only: false, output_dir: './output_dir' });
+    expect(a).toMatchObject({
+      lr: 1e-4,
+      optimizer_betas: [0.9, 0.95],
+      class_drop_prob: 0.2,
+      decay_lr: false,
+      seed: 0,
+      resume: '',
+      eval_only: false,
+      output_dir: './output_dir',
+    });
   });
 
   it('accepts --flag value and --flag=value alike, dashes for underscores, later flags winning', () => {
@@ -155,7 +198,10 @@ describe('mmmi-train main', () => {
   it('train with a missing image folder exits 2 naming the path, before any model or output is made', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flow-train-cli-'));
     const c = capture();
-    const code = await main(['train', '--dataset', 'imagefolder', '--data_path', '/nonexistent', '--output_dir', join(dir, 'out'), '--config', 'tiny', '--backend', 'cpu'], c.io);
+    const code = await main(
+      ['train', '--dataset', 'imagefolder', '--data_path', '/nonexistent', '--output_dir', join(dir, 'out'), '--config', 'tiny', '--backend', 'cpu'],
+      c.io,
+    );
     expect(code).toBe(2);
     expect(c.err()).toMatch(/^mmmi-train: error: --data_path \/nonexistent: no such folder/);
     // nothing else happened: no backend chosen, no model announced, no output folder

@@ -118,8 +118,14 @@ describe('checkpoint files', () => {
     expect(e.message).toBe(`${foreign}: a safetensors file without mmmi metadata (not a checkpoint written by mmmi-train)`);
 
     const other = join(tmp, 'other-format.safetensors');
-    await writeSafetensors(other, { 'layer.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } }, { mmmi: JSON.stringify({ format: 'something-else', version: 1 }) });
-    expect((await failure(readCheckpointFile(other))).message).toMatch(/metadata format something-else v1 is not a checkpoint this version reads \(mmmi-flow-checkpoint v1\)/);
+    await writeSafetensors(
+      other,
+      { 'layer.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } },
+      { mmmi: JSON.stringify({ format: 'something-else', version: 1 }) },
+    );
+    expect((await failure(readCheckpointFile(other))).message).toMatch(
+      /metadata format something-else v1 is not a checkpoint this version reads \(mmmi-flow-checkpoint v1\)/,
+    );
   });
 
   it('a tensor with the wrong shape for its configuration: names the tensor and both shapes', async () => {
@@ -277,7 +283,9 @@ describe('registry', () => {
     const builtinDefault = existsSync(join(BUILTIN_REGISTRY_DIR, REGISTRY_FILE)) ? (await readRegistry(BUILTIN_REGISTRY_DIR)).default : undefined;
     if (builtinDefault === undefined) {
       const empty = join(tmp, 'registry-empty');
-      expect((await failure(resolveModel(undefined, { registry: empty, env }))).message).toMatch(/^no default model: neither .*registry-empty nor the built-in registry/);
+      expect((await failure(resolveModel(undefined, { registry: empty, env }))).message).toMatch(
+        /^no default model: neither .*registry-empty nor the built-in registry/,
+      );
     }
   });
 
@@ -294,7 +302,9 @@ describe('registry', () => {
     expect(readFileSync(path, 'utf8').length).toBe(40);
 
     writeFileSync(path, JSON.stringify({ format: 'something-else', models: {} }));
-    expect((await failure(loadModel('tiny-a', { registry: bad, env }))).message).toBe(`${path} is not a model registry (format 'something-else', expected 'mmmi-model-registry')`);
+    expect((await failure(loadModel('tiny-a', { registry: bad, env }))).message).toBe(
+      `${path} is not a model registry (format 'something-else', expected 'mmmi-model-registry')`,
+    );
   });
 
   it('a registry name must be a plain name', async () => {

@@ -35,9 +35,33 @@ function run(args: string[]) {
 }
 
 const trainArgs = (outDir: string, reg: string, ...extra: string[]) => [
-  'train', '--dataset', 'imagefolder', '--data_path', data, '--config', 'tiny', '--batch_size', '4', '--epochs', '1',
-  '--eval_frequency', '1', '--grid_per_class', '1', '--ode_options', '{"nfe": 1}', '--ode_method', 'euler', '--use_ema',
-  '--output_dir', outDir, '--registry', reg, '--backend', 'wasm', ...extra,
+  'train',
+  '--dataset',
+  'imagefolder',
+  '--data_path',
+  data,
+  '--config',
+  'tiny',
+  '--batch_size',
+  '4',
+  '--epochs',
+  '1',
+  '--eval_frequency',
+  '1',
+  '--grid_per_class',
+  '1',
+  '--ode_options',
+  '{"nfe": 1}',
+  '--ode_method',
+  'euler',
+  '--use_ema',
+  '--output_dir',
+  outDir,
+  '--registry',
+  reg,
+  '--backend',
+  'wasm',
+  ...extra,
 ];
 
 describe('mmmi-train train (image folder, tiny)', () => {
@@ -76,7 +100,25 @@ describe('mmmi-train train (image folder, tiny)', () => {
 
     // a registry name works for sample (tfjs on 2 threads; ONNX Runtime, the default) and export
     const grid = join(out2, 'grid.png');
-    const sampled = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '2', '--nfe', '1', '--out', grid, '--engine', 'tfjs', '--backend', 'wasm', '--threads', '2']);
+    const sampled = await run([
+      'sample',
+      '--checkpoint',
+      'warm',
+      '--registry',
+      reg,
+      '--n',
+      '2',
+      '--nfe',
+      '1',
+      '--out',
+      grid,
+      '--engine',
+      'tfjs',
+      '--backend',
+      'wasm',
+      '--threads',
+      '2',
+    ]);
     expect(sampled.code, sampled.err).toBe(0);
     expect(existsSync(grid)).toBe(true);
     expect(sampled.err).toMatch(/tfjs wasm, 2 threads/);
@@ -88,7 +130,21 @@ describe('mmmi-train train (image folder, tiny)', () => {
     const [a, b] = [readImageRgbSync(grid).data, readImageRgbSync(gridOrt).data];
     expect(a.length).toBe(b.length);
     expect(a.every((v, i) => Math.abs(v - b[i]) <= 1)).toBe(true);
-    const noCuda = await run(['sample', '--checkpoint', 'warm', '--registry', reg, '--n', '1', '--out', join(out2, 'x.png'), '--engine', 'onnx', '--ep', 'cuda']);
+    const noCuda = await run([
+      'sample',
+      '--checkpoint',
+      'warm',
+      '--registry',
+      reg,
+      '--n',
+      '1',
+      '--out',
+      join(out2, 'x.png'),
+      '--engine',
+      'onnx',
+      '--ep',
+      'cuda',
+    ]);
     expect(noCuda.code).toBe(2);
     expect(noCuda.err).toMatch(/^mmmi-train: error: execution provider cuda is not installed .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
     expect(noCuda.err).not.toMatch(/\n\s+at /);

@@ -62,7 +62,16 @@ describe('FID during training', () => {
   it('compares generated features with the cached training-set statistics', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'mmmi-fid-cache-'));
     const sampling = { odeMethod: 'euler', odeOptions: { nfe: 1 }, cfgScale: 0, edmSchedule: false };
-    const fid = await makeFidEvaluator({ fidSamples: 6, dataPath: dataDir, sampling, seed: 0, extract, env: { MMMI_CACHE: cache }, log: () => {}, batchSize: 4 });
+    const fid = await makeFidEvaluator({
+      fidSamples: 6,
+      dataPath: dataDir,
+      sampling,
+      seed: 0,
+      extract,
+      env: { MMMI_CACHE: cache },
+      log: () => {},
+      batchSize: 4,
+    });
     const model = new FlowModel(unetConfig('tiny'), { seed: 3 });
     const value = await fid(model, model.params, 0);
     expect(Number.isFinite(value)).toBe(true);

@@ -150,7 +150,14 @@ describe('train: a tiny UNet (`tiny` with 8 channels, see helpers/training.ts), 
     // and the loss of the initial and the final weights on the same 16 images, times and noise
     // (no learning: a ratio of 1)
     const data = makeDataset(16);
-    const batch = makeBatch(data, Uint32Array.from({ length: 16 }, (_, i) => i), 0, 16, 0, 0);
+    const batch = makeBatch(
+      data,
+      Uint32Array.from({ length: 16 }, (_, i) => i),
+      0,
+      16,
+      0,
+      0,
+    );
     const settings = { seed: 99, classDropProb: 0, skewedTimesteps: false };
     const fixedLoss = async (model: FlowModel) => {
       let total = 0;
@@ -173,9 +180,16 @@ describe('train: a tiny UNet (`tiny` with 8 channels, see helpers/training.ts), 
     expect(result.checkpoint).toBe(join(dir, 'out', 'checkpoint.safetensors'));
     const registry = JSON.parse(readFileSync(join(dir, 'registry', 'registry.json'), 'utf8'));
     expect(registry.models.out).toMatchObject({ config: 'micro', epoch: 4, imagesSeen: 64 });
-    expect(readFileSync(join(dir, 'out', 'samples-epoch0003.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      readFileSync(join(dir, 'out', 'samples-epoch0003.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     // one JSON line per epoch in log.txt (the progress bar writes its own, plain lines there too)
-    const log = readFileSync(join(dir, 'out', 'log.txt'), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const log = readFileSync(join(dir, 'out', 'log.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     expect(log.map((l) => l.epoch)).toEqual([0, 1, 2, 3]);
     expect(log.map((l) => l.train_loss)).toEqual([0, 4, 8, 12].map((i) => mean(losses.slice(i, i + 4))));
   });
@@ -183,7 +197,17 @@ describe('train: a tiny UNet (`tiny` with 8 channels, see helpers/training.ts), 
   it('a run stopped mid-epoch and resumed from its checkpoint continues exactly like an uninterrupted one', async () => {
     const data = makeDataset(16, 8, 3, 7);
     // gradient accumulation, EMA, lr decay, label dropping and skewed times all take part
-    const common: Partial<TrainOptions> = { batchSize: 2, accumIter: 2, epochs: 2, lr: 2e-3, decayLr: true, useEma: true, classDropProb: 0.5, skewedTimesteps: true, seed: 5 };
+    const common: Partial<TrainOptions> = {
+      batchSize: 2,
+      accumIter: 2,
+      epochs: 2,
+      lr: 2e-3,
+      decayLr: true,
+      useEma: true,
+      classDropProb: 0.5,
+      skewedTimesteps: true,
+      seed: 5,
+    };
     type Step = { epoch: number; iteration: number; loss: number; optimizerSteps: number };
 
     const dirA = tempDir();
@@ -229,7 +253,9 @@ describe('train: a tiny UNet (`tiny` with 8 channels, see helpers/training.ts), 
     const registry = readFileSync(join(dir, 'registry', 'registry.json'));
     // lr 1e30: the first step blows the weights up to ~1e27, the next forward overflows
     const losses: number[] = [];
-    const error = await train(data, trainOptions(dir, { epochs: 3, lr: 1e30, resume: checkpoint, onStep: (s) => losses.push(s.loss) })).catch((e: unknown) => e);
+    const error = await train(data, trainOptions(dir, { epochs: 3, lr: 1e30, resume: checkpoint, onStep: (s) => losses.push(s.loss) })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(NonFiniteLossError);
     // epoch 1 (2 steps of 4 images per epoch): its first step is finite, the second is not
     expect(losses).toHaveLength(1);
@@ -257,11 +283,22 @@ describe('train: clear errors', () => {
     const arch = buildArchitecture(other);
     const values = initialParamValues(arch, 0);
     await writeCheckpoint(ckpt, {
-      meta: { format: 'mmmi-flow-checkpoint', version: 1, config: other, parameters: arch.parameterCount, weights: 'live', sampling: trainOptions(dir).sampling, trainArgs: {}, provenance: {} },
+      meta: {
+        format: 'mmmi-flow-checkpoint',
+        version: 1,
+        config: other,
+        parameters: arch.parameterCount,
+        weights: 'live',
+        sampling: trainOptions(dir).sampling,
+        trainArgs: {},
+        provenance: {},
+      },
       weights: values,
       optimizer: { expAvg: values, expAvgSq: values },
     });
-    await expect(train(data, trainOptions(dir, { resume: ckpt }))).rejects.toThrow(`--resume ${ckpt}: its model configuration 'micro-wide' differs from 'micro'`);
+    await expect(train(data, trainOptions(dir, { resume: ckpt }))).rejects.toThrow(
+      `--resume ${ckpt}: its model configuration 'micro-wide' differs from 'micro'`,
+    );
     // the same name, another field: still refused
     await expect(train(data, trainOptions(dir, { resume: ckpt, config: { ...other, name: 'micro-wide', numHeads: 2 } }))).rejects.toThrow(/differs/);
     const missing = join(dir, 'nope.safetensors');

@@ -120,8 +120,12 @@ describe('gradients of unetForward agree with finite differences (relative error
   });
 
   it('a ResBlock with scale-shift norm on its own', () => {
-    const names = ['in_layers.0.weight', 'in_layers.0.bias', 'in_layers.2.weight', 'emb_layers.1.weight', 'out_layers.0.weight', 'out_layers.3.weight'].map((n) => `middle_block.0.${n}`);
-    expectAgreement(check({ arch: only([findLayer('middle_block.0')]), channels: 16, names: [...names, 'label_emb.weight', 'time_embed.2.weight'], labels: [7, 2] }, 31));
+    const names = ['in_layers.0.weight', 'in_layers.0.bias', 'in_layers.2.weight', 'emb_layers.1.weight', 'out_layers.0.weight', 'out_layers.3.weight'].map(
+      (n) => `middle_block.0.${n}`,
+    );
+    expectAgreement(
+      check({ arch: only([findLayer('middle_block.0')]), channels: 16, names: [...names, 'label_emb.weight', 'time_embed.2.weight'], labels: [7, 2] }, 31),
+    );
   });
 
   it('a 2-head attention block on its own (4×4: 16 positions), new and legacy qkv order', () => {

@@ -33,7 +33,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-
 /** Initial weights with every tensor perturbed (zero-initialised layers would hide errors). */
 function perturbedValues(config: UNetConfig, seed: number): ParamValues {
   const arch = buildArchitecture(config);
@@ -57,7 +56,9 @@ function tfjsVelocity(config: UNetConfig, values: ParamValues, x: Float32Array, 
   const model = new FlowModel(config, values);
   try {
     const s = config.imageSize;
-    return tf.tidy(() => model.velocity(tf.tensor4d(x, [t.length, s, s, config.inChannels]), tf.tensor1d(t), tf.tensor1d(y, 'int32')).dataSync() as Float32Array);
+    return tf.tidy(
+      () => model.velocity(tf.tensor4d(x, [t.length, s, s, config.inChannels]), tf.tensor1d(t), tf.tensor1d(y, 'int32')).dataSync() as Float32Array,
+    );
   } finally {
     model.dispose();
   }
@@ -69,7 +70,11 @@ async function ortVelocity(bytes: Uint8Array, config: UNetConfig, x: Float32Arra
   const out = await session.run({
     x: new ort.Tensor('float32', x, [t.length, s, s, config.inChannels]),
     t: new ort.Tensor('float32', t, [t.length]),
-    y: new ort.Tensor('int64', BigInt64Array.from(y, (v) => BigInt(v)), [t.length]),
+    y: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(y, (v) => BigInt(v)),
+      [t.length],
+    ),
   });
   await session.release();
   return out.v.data as Float32Array;
@@ -78,8 +83,14 @@ async function ortVelocity(bytes: Uint8Array, config: UNetConfig, x: Float32Arra
 const tiny = unetConfig('tiny');
 const variants: [string, UNetConfig][] = [
   ['tiny', tiny],
-  ['tiny, legacy attention order, 2 heads, no scale-shift norm, attention at both levels', { ...tiny, name: 'tiny-legacy', numHeads: 2, useNewAttentionOrder: false, useScaleShiftNorm: false, attentionResolutions: [1, 2] }],
-  ['tiny, 16 channels per head, 8 GroupNorm groups, three levels', { ...tiny, name: 'tiny-heads', numHeadChannels: 16, normGroups: 8, channelMult: [1, 2, 1], attentionResolutions: [2, 4] }],
+  [
+    'tiny, legacy attention order, 2 heads, no scale-shift norm, attention at both levels',
+    { ...tiny, name: 'tiny-legacy', numHeads: 2, useNewAttentionOrder: false, useScaleShiftNorm: false, attentionResolutions: [1, 2] },
+  ],
+  [
+    'tiny, 16 channels per head, 8 GroupNorm groups, three levels',
+    { ...tiny, name: 'tiny-heads', numHeadChannels: 16, normGroups: 8, channelMult: [1, 2, 1], attentionResolutions: [2, 4] },
+  ],
 ];
 
 describe('ONNX export', () => {
@@ -96,7 +107,11 @@ describe('ONNX export', () => {
     const bytes = exportUNetOnnx(arch, perturbedValues(tiny, 1), { checkpoint_sha256: 'abc' });
     const model = modelProtoType().toObject(modelProtoType().decode(bytes), { longs: Number }) as {
       opsetImport: { version: number }[];
-      graph: { input: { name: string; type: { tensorType: { elemType: number; shape: { dim: { dimValue?: number; dimParam?: string }[] } } } }[]; output: { name: string }[]; initializer: { name: string }[] };
+      graph: {
+        input: { name: string; type: { tensorType: { elemType: number; shape: { dim: { dimValue?: number; dimParam?: string }[] } } } }[];
+        output: { name: string }[];
+        initializer: { name: string }[];
+      };
       metadataProps: { key: string; value: string }[];
     };
     expect(model.opsetImport[0].version).toBe(17);
@@ -145,7 +160,7 @@ describe('ONNX export', () => {
     it.each([
       ['tiny_checkpoint.pth', 'live', 'out_live'],
       ['tiny_ema_checkpoint.pth', 'ema', 'out_ema'],
-    ])('%s exported to ONNX (%s weights) gives PyTorch\'s velocity %s', async (file, weights, key) => {
+    ])("%s exported to ONNX (%s weights) gives PyTorch's velocity %s", async (file, weights, key) => {
       const ckpt = await readCheckpointFile(join(FIXTURES, file), undefined, tiny);
       const values = weights === 'ema' ? (ckpt.ema ?? ckpt.weights) : ckpt.weights;
       const { arrays, x, t, y, shape } = fixtureInputs();
@@ -153,11 +168,14 @@ describe('ONNX export', () => {
       expect(relErr(toNchw(v, shape), arrays.get(key)!.data as Float32Array)).toBeLessThan(1e-4);
     });
 
-    it('the engine\'s CFG velocity matches PyTorch\'s v_cfg_live', async () => {
+    it("the engine's CFG velocity matches PyTorch's v_cfg_live", async () => {
       const ckpt = await readCheckpointFile(join(FIXTURES, 'tiny_checkpoint.pth'), undefined, tiny);
       const { arrays, x, t, y, shape } = fixtureInputs();
       const w = (arrays.get('cfg_scale')!.data as Float32Array)[0];
-      const engine = await openEngine({ arch: buildArchitecture(tiny), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: 'live' }, { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'fixture-cache'), log: () => {} });
+      const engine = await openEngine(
+        { arch: buildArchitecture(tiny), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: 'live' },
+        { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'fixture-cache'), log: () => {} },
+      );
       try {
         const px = 8 * 8 * 3;
         const out = new Float32Array(x.length);
@@ -188,7 +206,10 @@ describe('ONNX export', () => {
       const settings = { odeMethod: 'heun2', odeOptions: {}, cfgScale: (ref.get('cfg_scale')!.data as Float32Array)[0], edmSchedule: false };
       const x1 = ref.get('x1')!.data as Float32Array;
       const model = new FlowModel(tiny, ckpt.weights);
-      const engine = await openEngine({ arch: buildArchitecture(tiny), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: 'live' }, { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'fixture-cache'), log: () => {} });
+      const engine = await openEngine(
+        { arch: buildArchitecture(tiny), values: ckpt.weights, checkpointSha256: ckpt.sha256!, weights: 'live' },
+        { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'fixture-cache'), log: () => {} },
+      );
       try {
         const viaOrt = await integrateFlowRows(model, model.params, nhwc, labels, settings, { engine, timeGrid });
         const viaTfjs = await integrateFlowRows(model, model.params, nhwc, labels, settings, { timeGrid });
@@ -213,7 +234,10 @@ describe('the ONNX Runtime engine in sampling', () => {
     const model = new FlowModel(tiny, values);
     const labels = Int32Array.of(0, 3, 10, 7);
     const noise = noiseBatch(model, labels.length, 11);
-    const engine = await openEngine({ arch, values, checkpointSha256: 'a'.repeat(64), weights: 'live' }, { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'cache'), log: () => {} });
+    const engine = await openEngine(
+      { arch, values, checkpointSha256: 'a'.repeat(64), weights: 'live' },
+      { engine: 'onnx', threads: 1, cacheDir: join(tmp, 'cache'), log: () => {} },
+    );
     try {
       expect(engine?.info).toMatchObject({ engine: 'onnx', provider: 'cpu', threads: 1 });
       expect(engine!.info.graph_sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -237,7 +261,10 @@ describe('the ONNX Runtime engine in sampling', () => {
     const bytes = exportUNetOnnx(buildArchitecture(config), values);
     expect(relErr(await ortVelocity(bytes, config, x, t, y), tfjsVelocity(config, values, x, t, y))).toBeLessThan(1e-4);
     const model = new FlowModel(config, values);
-    const engine = await openEngine({ arch: model.arch, values, checkpointSha256: ckpt.sha256!, weights: ckpt.meta.weights }, { engine: 'onnx', threads: 2, cacheDir: join(tmp, 'cache'), log: () => {} });
+    const engine = await openEngine(
+      { arch: model.arch, values, checkpointSha256: ckpt.sha256!, weights: ckpt.meta.weights },
+      { engine: 'onnx', threads: 2, cacheDir: join(tmp, 'cache'), log: () => {} },
+    );
     try {
       const labels = Int32Array.of(1, 8);
       const noise = noiseBatch(model, 2, 3);
@@ -290,7 +317,9 @@ describe('engine errors', () => {
     const request = { arch: buildArchitecture(tiny), values, checkpointSha256: 'c'.repeat(64), weights: 'live' as const };
     const opening = openEngine(request, { engine: 'onnx', ep: 'cuda', cacheDir: join(tmp, 'cache'), log: () => {} });
     await expect(opening).rejects.toThrow(EngineError);
-    await expect(openEngine(request, { engine: 'onnx', ep: 'cuda', cacheDir: join(tmp, 'cache'), log: () => {} })).rejects.toThrow(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node.*CUDA 12 and cuDNN 9/);
+    await expect(openEngine(request, { engine: 'onnx', ep: 'cuda', cacheDir: join(tmp, 'cache'), log: () => {} })).rejects.toThrow(
+      /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node.*CUDA 12 and cuDNN 9/,
+    );
   });
 
   it('auto falls back to tfjs with the reason when the engine cannot open; tfjs opens nothing', async () => {

@@ -29,7 +29,6 @@ const TOLERANCE = 1e-4;
 
 // ---- helpers -----------------------------------------------------------------------------
 
-
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
@@ -208,7 +207,8 @@ describe('forward pass against PyTorch (tiny fixtures)', () => {
     const weights = new Map([...live.weights].map(([name, v]) => [name, tf.tensor(v, buildArchitecture(tiny).params.find((q) => q.name === name)!.shape)]));
     const p = (name: string) => weights.get(name)!;
     const silu = (x: tf.Tensor) => tf.mul(x, tf.sigmoid(x));
-    const linear = (x: tf.Tensor, prefix: string) => tf.add(tf.matMul(x as tf.Tensor2D, p(`${prefix}.weight`) as tf.Tensor2D, false, true), p(`${prefix}.bias`));
+    const linear = (x: tf.Tensor, prefix: string) =>
+      tf.add(tf.matMul(x as tf.Tensor2D, p(`${prefix}.weight`) as tf.Tensor2D, false, true), p(`${prefix}.bias`));
     const [sinusoid, temb, first] = tf.tidy(() => {
       const s = timestepEmbedding(ts, tiny.modelChannels);
       const e = tf.add(linear(silu(linear(s, 'time_embed.0')), 'time_embed.2'), tf.gather(p('label_emb.weight'), ys));

@@ -38,7 +38,14 @@ async function register(name: string, fixture: string, argsJson?: object): Promi
   copyFileSync(join(FIXTURES, fixture), file);
   if (argsJson) writeFileSync(join(folder, 'args.json'), JSON.stringify(argsJson));
   const bytes = readFileSync(file);
-  await registerModel(registry, name, { file, sha256: sha256Hex(bytes), bytes: bytes.length, config: 'tiny', parameters: 301_603, created: new Date().toISOString() });
+  await registerModel(registry, name, {
+    file,
+    sha256: sha256Hex(bytes),
+    bytes: bytes.length,
+    config: 'tiny',
+    parameters: 301_603,
+    created: new Date().toISOString(),
+  });
   return file;
 }
 
@@ -86,7 +93,11 @@ describe('samplingPlan', () => {
 
   it('without args.json the pickled args rule: live weights here, EMA where they set use_ema', async () => {
     const unflagged = await loadModel('unflagged', { registry });
-    expect(samplingPlan(unflagged)).toMatchObject({ weightsKind: 'live', argsSource: 'the checkpoint', settings: { odeMethod: 'heun2', odeOptions: { nfe: 50 }, cfgScale: 0.2, edmSchedule: true } });
+    expect(samplingPlan(unflagged)).toMatchObject({
+      weightsKind: 'live',
+      argsSource: 'the checkpoint',
+      settings: { odeMethod: 'heun2', odeOptions: { nfe: 50 }, cfgScale: 0.2, edmSchedule: true },
+    });
     expect(same(weightsToSampleWith(unflagged).values, liveValues)).toBe(true);
     expect(weightsToSampleWith(await loadModel('ema-pickled', { registry })).kind).toBe('ema');
   });
@@ -109,7 +120,27 @@ describe('every caller follows it', () => {
   it('mmmi-train sample: the EMA weights and args.json settings, the same images as the EMA checkpoint', async () => {
     const sample = async (name: string) => {
       const png = join(dir, `${name}.png`);
-      const r = await cli(['sample', '--checkpoint', name, '--registry', registry, '--n', '2', '--engine', 'tfjs', '--backend', 'cpu', '--ode_method', 'euler', '--nfe', '2', '--cfg_scale', '0.5', '--out', png]);
+      const r = await cli([
+        'sample',
+        '--checkpoint',
+        name,
+        '--registry',
+        registry,
+        '--n',
+        '2',
+        '--engine',
+        'tfjs',
+        '--backend',
+        'cpu',
+        '--ode_method',
+        'euler',
+        '--nfe',
+        '2',
+        '--cfg_scale',
+        '0.5',
+        '--out',
+        png,
+      ]);
       expect(r.code, r.err).toBe(0);
       return { err: r.err, bytes: readFileSync(png) };
     };
@@ -121,7 +152,21 @@ describe('every caller follows it', () => {
     expect(unflagged.bytes.equals((await sample('live')).bytes)).toBe(true);
     expect(unflagged.bytes.equals(flagged.bytes)).toBe(false);
     // without solver flags, args.json's solver (euler, 3 steps, cfg 0.5) is used
-    const r = await cli(['sample', '--checkpoint', 'flagged', '--registry', registry, '--n', '1', '--engine', 'tfjs', '--backend', 'cpu', '--out', join(dir, 'd.png')]);
+    const r = await cli([
+      'sample',
+      '--checkpoint',
+      'flagged',
+      '--registry',
+      registry,
+      '--n',
+      '1',
+      '--engine',
+      'tfjs',
+      '--backend',
+      'cpu',
+      '--out',
+      join(dir, 'd.png'),
+    ]);
     expect(r.err).toMatch(/1 samples \(ema weights, euler, \{"nfe":3\}, cfg 0.5;/);
   });
 
@@ -144,9 +189,35 @@ describe('every caller follows it', () => {
       await writePng(join(data, cls, '0.png'), { width: 8, height: 8, data: new Uint8Array(192).fill(cls === 'a' ? 40 : 200) });
     }
     const r = await cli([
-      'train', '--dataset', 'imagefolder', '--data_path', data, '--config', 'tiny', '--batch_size', '2', '--epochs', '1', '--eval_frequency', '1000',
-      '--output_dir', join(dir, 'run'), '--registry', registry, '--backend', 'cpu', '--init_from', 'flagged', '--max_images', '2',
-      '--ode_options', '{"nfe": 1}', '--ode_method', 'euler', '--grid_per_class', '1',
+      'train',
+      '--dataset',
+      'imagefolder',
+      '--data_path',
+      data,
+      '--config',
+      'tiny',
+      '--batch_size',
+      '2',
+      '--epochs',
+      '1',
+      '--eval_frequency',
+      '1000',
+      '--output_dir',
+      join(dir, 'run'),
+      '--registry',
+      registry,
+      '--backend',
+      'cpu',
+      '--init_from',
+      'flagged',
+      '--max_images',
+      '2',
+      '--ode_options',
+      '{"nfe": 1}',
+      '--ode_method',
+      'euler',
+      '--grid_per_class',
+      '1',
     ]);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/starting from the ema weights of .*flagged\/checkpoint.pth/);

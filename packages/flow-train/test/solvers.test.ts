@@ -2,13 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dopri5Step, integrateDopri5, previousFloat32 } from '../src/solvers/dopri5.js';
-import {
-  EVALUATIONS_PER_STEP,
-  FIXED_GRID_METHODS,
-  integrateFixedGrid,
-  stepSizeGrid,
-  type FixedGridMethod,
-} from '../src/solvers/fixed-grid.js';
+import { EVALUATIONS_PER_STEP, FIXED_GRID_METHODS, integrateFixedGrid, stepSizeGrid, type FixedGridMethod } from '../src/solvers/fixed-grid.js';
 import { integrate, ODE_METHODS, parseOdeMethod, type OdeMethod, type VelocityField } from '../src/solvers/index.js';
 import { edmGrid, uniformGrid } from '../src/time-grid.js';
 
@@ -148,8 +142,7 @@ describe('fixed-grid solvers: one step against the tableau', () => {
 // dt*0.5*(f0 + f_pred)`), with the time grid a float32 tensor, x0 = tensor(X0) and the velocity
 // `t * y - y * y * y * 0.5 + (1 - t)`, printing `.tolist()` of the results.
 const X0 = [-1.5, -0.3, 0.0, 0.2, 0.7, 1.1];
-const torchVelocity: VelocityField = (y, t) =>
-  tf.add(tf.sub(tf.mul(t, y), tf.mul(tf.mul(tf.mul(y, y), y), 0.5)), Math.fround(1 - t));
+const torchVelocity: VelocityField = (y, t) => tf.add(tf.sub(tf.mul(t, y), tf.mul(tf.mul(tf.mul(y, y), y), 0.5)), Math.fround(1 - t));
 const TORCH_EDM5_FINAL: Record<FixedGridMethod, number[]> = {
   euler: [-0.4461682140827179, 0.42198362946510315, 0.7879984974861145, 0.9943853616714478, 1.287156343460083, 1.3310673236846924],
   midpoint: [-1.006424069404602, 0.25286608934402466, 0.6820302605628967, 0.8981781005859375, 1.1904168128967285, 1.3046271800994873],
@@ -199,8 +192,8 @@ describe('stepSizeGrid: torchdiffeq `_grid_constructor_from_step_size`', () => {
       end: 0.75,
       h: 0.07,
       grid: [
-        0.25, 0.3199999928474426, 0.38999998569488525, 0.46000000834465027, 0.5299999713897705, 0.6000000238418579,
-        0.6700000166893005, 0.7400000095367432, 0.75,
+        0.25, 0.3199999928474426, 0.38999998569488525, 0.46000000834465027, 0.5299999713897705, 0.6000000238418579, 0.6700000166893005, 0.7400000095367432,
+        0.75,
       ],
     },
   ];
@@ -315,8 +308,7 @@ describe('dopri5', () => {
   // stages at c = 1 evaluated at nextafter(t1, −∞), quartic dense output at the end time), run
   // from x0 = X0 at t = 0 to 1 on the velocity above and on a stiffer one that rejects steps,
   // `t * y * 6 - y * y * y * 3 + (1 - t) * 4`.
-  const stifferVelocity: VelocityField = (y, t) =>
-    tf.add(tf.sub(tf.mul(tf.mul(t, y), 6), tf.mul(tf.mul(tf.mul(y, y), y), 3)), Math.fround(1 - t) * 4);
+  const stifferVelocity: VelocityField = (y, t) => tf.add(tf.sub(tf.mul(tf.mul(t, y), 6), tf.mul(tf.mul(tf.mul(y, y), y), 3)), Math.fround(1 - t) * 4);
   const TORCH_DOPRI5 = [
     {
       f: torchVelocity,

@@ -67,8 +67,28 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 9, 5], filter: [1, 1, 5, 4], strides: 1, pad: 'valid' },
   { x: [2, 7, 9, 5], filter: [1, 1, 5, 4], strides: 1, pad: 'same' },
   { x: [2, 7, 9, 5], filter: [1, 1, 5, 4], strides: 2, pad: 'same' },
-  { x: [2, 7, 9, 3], filter: [3, 3, 3, 4], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-  { x: [2, 6, 6, 3], filter: [1, 1, 3, 2], strides: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]] },
+  {
+    x: [2, 7, 9, 3],
+    filter: [3, 3, 3, 4],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    x: [2, 6, 6, 3],
+    filter: [1, 1, 3, 2],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
   { x: [1, 5, 5, 2], filter: [3, 3, 2, 2], strides: 1, pad: 1 },
   { x: [3, 8, 6, 5], filter: [2, 3, 5, 3], strides: 2, pad: 'same' },
   { x: [2, 9, 7, 3], filter: [3, 2, 3, 2], strides: [3, 2], pad: 'valid' },
@@ -84,7 +104,8 @@ function convOutShape(c: ConvCase): number[] {
   return nchw ? [b, ch, h, w] : [b, h, w, ch];
 }
 
-const caseName = (c: ConvCase) => `x ${c.x.join('×')}, filter ${c.filter.join('×')}, strides ${JSON.stringify(c.strides)}, pad ${JSON.stringify(c.pad)}${c.dataFormat ? `, ${c.dataFormat}` : ''}`;
+const caseName = (c: ConvCase) =>
+  `x ${c.x.join('×')}, filter ${c.filter.join('×')}, strides ${JSON.stringify(c.strides)}, pad ${JSON.stringify(c.pad)}${c.dataFormat ? `, ${c.dataFormat}` : ''}`;
 
 let logLines: string[] = [];
 
@@ -213,7 +234,6 @@ describe('OneHot (wrapped: wasm ignores its dtype)', () => {
       expect(Array.from(out.values)).toEqual(Array.from(ref.values));
     }
   });
-
 });
 
 // ---------------------------------------------------------------------------------------
@@ -262,7 +282,10 @@ function smallLoss(p: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor1
   };
   let h = tf.add(tf.conv2d(x, p['conv1.w'] as tf.Tensor4D, 1, 'same'), p['conv1.b']) as tf.Tensor4D;
   // conditioning: embedding row + linear(sin/cos features)
-  const feats = tf.concat([tf.sin(tf.reshape(t, [B, 1])), tf.cos(tf.reshape(t, [B, 1])), tf.exp(tf.mul(tf.reshape(t, [B, 1]), -1)), tf.square(tf.reshape(t, [B, 1]))], 1);
+  const feats = tf.concat(
+    [tf.sin(tf.reshape(t, [B, 1])), tf.cos(tf.reshape(t, [B, 1])), tf.exp(tf.mul(tf.reshape(t, [B, 1]), -1)), tf.square(tf.reshape(t, [B, 1]))],
+    1,
+  );
   const cond = tf.add(tf.add(tf.gather(p.emb, y), tf.matMul(feats, p['lin.w'] as tf.Tensor2D, false, true)), p['lin.b']);
   const [scale, shift] = tf.split(tf.reshape(silu(cond), [B, 1, 1, 2 * C]), 2, 3);
   h = silu(tf.add(tf.mul(groupNorm(h), tf.add(scale, 1)), shift)) as tf.Tensor4D;
@@ -312,7 +335,10 @@ describe('a small conv + GroupNorm + embedding + attention model', () => {
     for (const name of Object.keys(PARAM_SHAPES)) {
       // relative to the largest entry of each gradient
       expect(relDiff(out.grads[name], ref.grads[name], 0), name).toBeLessThanOrEqual(2e-5);
-      expect(out.grads[name].some((g) => g !== 0), `${name} has a gradient`).toBe(true);
+      expect(
+        out.grads[name].some((g) => g !== 0),
+        `${name} has a gradient`,
+      ).toBe(true);
     }
   });
 });
@@ -325,7 +351,11 @@ describe('memory', () => {
     const dy2 = tf.tensor4d(randn(2 * 5 * 4 * 5, 5), [2, 5, 4, 5]);
     const seg = tf.tensor2d(randn(6 * 4, 6), [6, 4]);
     const ids = tf.tensor1d([1, 0, 1, 2, -1, 2], 'int32');
-    const segInt = tf.tensor2d(Int32Array.from({ length: 24 }, (_, i) => i), [6, 4], 'int32');
+    const segInt = tf.tensor2d(
+      Int32Array.from({ length: 24 }, (_, i) => i),
+      [6, 4],
+      'int32',
+    );
     const tensors = tf.memory().numTensors;
     const buffers = wasmDataIds();
     const before = getConv2DBackpropFilterVariant();

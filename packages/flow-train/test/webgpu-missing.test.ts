@@ -28,9 +28,25 @@ async function run(args: string[]) {
 
 describe.skipIf(found.length > 0)('no WebGPU adapter', () => {
   it('mmmi-train sample --backend webgpu: exit 2, one line naming the attempts and the install step', async () => {
-    const r = await run(['sample', '--checkpoint', 'cifar10-small', '--n', '1', '--nfe', '1', '--engine', 'tfjs', '--backend', 'webgpu', '--out', '/nonexistent-never-written/grid.png']);
+    const r = await run([
+      'sample',
+      '--checkpoint',
+      'cifar10-small',
+      '--n',
+      '1',
+      '--nfe',
+      '1',
+      '--engine',
+      'tfjs',
+      '--backend',
+      'webgpu',
+      '--out',
+      '/nonexistent-never-written/grid.png',
+    ]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^mmmi-train: error: no usable tfjs backend: webgpu: no WebGPU adapter \(default: no adapter\); a GPU needs its Vulkan driver and the loader \(Debian: libvulkan1/m);
+    expect(r.err).toMatch(
+      /^mmmi-train: error: no usable tfjs backend: webgpu: no WebGPU adapter \(default: no adapter\); a GPU needs its Vulkan driver and the loader \(Debian: libvulkan1/m,
+    );
     expect(r.err).not.toMatch(/^\s+at /m);
   });
 
@@ -46,6 +62,8 @@ describe('MMMI_WEBGPU_BACKENDS', () => {
   it('restricts the search in order; an unknown name is an error naming the choices', () => {
     expect(webGpuProbes({ MMMI_WEBGPU_BACKENDS: 'opengl, default' }).map((p) => p.dawnBackend)).toEqual(['default', 'opengl']);
     expect(webGpuProbes({}).map((p) => p.dawnBackend)).toEqual(['default', 'opengles', 'opengl']);
-    expect(() => webGpuProbes({ MMMI_WEBGPU_BACKENDS: 'vulkan,opengles' })).toThrow(/unknown Dawn backend 'vulkan' \(expected a comma list of default, opengles, opengl\)/);
+    expect(() => webGpuProbes({ MMMI_WEBGPU_BACKENDS: 'vulkan,opengles' })).toThrow(
+      /unknown Dawn backend 'vulkan' \(expected a comma list of default, opengles, opengl\)/,
+    );
   });
 });

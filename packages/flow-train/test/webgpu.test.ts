@@ -206,8 +206,32 @@ describe.skipIf(skipReason !== undefined)('mmmi-train with --backend webgpu', ()
     }
     const out = join(dir, 'out');
     const train = await cli([
-      'train', '--dataset', 'imagefolder', '--data_path', data, '--config', 'tiny', '--batch_size', '2', '--epochs', '1', '--eval_frequency', '1',
-      '--grid_per_class', '1', '--ode_method', 'heun2', '--ode_options', '{"nfe": 2}', '--use_ema', '--output_dir', out, '--registry', join(dir, 'reg'), '--backend', 'webgpu',
+      'train',
+      '--dataset',
+      'imagefolder',
+      '--data_path',
+      data,
+      '--config',
+      'tiny',
+      '--batch_size',
+      '2',
+      '--epochs',
+      '1',
+      '--eval_frequency',
+      '1',
+      '--grid_per_class',
+      '1',
+      '--ode_method',
+      'heun2',
+      '--ode_options',
+      '{"nfe": 2}',
+      '--use_ema',
+      '--output_dir',
+      out,
+      '--registry',
+      join(dir, 'reg'),
+      '--backend',
+      'webgpu',
     ]);
     expect(train.code, train.err).toBe(0);
     expect(train.err).toMatch(/flow-train: tfjs backend webgpu \(/);
@@ -230,7 +254,21 @@ describe.skipIf(skipReason !== undefined)('mmmi-train with --backend webgpu', ()
     // 8-bit images of float32 results that agree to ~1e-6: at most one level apart
     expect(Math.max(...onGpu.map((v, i) => Math.abs(v - onCpu[i])))).toBeLessThanOrEqual(1);
 
-    const threads = await cli(['sample', '--checkpoint', ckptPath, '--n', '2', '--engine', 'tfjs', '--backend', 'webgpu', '--threads', '2', '--out', join(dir, 'x.png')]);
+    const threads = await cli([
+      'sample',
+      '--checkpoint',
+      ckptPath,
+      '--n',
+      '2',
+      '--engine',
+      'tfjs',
+      '--backend',
+      'webgpu',
+      '--threads',
+      '2',
+      '--out',
+      join(dir, 'x.png'),
+    ]);
     expect(threads.code).toBe(2);
     expect(threads.err).toMatch(/--threads 2: data-parallel threads are for the one-threaded wasm and cpu backends; webgpu already uses the GPU/);
   });

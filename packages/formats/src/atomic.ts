@@ -22,7 +22,7 @@ export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[
     fh = await open(tmp, 'wx');
     for (const chunk of chunks) {
       // A single write() may be partial for large buffers.
-      for (let off = 0; off < chunk.length; ) {
+      for (let off = 0; off < chunk.length;) {
         const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
         off += bytesWritten;
       }
@@ -43,7 +43,7 @@ export function writeFileAtomicSync(path: string, chunks: readonly Uint8Array[])
   try {
     fd = openSync(tmp, 'wx');
     for (const chunk of chunks) {
-      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+      for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
     }
     closeSync(fd);
     fd = undefined;
@@ -85,7 +85,7 @@ export class AtomicFile {
   /** Write all of `bytes` at `position` (a single write() may be partial). */
   async writeAt(bytes: Uint8Array, position: number): Promise<void> {
     if (this.handle === undefined) throw new Error(`${this.path}: the file was already committed or aborted`);
-    for (let off = 0; off < bytes.length; ) {
+    for (let off = 0; off < bytes.length;) {
       const { bytesWritten } = await this.handle.write(bytes, off, bytes.length - off, position + off);
       off += bytesWritten;
     }

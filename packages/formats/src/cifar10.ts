@@ -195,7 +195,14 @@ async function* readBinary(info: Cifar10SourceInfo, split: Cifar10Split, batcher
       }
     }
     if (next < wanted.length) {
-      throw new FormatError('CIFAR-10', info.path, `missing batch files: ${wanted.slice(next).filter((f) => !early.has(f)).join(', ')}`);
+      throw new FormatError(
+        'CIFAR-10',
+        info.path,
+        `missing batch files: ${wanted
+          .slice(next)
+          .filter((f) => !early.has(f))
+          .join(', ')}`,
+      );
     }
   }
 }

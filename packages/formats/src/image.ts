@@ -15,8 +15,7 @@ export { encodePng } from './png.js';
 
 export type ImageFormat = 'png' | 'jpeg';
 
-const startsWith = (bytes: Uint8Array, sig: readonly number[]): boolean =>
-  bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
+const startsWith = (bytes: Uint8Array, sig: readonly number[]): boolean => bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
 
 const OTHER_FORMATS: [string, number[]][] = [
   ['GIF', [0x47, 0x49, 0x46, 0x38]],
@@ -52,7 +51,7 @@ export function imageSourceKind(bytes: Uint8Array): ImageSourceKind | undefined 
   }
   if (format === 'jpeg') {
     // the first start-of-frame segment (FFC0–FFCF but FFC4, FFC8, FFCC) gives precision and components
-    for (let p = 2; p + 9 < bytes.length; ) {
+    for (let p = 2; p + 9 < bytes.length;) {
       if (bytes[p] !== 0xff) return undefined;
       const marker = bytes[p + 1];
       const length = (bytes[p + 2] << 8) | bytes[p + 3];

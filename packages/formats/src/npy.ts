@@ -36,9 +36,7 @@ import { isDict, isTuple, parsePyLiteral, PyLiteralError, type PyValue } from '.
 export type { NpyData, NpyDataMap, NpyDtype, NpyUnicodeDtype } from './npy-dtype.js';
 
 /** A decoded array; a union over dtypes so that checking `dtype` narrows `data`. */
-export type NpyArray<D extends NpyDtype = NpyDtype> = D extends NpyDtype
-  ? { dtype: D; shape: number[]; data: NpyDataMap[D] }
-  : never;
+export type NpyArray<D extends NpyDtype = NpyDtype> = D extends NpyDtype ? { dtype: D; shape: number[]; data: NpyDataMap[D] } : never;
 
 export interface NpyInput {
   shape: readonly number[];

@@ -185,7 +185,8 @@ export class NpzFile {
       check.feed(offset, raw);
       // bytes after the data (none as NumPy writes) complete the entry once the data are read
       const dataEnd = header.dataOffset + info.byteLength;
-      if (check.state === 'reading' && check.nextOffset === dataEnd && m.entrySize > dataEnd) check.feed(dataEnd, await this.zip.readRange(m.entry, dataEnd, m.entrySize - dataEnd));
+      if (check.state === 'reading' && check.nextOffset === dataEnd && m.entrySize > dataEnd)
+        check.feed(dataEnd, await this.zip.readRange(m.entry, dataEnd, m.entrySize - dataEnd));
     }
     if (raw.byteOffset !== 0 || raw.buffer.byteLength !== raw.length) raw = raw.slice();
     if (bigEndian) byteswapInPlace(raw, size);

@@ -94,9 +94,7 @@ class ArrayStream implements NpzArrayWriter {
 
   async end(): Promise<void> {
     if (this.written !== this.count) {
-      throw new Error(
-        `NpzWriter array '${this.name}': shape (${this.shape.join(', ')}) needs ${this.count} elements, only ${this.written} were written`,
-      );
+      throw new Error(`NpzWriter array '${this.name}': shape (${this.shape.join(', ')}) needs ${this.count} elements, only ${this.written} were written`);
     }
     await this.entry.end();
   }

@@ -27,7 +27,7 @@ function withoutColorKey(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const keep: Uint8Array[] = [bytes.subarray(0, 8)];
   let found = false;
-  for (let off = 8; off + 12 <= bytes.length; ) {
+  for (let off = 8; off + 12 <= bytes.length;) {
     const end = off + 12 + view.getUint32(off, false);
     if (end > bytes.length) return bytes;
     const type = String.fromCharCode(...bytes.subarray(off + 4, off + 8));

@@ -190,7 +190,11 @@ function parseEntry(name: string, info: unknown, file: string | undefined): Entr
   const t = `tensor ${q(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(file, `${t}: header entry is ${typeName(info)}, expected an object`);
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-  for (const [key, v] of [['dtype', dtype], ['shape', shape], ['data_offsets', offsets]] as const) {
+  for (const [key, v] of [
+    ['dtype', dtype],
+    ['shape', shape],
+    ['data_offsets', offsets],
+  ] as const) {
     if (v === undefined) fail(file, `${t}: header entry has no '${key}'`);
   }
   if (typeof dtype !== 'string') fail(file, `${t}: dtype is ${typeName(dtype)}, expected a string`);
@@ -306,7 +310,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
     const total = (await fh.stat()).size;
     const readAt = async (length: number, position: number): Promise<Uint8Array> => {
       const out = new Uint8Array(length);
-      for (let off = 0; off < length; ) {
+      for (let off = 0; off < length;) {
         const { bytesRead } = await fh.read(out, off, Math.min(READ_CHUNK, length - off), position + off);
         if (bytesRead === 0) fail(path, `the file shrank while being read (${position + off} of ${total} bytes)`);
         off += bytesRead;

@@ -34,7 +34,16 @@ export type TorchData = TorchDataMap[TorchDtype];
 
 /** Bytes per element as stored in the file. */
 export const TORCH_ITEM_SIZE: Readonly<Record<TorchDtype, number>> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** Bytes per element once decoded (float16/bfloat16 grow to 4). */
@@ -104,7 +113,7 @@ function gather(view: TensorView, count: number): Uint8Array {
   const innerLen = shape[last];
   const innerStep = stride[last] * words;
   let base = view.offset * words; // word offset of the current row's first element
-  for (let o = 0; o < count * words; ) {
+  for (let o = 0; o < count * words;) {
     for (let j = 0, s = base; j < innerLen; j++, s += innerStep) {
       for (let w = 0; w < words; w++) to[o++] = from[s + w];
     }
@@ -159,13 +168,20 @@ function decode(dtype: TorchDtype, raw: Uint8Array): TorchData {
     case 'bool':
       for (let i = 0; i < raw.length; i++) raw[i] = raw[i] === 0 ? 0 : 1;
       return raw;
-    case 'float32': return new Float32Array(raw.buffer);
-    case 'float64': return new Float64Array(raw.buffer);
-    case 'int64': return new BigInt64Array(raw.buffer);
-    case 'int32': return new Int32Array(raw.buffer);
-    case 'int16': return new Int16Array(raw.buffer);
-    case 'int8': return new Int8Array(raw.buffer);
-    case 'uint8': return raw;
+    case 'float32':
+      return new Float32Array(raw.buffer);
+    case 'float64':
+      return new Float64Array(raw.buffer);
+    case 'int64':
+      return new BigInt64Array(raw.buffer);
+    case 'int32':
+      return new Int32Array(raw.buffer);
+    case 'int16':
+      return new Int16Array(raw.buffer);
+    case 'int8':
+      return new Int8Array(raw.buffer);
+    case 'uint8':
+      return raw;
   }
 }
 

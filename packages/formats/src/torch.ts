@@ -25,17 +25,19 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { FormatError, hexPreview } from './errors.js';
-import { describe, isPyTuple, PyGlobal, setPyAttributes, unpickleAt, type PickleContext, type PickleGlobal, type PickleGlobals, type UnpickleOptions } from './pickle.js';
-import { NUMPY_GLOBALS, PYTHON_GLOBALS } from './pickle-globals.js';
 import {
-  materialise,
-  TORCH_DECODED_SIZE,
-  TORCH_ITEM_SIZE,
-  TorchTensor,
-  viewExtent,
-  type TorchDataMap,
-  type TorchDtype,
-} from './torch-tensor.js';
+  describe,
+  isPyTuple,
+  PyGlobal,
+  setPyAttributes,
+  unpickleAt,
+  type PickleContext,
+  type PickleGlobal,
+  type PickleGlobals,
+  type UnpickleOptions,
+} from './pickle.js';
+import { NUMPY_GLOBALS, PYTHON_GLOBALS } from './pickle-globals.js';
+import { materialise, TORCH_DECODED_SIZE, TORCH_ITEM_SIZE, TorchTensor, viewExtent, type TorchDataMap, type TorchDtype } from './torch-tensor.js';
 import { readZip, type ZipArchive } from './zip.js';
 
 export { TorchTensor, type TorchData, type TorchDataMap, type TorchDtype } from './torch-tensor.js';
@@ -76,16 +78,48 @@ const STORAGE_DTYPES: Readonly<Record<string, TorchDtype>> = {
 
 /** torch dtype objects (pickled by name, e.g. `torch.float16`) that can type a tensor. */
 const DTYPE_NAMES: Readonly<Record<string, TorchDtype>> = {
-  float32: 'float32', float: 'float32', float64: 'float64', double: 'float64', float16: 'float16', half: 'float16',
-  bfloat16: 'bfloat16', int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16', short: 'int16',
-  int8: 'int8', uint8: 'uint8', bool: 'bool',
+  float32: 'float32',
+  float: 'float32',
+  float64: 'float64',
+  double: 'float64',
+  float16: 'float16',
+  half: 'float16',
+  bfloat16: 'bfloat16',
+  int64: 'int64',
+  long: 'int64',
+  int32: 'int32',
+  int: 'int32',
+  int16: 'int16',
+  short: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  bool: 'bool',
 };
 
 /** Other torch names that may appear as plain values (in args, metadata): harmless markers. */
 const TORCH_MARKERS = [
-  'complex32', 'complex64', 'complex128', 'cfloat', 'cdouble', 'chalf', 'uint16', 'uint32', 'uint64',
-  'qint8', 'quint8', 'qint32', 'quint4x2', 'float8_e4m3fn', 'float8_e5m2',
-  'strided', 'sparse_coo', 'sparse_csr', 'contiguous_format', 'channels_last', 'channels_last_3d', 'preserve_format',
+  'complex32',
+  'complex64',
+  'complex128',
+  'cfloat',
+  'cdouble',
+  'chalf',
+  'uint16',
+  'uint32',
+  'uint64',
+  'qint8',
+  'quint8',
+  'qint32',
+  'quint4x2',
+  'float8_e4m3fn',
+  'float8_e5m2',
+  'strided',
+  'sparse_coo',
+  'sparse_csr',
+  'contiguous_format',
+  'channels_last',
+  'channels_last_3d',
+  'preserve_format',
   'Tensor',
 ];
 
@@ -93,7 +127,8 @@ const UNSUPPORTED_TENSORS = 'only dense tensors of real or bool dtype are suppor
 
 /** Known torch globals refused with a specific reason rather than the generic one. */
 const REFUSED: Readonly<Record<string, string>> = {
-  'torch.storage._load_from_bytes': 'it runs a nested torch.load on embedded bytes (a storage pickled outside torch.save); re-save the checkpoint with torch.save',
+  'torch.storage._load_from_bytes':
+    'it runs a nested torch.load on embedded bytes (a storage pickled outside torch.save); re-save the checkpoint with torch.save',
   'torch._utils._rebuild_qtensor': `quantized tensors: ${UNSUPPORTED_TENSORS}`,
   'torch._utils._rebuild_sparse_tensor': `sparse tensors: ${UNSUPPORTED_TENSORS}`,
   'torch._utils._rebuild_sparse_csr_tensor': `sparse tensors: ${UNSUPPORTED_TENSORS}`,
@@ -205,7 +240,15 @@ class Loader {
   }
 
   /** _rebuild_tensor*: validate the view now, materialise it once storages are known. */
-  rebuild(storage: unknown, offset: unknown, size: unknown, stride: unknown, requiresGrad: unknown, dtype: TorchDtype | undefined, ctx: PickleContext): TorchTensor {
+  rebuild(
+    storage: unknown,
+    offset: unknown,
+    size: unknown,
+    stride: unknown,
+    requiresGrad: unknown,
+    dtype: TorchDtype | undefined,
+    ctx: PickleContext,
+  ): TorchTensor {
     if (!(storage instanceof TorchStorage)) return ctx.fail(`tensor storage is a ${describe(storage)}, not a storage`);
     if (!isCount(offset)) ctx.fail(`tensor storage offset ${String(offset)} is not a non-negative integer`);
     const shape = counts(size, 'size', ctx);
@@ -353,7 +396,10 @@ function loadZip(bytes: Uint8Array, file: string | undefined, loader: Loader): u
   const pkls = zip.entries.map((e) => e.name).filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   const names = [...new Set(pkls)];
   if (names.length === 0) {
-    const shown = zip.entries.slice(0, 5).map((e) => `'${e.name}'`).join(', ');
+    const shown = zip.entries
+      .slice(0, 5)
+      .map((e) => `'${e.name}'`)
+      .join(', ');
     loader.fail(`no '<folder>/data.pkl' entry: not a torch.save zip archive (entries: ${shown || 'none'}${zip.entries.length > 5 ? ', …' : ''})`);
   }
   if (names.length > 1) loader.fail(`several data.pkl entries (${names.join(', ')}): ambiguous archive`);
@@ -363,7 +409,9 @@ function loadZip(bytes: Uint8Array, file: string | undefined, loader: Loader): u
   }
   let bigEndian = false;
   if (zip.has(`${prefix}byteorder`)) {
-    const order = Buffer.from(zip.read(`${prefix}byteorder`)).toString('latin1').trim();
+    const order = Buffer.from(zip.read(`${prefix}byteorder`))
+      .toString('latin1')
+      .trim();
     if (order !== 'little' && order !== 'big') loader.fail(`unknown byte order '${order.slice(0, 20)}' in ${prefix}byteorder`);
     bigEndian = order === 'big';
   }
@@ -392,7 +440,11 @@ function loadZip(bytes: Uint8Array, file: string | undefined, loader: Loader): u
 }
 
 function describePid(pid: unknown): string {
-  if (Array.isArray(pid)) return `(${pid.slice(0, 6).map((x) => (typeof x === 'string' ? `'${x.slice(0, 30)}'` : describe(x))).join(', ')})`;
+  if (Array.isArray(pid))
+    return `(${pid
+      .slice(0, 6)
+      .map((x) => (typeof x === 'string' ? `'${x.slice(0, 30)}'` : describe(x)))
+      .join(', ')})`;
   return `of type ${describe(pid)}`;
 }
 
@@ -412,7 +464,7 @@ function loadLegacy(bytes: Uint8Array, file: string | undefined, loader: Loader)
   };
   const magic = next('magic number');
   if (magic !== LEGACY_MAGIC) {
-    loader.fail('not a torch checkpoint: a pickle, but without torch\'s magic number (a plain pickle is not read here)');
+    loader.fail("not a torch checkpoint: a pickle, but without torch's magic number (a plain pickle is not read here)");
   }
   const protocol = next('protocol version');
   if (protocol !== LEGACY_PROTOCOL) loader.fail(`unsupported legacy protocol version ${String(protocol)} (expected ${LEGACY_PROTOCOL})`);

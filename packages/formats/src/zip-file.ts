@@ -59,15 +59,22 @@ export class ZipFile {
       else if (parser.holds(rec, Z.ZIP64_EOCD_SIZE)) dir = parser.zip64Directory(rec);
       else dir = new Parser(await readAt(fh, path, size, rec, Z.ZIP64_EOCD_SIZE), path, window(rec)).zip64Directory(rec);
       parser.checkDirectory(dir);
-      if (dir.size > MAX_ENTRY_SIZE) parser.fail(`the central directory declares ${dir.size} bytes, more than the ${MAX_ENTRY_SIZE} that can be read into memory`);
-      const cd = parser.holds(dir.offset, dir.size)
-        ? parser
-        : new Parser(await readAt(fh, path, size, dir.offset, dir.size), path, window(dir.offset));
+      if (dir.size > MAX_ENTRY_SIZE)
+        parser.fail(`the central directory declares ${dir.size} bytes, more than the ${MAX_ENTRY_SIZE} that can be read into memory`);
+      const cd = parser.holds(dir.offset, dir.size) ? parser : new Parser(await readAt(fh, path, size, dir.offset, dir.size), path, window(dir.offset));
       const located = cd.entries(dir);
       parser.checkLayout(located, dir);
       // a parser with no bytes of its own: for the checks that need only the file's size
       const checker = new Parser(new Uint8Array(0), path, window(size));
-      return new ZipFile(path, size, located.map((l) => l.entry), fh, checker, indexByName(located), head);
+      return new ZipFile(
+        path,
+        size,
+        located.map((l) => l.entry),
+        fh,
+        checker,
+        indexByName(located),
+        head,
+      );
     } catch (err) {
       await fh.close();
       throw err;
@@ -128,10 +135,10 @@ export class ZipFile {
       return this.readAt(start, n);
     }
     if (n === 0) return new Uint8Array(0);
-    const self = this;
+    const readAt = (offset: number, bytes: number) => this.readAt(offset, bytes);
     async function* compressed() {
       for (let p = 0; p < entry.compressedSize; p += INFLATE_CHUNK) {
-        yield Buffer.from(await self.readAt(start + p, Math.min(INFLATE_CHUNK, entry.compressedSize - p)));
+        yield Buffer.from(await readAt(start + p, Math.min(INFLATE_CHUNK, entry.compressedSize - p)));
       }
     }
     const inflater = createInflateRaw();
@@ -177,7 +184,9 @@ export class ZipFile {
 
   private requireStored(entry: ZipEntry, what: string): void {
     if (entry.method !== Z.METHOD_STORED) {
-      throw new Error(`ZipFile.${what}: entry '${entry.name}' of ${this.path} is deflate-compressed; only stored (uncompressed) entries can be read in ranges (use read())`);
+      throw new Error(
+        `ZipFile.${what}: entry '${entry.name}' of ${this.path} is deflate-compressed; only stored (uncompressed) entries can be read in ranges (use read())`,
+      );
     }
     this.parser.checkStored(entry);
   }

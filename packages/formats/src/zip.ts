@@ -58,8 +58,7 @@ export const MAX_ENTRY_SIZE = 2 ** 31;
 
 const METHOD_NAMES: Record<number, string> = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'LZMA', 93: 'zstd', 95: 'xz', 99: 'AES encryption' };
 
-const CP437_HIGH =
-  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -233,7 +232,7 @@ export class Parser {
   zip64Fields(name: string, extraStart: number, extraEnd: number, size: number, csize: number, offset: number): [number, number, number] {
     const wanted = [size, csize, offset].map((v) => v === Z.U32_SENTINEL);
     if (!wanted.includes(true)) return [size, csize, offset];
-    for (let p = extraStart; p + 4 <= extraEnd; ) {
+    for (let p = extraStart; p + 4 <= extraEnd;) {
       const id = this.u16(p);
       const len = this.u16(p + 2);
       if (p + 4 + len > extraEnd) break;
@@ -354,7 +353,8 @@ export class Parser {
 
   /** Refuse entries too large to hold in memory, before anything is allocated. */
   checkReadable(entry: ZipEntry): void {
-    if (entry.size > MAX_ENTRY_SIZE) this.fail(`entry '${entry.name}' declares ${entry.size} bytes, more than the ${MAX_ENTRY_SIZE} that can be read into memory`);
+    if (entry.size > MAX_ENTRY_SIZE)
+      this.fail(`entry '${entry.name}' declares ${entry.size} bytes, more than the ${MAX_ENTRY_SIZE} that can be read into memory`);
   }
 
   /** A stored entry must declare equal sizes. */
@@ -436,7 +436,10 @@ export function lookup(parser: Parser, byName: Map<string, Located>, name: strin
   const loc = byName.get(name);
   if (loc === undefined) {
     const names = [...byName.keys()];
-    const shown = names.slice(0, 10).map((n) => `'${n}'`).join(', ');
+    const shown = names
+      .slice(0, 10)
+      .map((n) => `'${n}'`)
+      .join(', ');
     parser.fail(`no entry '${name}' (the archive has ${names.length}: ${shown}${names.length > 10 ? ', …' : ''})`);
   }
   return loc;

@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { hasPython, mulberry32, runPython, tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  CIFAR10_CLASSES,
-  cifar10RecordsToHwc,
-  decodeImageRgb,
-  detectCifar10,
-  FormatError,
-  readCifar10,
-  type Cifar10Batch,
-} from '../src/index.js';
+import { CIFAR10_CLASSES, cifar10RecordsToHwc, decodeImageRgb, detectCifar10, FormatError, readCifar10, type Cifar10Batch } from '../src/index.js';
 
 const dir = tempDir('mmmi-formats-cifar10-');
 
@@ -130,7 +122,10 @@ describe.skipIf(!hasPython())('readCifar10: binary release', () => {
 
   it('FormatErrors: missing batches, partial records, not CIFAR-10', async () => {
     const p = join(dir, 'missing.tar.gz');
-    tar(p, ['data_batch_1.bin', 'data_batch_2.bin', 'test_batch.bin'].map((f) => [join(batchesDir, f), `cifar-10-batches-bin/${f}`]));
+    tar(
+      p,
+      ['data_batch_1.bin', 'data_batch_2.bin', 'test_batch.bin'].map((f) => [join(batchesDir, f), `cifar-10-batches-bin/${f}`]),
+    );
     await expect(all(readCifar10(p, 'train'))).rejects.toThrow(/missing batch files: data_batch_3.bin, data_batch_4.bin, data_batch_5.bin/);
     expect((await all(readCifar10(p, 'test'))).labels.length).toBe(5);
 
@@ -159,7 +154,11 @@ describe.skipIf(!hasPython())('readCifar10: JPEG folder layout', () => {
   const want = new Map<string, { label: number; data: Uint8Array }>();
   beforeAll(() => {
     for (const split of ['train', 'test']) {
-      for (const [label, cls] of [[0, 'airplane'], [3, 'cat'], [9, 'truck']] as const) {
+      for (const [label, cls] of [
+        [0, 'airplane'],
+        [3, 'cat'],
+        [9, 'truck'],
+      ] as const) {
         mkdirSync(join(jpgDir, split, cls), { recursive: true });
         for (let k = 0; k < (split === 'train' ? 3 : 1); k++) {
           const data = Buffer.alloc(32 * 32 * 4, 255);

@@ -19,6 +19,9 @@ describe('file checksums', () => {
   });
 
   it('stream files of many chunks: one million "a" (FIPS 180-2 test vector)', async () => {
-    expect(await sha256File(file(new Uint8Array(1_000_000).fill(0x61)))).toEqual({ sha256: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0', bytes: 1_000_000 });
+    expect(await sha256File(file(new Uint8Array(1_000_000).fill(0x61)))).toEqual({
+      sha256: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+      bytes: 1_000_000,
+    });
   });
 });

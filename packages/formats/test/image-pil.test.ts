@@ -61,20 +61,18 @@ describe.skipIf(!hasPil())('PIL as reference', () => {
     const file = join(tmp, 'ours.png');
     const bytes = encodePng({ width: 19, height: 11, data });
     writeFileSync(file, bytes);
-    const out = runPython(
-      'import sys; from PIL import Image; im = Image.open(sys.argv[1]); print(im.mode, im.size[0], im.size[1], im.tobytes().hex())',
-      [file],
-    ).trim();
+    const out = runPython('import sys; from PIL import Image; im = Image.open(sys.argv[1]); print(im.mode, im.size[0], im.size[1], im.tobytes().hex())', [
+      file,
+    ]).trim();
     expect(out).toBe(`RGB 19 11 ${Buffer.from(data).toString('hex')}`);
   });
 
   it.skipIf(!existsSync(ANCHORS))('anchor templates decode exactly as PIL decodes them', () => {
-    const files = readdirSync(ANCHORS).filter((f) => f.endsWith('.png')).map((f) => join(ANCHORS, f));
+    const files = readdirSync(ANCHORS)
+      .filter((f) => f.endsWith('.png'))
+      .map((f) => join(ANCHORS, f));
     const out = JSON.parse(
-      runPython(
-        'import json, sys; from PIL import Image; print(json.dumps({f: Image.open(f).convert("RGB").tobytes().hex() for f in sys.argv[1:]}))',
-        files,
-      ),
+      runPython('import json, sys; from PIL import Image; print(json.dumps({f: Image.open(f).convert("RGB").tobytes().hex() for f in sys.argv[1:]}))', files),
     ) as Record<string, string>;
     for (const f of files) expect(Buffer.from(readImageRgbSync(f).data).toString('hex'), f).toBe(out[f]);
   });

@@ -17,8 +17,7 @@ function craft(dict: string, data: Uint8Array = new Uint8Array(0), major = 1): U
   return Buffer.concat([head, text, data]);
 }
 
-const f8Header = (shape: string, descr = '<f8', fortran = 'False') =>
-  `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+const f8Header = (shape: string, descr = '<f8', fortran = 'False') => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
 
 function reasonOf(bytes: Uint8Array, file?: string): string {
   try {
@@ -77,9 +76,7 @@ describe('malformed .npy bytes', () => {
     expect(reasonOf(craft(f8Header('(2,)', '<f2'), new Uint8Array(4)))).toMatch(/float16/);
     expect(reasonOf(craft(f8Header('(2,)', '<f16'), new Uint8Array(32)))).toMatch(/unsupported dtype '<f16'/);
     expect(reasonOf(craft(f8Header('(2,)', '|f8'), new Uint8Array(16)))).toMatch(/byte order/);
-    expect(reasonOf(craft(`{'descr': [('x', '<f8')], 'fortran_order': False, 'shape': (1,), }`, new Uint8Array(8)))).toMatch(
-      /structured/,
-    );
+    expect(reasonOf(craft(`{'descr': [('x', '<f8')], 'fortran_order': False, 'shape': (1,), }`, new Uint8Array(8)))).toMatch(/structured/);
   });
 
   it('bad header dicts', () => {

@@ -12,7 +12,10 @@ import { NpzWriter, readNpz, readZip, writeNpz, type NpyInput, type NpyUnicodeIn
 import { hex } from './helpers.js';
 import { noise } from './zipcraft.js';
 
-const sha256 = (b: ArrayBufferView) => createHash('sha256').update(Buffer.from(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
+const sha256 = (b: ArrayBufferView) =>
+  createHash('sha256')
+    .update(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+    .digest('hex');
 
 interface ExpectedArray {
   dtype: string;
@@ -271,7 +274,15 @@ describe.skipIf(!hasNumpy())('we write, NumPy and zipfile read', () => {
         ? { dtype, shape: [...a.shape], same_bytes_as_np_save: true, strings: a.data }
         : { dtype, shape: [...a.shape], same_bytes_as_np_save: true, sha: sha256(a.data as ArrayBufferView) };
     const wholeDtypes: Record<string, string> = {
-      f8: '<f8', f4: '<f4', i4: '<i4', u8: '<u8', b1: '|b1', MI_labels: '<U9', labels_2d: '<U7', alpha: '<f8', empty: '<i4',
+      f8: '<f8',
+      f4: '<f4',
+      i4: '<i4',
+      u8: '<u8',
+      b1: '|b1',
+      MI_labels: '<U9',
+      labels_2d: '<U7',
+      alpha: '<f8',
+      empty: '<i4',
     };
     for (const [label, res] of Object.entries(got)) {
       expect({ label, testzip: res.testzip, zip64: res.zip64_locator }).toEqual({ label, testzip: null, zip64: label.endsWith('zip64') });

@@ -99,8 +99,20 @@ describe.skipIf(!hasPython())('pickles written by Python (protocols 0-5)', () =>
       expect(keys[3]).toBe(null);
       expect([...m.values()]).toEqual([1, 'b', null, [1]]);
     });
-    each('nested', (v) => expect(v).toEqual(new Map<string, unknown>([['l', [new Map([['x', [1.5, [true, null]]]])]], ['empty', new Map()]])));
-    each('ordered', (v) => expect([...(v as Map<string, number>)]).toEqual([['b', 1], ['a', 2]]));
+    each('nested', (v) =>
+      expect(v).toEqual(
+        new Map<string, unknown>([
+          ['l', [new Map([['x', [1.5, [true, null]]]])]],
+          ['empty', new Map()],
+        ]),
+      ),
+    );
+    each('ordered', (v) =>
+      expect([...(v as Map<string, number>)]).toEqual([
+        ['b', 1],
+        ['a', 2],
+      ]),
+    );
   });
 
   it('reads sets, frozensets, shared and recursive references', () => {
@@ -170,16 +182,44 @@ describe('opcodes Python 3 no longer writes (assembled by hand)', () => {
 
   it('reads INST/OBJ, NEWOBJ_EX keywords, POP/POP_MARK/DUP, EMPTY_SET/ADDITEMS, MEMOIZE, BININT2', () => {
     const p = ops(
-      0x80, 4, 0x28,
-      '(', 'iargparse\nNamespace\n', // INST with no args → NEWOBJ path
-      '(', glob('collections.OrderedDict'), 'o', // OBJ
-      glob('argparse.Namespace'), ')', '}', str('k'), 'K', 5, 's', 0x92, // NEWOBJ_EX with kwargs
-      'K', 1, '0', // POP
-      '(', 'K', 1, '1', // POP_MARK
-      'M', u32le(0x1234).slice(0, 2), '2', // BININT2, DUP
-      0x8f, 0x94, '(', 'K', 1, 'K', 2, 0x90, // EMPTY_SET, MEMOIZE, ADDITEMS
-      'h', 0, // BINGET the memoised set
-      'l', '.',
+      0x80,
+      4,
+      0x28,
+      '(',
+      'iargparse\nNamespace\n', // INST with no args → NEWOBJ path
+      '(',
+      glob('collections.OrderedDict'),
+      'o', // OBJ
+      glob('argparse.Namespace'),
+      ')',
+      '}',
+      str('k'),
+      'K',
+      5,
+      's',
+      0x92, // NEWOBJ_EX with kwargs
+      'K',
+      1,
+      '0', // POP
+      '(',
+      'K',
+      1,
+      '1', // POP_MARK
+      'M',
+      u32le(0x1234).slice(0, 2),
+      '2', // BININT2, DUP
+      0x8f,
+      0x94,
+      '(',
+      'K',
+      1,
+      'K',
+      2,
+      0x90, // EMPTY_SET, MEMOIZE, ADDITEMS
+      'h',
+      0, // BINGET the memoised set
+      'l',
+      '.',
     );
     const v = unpickle(p, SAFE) as unknown[];
     expect({ ...(v[0] as object) }).toEqual({});
@@ -295,7 +335,11 @@ describe('hostile pickles', () => {
       [ops(0x93, '.'), /stack underflow/],
       [ops('K', 1, 'K', 2, 0x93, '.'), /STACK_GLOBAL needs two strings/],
     ];
-    for (const [p, re] of cases) expect(reason(() => unpickle(p, SAFE)), Buffer.from(p).toString('latin1')).toMatch(re);
+    for (const [p, re] of cases)
+      expect(
+        reason(() => unpickle(p, SAFE)),
+        Buffer.from(p).toString('latin1'),
+      ).toMatch(re);
   });
 
   it('refuses calling an allowed non-callable global and bad arguments to allowed ones', () => {
@@ -320,13 +364,34 @@ describe('hostile pickles', () => {
 
   it('every truncation of a valid pickle is a FormatError', () => {
     const p = ops(0x80, 2, '}', 'q', 0, '(', str('a'), 'K', 1, str('b'), ']', '(', 'G', [63, 248, 0, 0, 0, 0, 0, 0], 'N', 'e', 'u', '.');
-    expect(unpickle(p)).toEqual(new Map<string, unknown>([['a', 1], ['b', [1.5, null]]]));
+    expect(unpickle(p)).toEqual(
+      new Map<string, unknown>([
+        ['a', 1],
+        ['b', [1.5, null]],
+      ]),
+    );
     for (let cut = 0; cut < p.length; cut++) expect(() => unpickle(p.subarray(0, cut))).toThrow(FormatError);
   });
 
   it('random mutations of Python pickles only ever give values or FormatErrors', () => {
     const seeds = [
-      ops(0x80, 2, glob('collections.OrderedDict'), ')', 'R', '(', str('w'), 'G', [63, 248, 0, 0, 0, 0, 0, 0], str('n'), 0x8a, 9, [1, 2, 3, 4, 5, 6, 7, 8, 9], 'u', '.'),
+      ops(
+        0x80,
+        2,
+        glob('collections.OrderedDict'),
+        ')',
+        'R',
+        '(',
+        str('w'),
+        'G',
+        [63, 248, 0, 0, 0, 0, 0, 0],
+        str('n'),
+        0x8a,
+        9,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
+        'u',
+        '.',
+      ),
       ops(0x80, 4, 0x95, u64le(30n), 0x8c, 1, 'x', 0x94, ']', 0x94, '(', 'K', 1, 'h', 0, 'e', 0x8f, 0x94, 0x86, '.'),
     ];
     const random = mulberry32(12345);

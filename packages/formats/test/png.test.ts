@@ -31,8 +31,25 @@ describe.skipIf(!hasPython())('decode PNGs written by an independent encoder', (
   it('covers the colour types, depths and layouts', () => {
     expect(Object.keys(cases).sort()).toEqual(
       [
-        'gray1', 'gray2', 'gray4', 'gray8', 'gray16', 'rgb8', 'rgb16', 'rgba8', 'rgba16', 'la8', 'la16',
-        'pal8_trns', 'pal4', 'pal1', 'rgb8_trns', 'gray8_trns', 'rgb8_interlaced', 'gray2_interlaced', 'rgba16_interlaced',
+        'gray1',
+        'gray2',
+        'gray4',
+        'gray8',
+        'gray16',
+        'rgb8',
+        'rgb16',
+        'rgba8',
+        'rgba16',
+        'la8',
+        'la16',
+        'pal8_trns',
+        'pal4',
+        'pal1',
+        'rgb8_trns',
+        'gray8_trns',
+        'rgb8_interlaced',
+        'gray2_interlaced',
+        'rgba16_interlaced',
       ].sort(),
     );
   });
@@ -55,7 +72,12 @@ describe('encodePng', () => {
   const tmp = tempDir('mmmi-formats-png-enc-');
 
   it('round-trips through our decoder', () => {
-    for (const [w, h] of [[1, 1], [32, 32], [13, 7], [200, 3]]) {
+    for (const [w, h] of [
+      [1, 1],
+      [32, 32],
+      [13, 7],
+      [200, 3],
+    ]) {
       const img = testImage(w, h, w * h);
       const back = decodeImageRgb(encodePng(img));
       expect({ w: back.width, h: back.height }).toEqual({ w, h });
@@ -74,7 +96,11 @@ describe('encodePng', () => {
   it.skipIf(!hasPython())('is read back exactly by the independent decoder', async () => {
     const files: string[] = [];
     const images: RgbImage[] = [];
-    for (const [i, [w, h]] of [[32, 32], [13, 7], [64, 3]].entries()) {
+    for (const [i, [w, h]] of [
+      [32, 32],
+      [13, 7],
+      [64, 3],
+    ].entries()) {
       const img = testImage(w, h, 100 + i);
       const file = join(tmp, `enc${i}.png`);
       if (i % 2) writePngSync(file, img);
@@ -97,7 +123,11 @@ describe('encodePng', () => {
 });
 
 describe.skipIf(!existsSync(ANCHORS))('anchor templates (the paper’s 32×32 palette PNGs)', () => {
-  const files = existsSync(ANCHORS) ? readdirSync(ANCHORS).filter((f) => f.endsWith('.png')).map((f) => join(ANCHORS, f)) : [];
+  const files = existsSync(ANCHORS)
+    ? readdirSync(ANCHORS)
+        .filter((f) => f.endsWith('.png'))
+        .map((f) => join(ANCHORS, f))
+    : [];
 
   it('decode to 32×32 RGB', async () => {
     expect(files.length).toBeGreaterThan(0);

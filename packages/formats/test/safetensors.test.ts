@@ -33,8 +33,7 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
 }
 
-const encode = (tensors: Parameters<typeof encodeSafetensors>[0], metadata?: Record<string, string>) =>
-  concat(encodeSafetensors(tensors, metadata));
+const encode = (tensors: Parameters<typeof encodeSafetensors>[0], metadata?: Record<string, string>) => concat(encodeSafetensors(tensors, metadata));
 
 /** Random bytes of `count` elements of `dtype`, as that dtype's typed array (BOOL: 0/1). */
 function randomTensor(dtype: SafetensorsDtype, shape: number[], rand: () => number): SafetensorsTensor {
@@ -217,8 +216,18 @@ describe('layout as the official writer', () => {
     const want = [...names].sort(([an, ad], [bn, bd]) => rank.indexOf(bd) - rank.indexOf(ad) || Buffer.compare(Buffer.from(an), Buffer.from(bn)));
     expect(names).toEqual(want);
     expect(names.slice(0, 2).map((x) => x[1])).toEqual(['I64', 'I64']);
-    expect(names.filter(([, d]) => d === 'I8').map(([name]) => name).slice(0, 2)).toEqual(['0', 'i8.t0']);
-    expect(names.filter(([, d]) => d === 'I8').map(([name]) => name).slice(-2)).toEqual(['\uff21', '\u{1F600}']);
+    expect(
+      names
+        .filter(([, d]) => d === 'I8')
+        .map(([name]) => name)
+        .slice(0, 2),
+    ).toEqual(['0', 'i8.t0']);
+    expect(
+      names
+        .filter(([, d]) => d === 'I8')
+        .map(([name]) => name)
+        .slice(-2),
+    ).toEqual(['\uff21', '\u{1F600}']);
     // so every tensor is aligned in the file itself
     for (const m of text.matchAll(/"dtype":"([A-Z0-9]+)","shape":\[[\d,]*\],"data_offsets":\[(\d+),/g)) {
       const size = { F64: 8, I64: 8, F32: 4, I32: 4, F16: 2, BF16: 2, I16: 2 }[m[1]] ?? 1;
@@ -235,8 +244,7 @@ describe('layout as the official writer', () => {
 
   it('refuses bad input with plain Errors', () => {
     const f = Float32Array.from([1, 2]);
-    const bad = (t: unknown, metadata?: unknown) => () =>
-      encodeSafetensors(t as Record<string, SafetensorsTensor>, metadata as Record<string, string>);
+    const bad = (t: unknown, metadata?: unknown) => () => encodeSafetensors(t as Record<string, SafetensorsTensor>, metadata as Record<string, string>);
     expect(bad({ x: { dtype: 'F32', shape: [2], data: Float64Array.from([1, 2]) } })).toThrow(/dtype F32 needs a Float32Array, got Float64Array/);
     expect(bad({ x: { dtype: 'F16', shape: [2], data: f } })).toThrow(/needs a Uint16Array/);
     expect(bad({ x: { dtype: 'F32', shape: [3], data: f } })).toThrow(/shape \[3\] has 3 elements, data has 2/);
@@ -369,7 +377,7 @@ describe.skipIf(!hasNumpy())('a hand-written numpy parser reads what we write', 
     tensors['special.f32'] = { dtype: 'F32', shape: [6], data: Float32Array.from([NaN, Infinity, -0, 1e-45, 3.4028234663852886e38, 0.1]) };
     tensors['half.known'] = { dtype: 'F16', shape: [2, 2], data: float32ToFloat16(Float32Array.from([1, -2.5, 1e-7, 65504])) };
     tensors['θ'] = { dtype: 'I64', shape: [2], data: BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n]) };
-    const metadata = { framework: 'pt', 'ünïcode': '✓ "q"\n' };
+    const metadata = { framework: 'pt', ünïcode: '✓ "q"\n' };
     const path = join(tmp, 'for-numpy.safetensors');
     await writeSafetensors(path, tensors, metadata);
     const py = JSON.parse(runPython(PY_READ, [path])) as {
@@ -444,7 +452,9 @@ describe('malformed files give specific FormatErrors naming the file and the ten
   });
 
   it('header length over the 100 MB limit (e.g. not a safetensors file)', () => {
-    expect(reasonOf(craft('{}', undefined, { n: BigInt(SAFETENSORS_MAX_HEADER_SIZE) + 1n }))).toMatch(/header length 100000001 exceeds the limit of 100000000 bytes/);
+    expect(reasonOf(craft('{}', undefined, { n: BigInt(SAFETENSORS_MAX_HEADER_SIZE) + 1n }))).toMatch(
+      /header length 100000001 exceeds the limit of 100000000 bytes/,
+    );
     expect(reasonOf(craft('{}', undefined, { n: 2n ** 64n - 1n }))).toMatch(/header length 18446744073709551615 exceeds the limit/);
     expect(reasonOf(Buffer.from('PK\x03\x04 this is a zip file', 'latin1'))).toMatch(/exceeds the limit/);
   });
@@ -486,14 +496,14 @@ describe('malformed files give specific FormatErrors naming the file and the ten
   it('unknown dtype, and known dtypes this reader does not hold', () => {
     expect(reasonOf(craft({ a: { ...A, dtype: 'F128' } }, new Uint8Array(16)))).toBe('tensor "a": unknown dtype "F128"');
     expect(reasonOf(craft({ a: { ...A, dtype: 'f32' } }, new Uint8Array(16)))).toBe('tensor "a": unknown dtype "f32"');
-    expect(reasonOf(craft({ a: { ...A, dtype: 'U32' } }, new Uint8Array(16)))).toMatch(/^tensor "a": dtype U32 is not supported \(supported: F64, F32, F16, BF16, I64/);
+    expect(reasonOf(craft({ a: { ...A, dtype: 'U32' } }, new Uint8Array(16)))).toMatch(
+      /^tensor "a": dtype U32 is not supported \(supported: F64, F32, F16, BF16, I64/,
+    );
     expect(reasonOf(craft({ a: { ...A, dtype: 'F8_E4M3' } }, new Uint8Array(16)))).toMatch(/dtype F8_E4M3 is not supported/);
   });
 
   it('shape / byte length mismatch, and shapes too large', () => {
-    expect(reasonOf(craft({ a: { ...A, shape: [5] }, b: B }, data24))).toBe(
-      'tensor "a": shape [5] of F32 needs 20 bytes, but data_offsets [0, 16] span 16',
-    );
+    expect(reasonOf(craft({ a: { ...A, shape: [5] }, b: B }, data24))).toBe('tensor "a": shape [5] of F32 needs 20 bytes, but data_offsets [0, 16] span 16');
     expect(reasonOf(craft({ a: { ...A, shape: [2, 2] }, b: { ...B, dtype: 'I64' } }, data24))).toBe(
       'tensor "b": shape [2] of I64 needs 16 bytes, but data_offsets [16, 24] span 8',
     );
@@ -657,10 +667,12 @@ describe('float16 / bfloat16 conversions', () => {
     const halves = float16ToFloat32(ALL_HALVES);
     for (let i = 0; i < n; i++) {
       const kind = i % 4;
-      if (kind === 0) bits[i] = Math.floor(rand() * 2 ** 32); // any pattern
+      if (kind === 0)
+        bits[i] = Math.floor(rand() * 2 ** 32); // any pattern
       else {
         let v: number;
-        if (kind === 1) v = 2 ** (rand() * 44 - 27); // log-uniform over the half range and beyond
+        if (kind === 1)
+          v = 2 ** (rand() * 44 - 27); // log-uniform over the half range and beyond
         else {
           const h = Math.floor(rand() * 0x7bff);
           v = (halves[h] + halves[h + 1]) / 2; // exact tie

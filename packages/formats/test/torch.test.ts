@@ -13,14 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.js';
 import { isPyTuple, pyAttributes, PyGlobal } from '../src/pickle.js';
 import { readZip } from '../src/zip.js';
-import {
-  loadTorchCheckpoint,
-  readTorchCheckpoint,
-  readTorchCheckpointSync,
-  requireTorchDtype,
-  stateDictTensors,
-  TorchTensor,
-} from '../src/torch.js';
+import { loadTorchCheckpoint, readTorchCheckpoint, readTorchCheckpointSync, requireTorchDtype, stateDictTensors, TorchTensor } from '../src/torch.js';
 import { hex, runPythonScript } from './helpers.js';
 import { f32, makeZip, ops, pickle2, rebuild, storagePid, torchZip, u64le, type Py } from './pickle-builder.js';
 
@@ -115,7 +108,15 @@ describe('checkpoints written by torch.save (committed fixtures)', () => {
   it('reads a module state_dict: OrderedDict order, BatchNorm int64 counter, _metadata kept aside', () => {
     const sd = load('state_dict.pth');
     expect([...sd.keys()]).toEqual([
-      '0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked', '4.weight', '4.bias',
+      '0.weight',
+      '0.bias',
+      '1.weight',
+      '1.bias',
+      '1.running_mean',
+      '1.running_var',
+      '1.num_batches_tracked',
+      '4.weight',
+      '4.bias',
     ]);
     expect((sd.get('0.weight') as TorchTensor).shape).toEqual([4, 3, 3, 3]);
     expect((sd.get('1.num_batches_tracked') as TorchTensor).data).toEqual(new BigInt64Array([1n]));
@@ -128,7 +129,19 @@ describe('checkpoints written by torch.save (committed fixtures)', () => {
     expect(ck.get('epoch')).toBe(7);
     expect(ck.get('global_step')).toBe(2 ** 40 + 3);
     const args = ck.get('args') as Record<string, unknown>;
-    expect(Object.keys(args)).toEqual(['dataset', 'lr', 'batch_size', 'use_ema', 'ode_method', 'ode_options', 'cfg_scale', 'class_drop_prob', 'labels', 'betas', 'resume']);
+    expect(Object.keys(args)).toEqual([
+      'dataset',
+      'lr',
+      'batch_size',
+      'use_ema',
+      'ode_method',
+      'ode_options',
+      'cfg_scale',
+      'class_drop_prob',
+      'labels',
+      'betas',
+      'resume',
+    ]);
     expect(args.dataset).toBe('cifar10');
     expect(args.use_ema).toBe(true);
     expect(args.ode_options).toEqual(new Map([['step_size', null]]));
@@ -187,7 +200,9 @@ describe('checkpoints written by torch.save (committed fixtures)', () => {
     const sd = (await readTorchCheckpoint(join(FIXTURES, 'state_dict.pth'))) as Map<string, unknown>;
     expect(sd.size).toBe(9);
     await expect(readTorchCheckpoint(join(FIXTURES, 'nope.pth'))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(() => readTorchCheckpointSync(join(FIXTURES, 'expected.json'))).toThrow(`torch checkpoint file ${join(FIXTURES, 'expected.json')}: not a torch checkpoint`);
+    expect(() => readTorchCheckpointSync(join(FIXTURES, 'expected.json'))).toThrow(
+      `torch checkpoint file ${join(FIXTURES, 'expected.json')}: not a torch checkpoint`,
+    );
   });
 });
 
@@ -241,14 +256,25 @@ describe('hostile torch checkpoints', () => {
     const pkl = pickle2({
       dict: [
         ['x', rebuild(storagePid('FloatStorage', '0', 4), 1, [3], [1])],
-        ['p', { call: 'torch._tensor._rebuild_from_type_v2', args: [
-          { global: 'torch._utils._rebuild_tensor_v2' }, { global: 'torch.Tensor' },
-          { tuple: [storagePid('FloatStorage', '0', 4), 0, { tuple: [2, 2] }, { tuple: [1, 2] }, true, { call: 'collections.OrderedDict', args: [] }] },
-          { dict: [['note', 'hi']] },
-        ] }],
+        [
+          'p',
+          {
+            call: 'torch._tensor._rebuild_from_type_v2',
+            args: [
+              { global: 'torch._utils._rebuild_tensor_v2' },
+              { global: 'torch.Tensor' },
+              { tuple: [storagePid('FloatStorage', '0', 4), 0, { tuple: [2, 2] }, { tuple: [1, 2] }, true, { call: 'collections.OrderedDict', args: [] }] },
+              { dict: [['note', 'hi']] },
+            ],
+          },
+        ],
       ],
     });
-    const zip = makeZip([['my_model-v2/data.pkl', pkl], ['my_model-v2/data/0', F32_4], ['my_model-v2/version', new Uint8Array([0x33])]]);
+    const zip = makeZip([
+      ['my_model-v2/data.pkl', pkl],
+      ['my_model-v2/data/0', F32_4],
+      ['my_model-v2/version', new Uint8Array([0x33])],
+    ]);
     const ck = loadTorchCheckpoint(zip) as Map<string, TorchTensor>;
     expect(Array.from(ck.get('x')!.data as Float32Array)).toEqual([2, 3, 4]);
     const p = ck.get('p')!;
@@ -260,7 +286,7 @@ describe('hostile torch checkpoints', () => {
     const be = new Uint8Array(F32_4);
     for (let i = 0; i < 16; i += 4) be.subarray(i, i + 4).reverse();
     const big = torchZip(tensorPkl([4], [1]), { 0: be }, [['archive/byteorder', new Uint8Array(Buffer.from('big'))]]);
-    expect(Array.from(((loadTorchCheckpoint(big) as Map<string, TorchTensor>).get('x')!).data as Float32Array)).toEqual([1, 2, 3, 4]);
+    expect(Array.from((loadTorchCheckpoint(big) as Map<string, TorchTensor>).get('x')!.data as Float32Array)).toEqual([1, 2, 3, 4]);
     const odd = torchZip(tensorPkl([4], [1]), { 0: F32_4 }, [['archive/byteorder', new Uint8Array(Buffer.from('middle'))]]);
     expect(reason(() => loadTorchCheckpoint(odd))).toMatch(/unknown byte order 'middle'/);
   });
@@ -325,11 +351,19 @@ describe('hostile torch checkpoints', () => {
   });
 
   it('refuses archives that are not torch.save checkpoints', () => {
-    expect(reason(() => loadTorchCheckpoint(makeZip([['weights.npy', new Uint8Array(4)]])))).toMatch(/no '<folder>\/data.pkl' entry: not a torch.save zip archive \(entries: 'weights.npy'\)/);
+    expect(reason(() => loadTorchCheckpoint(makeZip([['weights.npy', new Uint8Array(4)]])))).toMatch(
+      /no '<folder>\/data.pkl' entry: not a torch.save zip archive \(entries: 'weights.npy'\)/,
+    );
     expect(reason(() => loadTorchCheckpoint(makeZip([])))).toMatch(/entries: none/);
-    const script = makeZip([['m/data.pkl', pickle2(null)], ['m/constants.pkl', pickle2(null)]]);
+    const script = makeZip([
+      ['m/data.pkl', pickle2(null)],
+      ['m/constants.pkl', pickle2(null)],
+    ]);
     expect(reason(() => loadTorchCheckpoint(script))).toMatch(/TorchScript archive/);
-    const two = makeZip([['a/data.pkl', pickle2(null)], ['b/data.pkl', pickle2(null)]]);
+    const two = makeZip([
+      ['a/data.pkl', pickle2(null)],
+      ['b/data.pkl', pickle2(null)],
+    ]);
     expect(reason(() => loadTorchCheckpoint(two))).toMatch(/several data.pkl entries/);
     expect(reason(() => loadTorchCheckpoint(new Uint8Array(0)))).toMatch(/not a torch checkpoint: starts with \[\(empty file\)\]/);
     expect(reason(() => loadTorchCheckpoint(new Uint8Array([0x93, 0x4e, 0x55])))).toMatch(/not a torch checkpoint/);
@@ -345,21 +379,32 @@ describe('hostile torch checkpoints', () => {
   it('checks the legacy layout: magic, protocol, key list, counts, truncation', () => {
     const legacy = new Uint8Array(readFileSync(join(FIXTURES, 'legacy_storage_views.pth')));
     const header = [pickle2(0x1950a86a20f9469cfc6cn), pickle2(1001), pickle2({ dict: [] })];
-    const main = pickle2({ dict: [['x', {
-      call: 'torch._utils._rebuild_tensor_v2',
-      args: [{ persid: { tuple: ['storage', { global: 'torch.FloatStorage' }, 'k', 'cpu', 4, null] } }, 0, { tuple: [4] }, { tuple: [1] }, false, null],
-    }]] });
+    const main = pickle2({
+      dict: [
+        [
+          'x',
+          {
+            call: 'torch._utils._rebuild_tensor_v2',
+            args: [{ persid: { tuple: ['storage', { global: 'torch.FloatStorage' }, 'k', 'cpu', 4, null] } }, 0, { tuple: [4] }, { tuple: [1] }, false, null],
+          },
+        ],
+      ],
+    });
     const build = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
     const ok = build(...header, main, pickle2(['k']), ops(u64le(4n)), F32_4);
-    expect(Array.from(((loadTorchCheckpoint(ok) as Map<string, TorchTensor>).get('x')!).data as Float32Array)).toEqual([1, 2, 3, 4]);
+    expect(Array.from((loadTorchCheckpoint(ok) as Map<string, TorchTensor>).get('x')!.data as Float32Array)).toEqual([1, 2, 3, 4]);
 
     expect(reason(() => loadTorchCheckpoint(build(pickle2(5n), pickle2(1001))))).toMatch(/magic number/);
     expect(reason(() => loadTorchCheckpoint(build(header[0], pickle2(1000))))).toMatch(/legacy protocol version 1000/);
     expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k']), ops(u64le(5n)), F32_4)))).toMatch(/declares 4 elements in the pickle but 5/);
-    expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k']), ops(u64le(4n)), F32_4.subarray(0, 15))))).toMatch(/truncated: storage 'k' needs 16 bytes, 15 left/);
+    expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k']), ops(u64le(4n)), F32_4.subarray(0, 15))))).toMatch(
+      /truncated: storage 'k' needs 16 bytes, 15 left/,
+    );
     expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k']), ops(1, 2))))).toMatch(/no size field/);
     expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2([]))))).toMatch(/storage 'k' is used but not in the storage key list/);
-    expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k', 'z']), ops(u64le(4n)), F32_4)))).toMatch(/storage key z is listed but not used/);
+    expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k', 'z']), ops(u64le(4n)), F32_4)))).toMatch(
+      /storage key z is listed but not used/,
+    );
     expect(reason(() => loadTorchCheckpoint(build(...header, main, pickle2(['k', 'k']), ops(u64le(4n)), F32_4)))).toMatch(/listed twice/);
     expect(reason(() => loadTorchCheckpoint(build(...header, main)))).toMatch(/ends before the storage key list/);
     expect(reason(() => loadTorchCheckpoint(build(...header)))).toMatch(/ends before the checkpoint object/);
@@ -401,7 +446,14 @@ describe('stateDictTensors', () => {
   });
 
   it('refuses duplicate keys and odd key types, survives cycles, depth and shared-container blow-up', () => {
-    expect(() => stateDictTensors(new Map<unknown, unknown>([['a.b', t(1)], ['a', new Map([['b', t(2)]])]]))).toThrow("two tensors flatten to the key 'a.b'");
+    expect(() =>
+      stateDictTensors(
+        new Map<unknown, unknown>([
+          ['a.b', t(1)],
+          ['a', new Map([['b', t(2)]])],
+        ]),
+      ),
+    ).toThrow("two tensors flatten to the key 'a.b'");
     expect(() => stateDictTensors(new Map([[[1, 2], t(1)]]))).toThrow(/key of type list/);
     const cyclic: unknown[] = [t(1)];
     cyclic.push(cyclic);

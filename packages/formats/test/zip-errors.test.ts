@@ -86,9 +86,7 @@ describe('structural lies', () => {
 
   it('a declared size above 2 GiB is refused before anything is allocated', () => {
     const data = text('tiny');
-    const r = reasonOf(
-      craft([{ name: 'huge', data, method: 8, size: 0xffffffff, centralExtra: zip64Extra(3 * 2 ** 30) }], { zip64: false }),
-    );
+    const r = reasonOf(craft([{ name: 'huge', data, method: 8, size: 0xffffffff, centralExtra: zip64Extra(3 * 2 ** 30) }], { zip64: false }));
     expect(r).toMatch(/'huge' declares 3221225472 bytes, more than the 2147483648/);
   });
 
@@ -154,9 +152,7 @@ describe('entry data', () => {
     expect(reasonOf(craft([{ name: 'a', data: payload, method: 8, payload: z.subarray(0, z.length - 3) }]))).toMatch(
       /'a' has corrupt deflate data \(zlib: .*\)/,
     );
-    expect(reasonOf(craft([{ name: 'a', data: payload, method: 8, payload: Buffer.from([0xff, 0xff, 0xff, 0xff]) }]))).toMatch(
-      /corrupt deflate data/,
-    );
+    expect(reasonOf(craft([{ name: 'a', data: payload, method: 8, payload: Buffer.from([0xff, 0xff, 0xff, 0xff]) }]))).toMatch(/corrupt deflate data/);
     expect(reasonOf(craft([{ name: 'a', data: payload, crc: 0x12345678 }]))).toMatch(
       /'a' is corrupt: its CRC-32 is 0x[0-9a-f]{8}, the archive declares 0x12345678/,
     );

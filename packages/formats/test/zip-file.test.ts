@@ -147,7 +147,13 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
 
 describe('hostile input: the same FormatErrors as readZip', () => {
   it('every truncation of a valid archive', async () => {
-    const good = craft([{ name: 'a.npy', data: payload }, { name: 'b.npy', data: payload, method: 8 }], { zip64: true });
+    const good = craft(
+      [
+        { name: 'a.npy', data: payload },
+        { name: 'b.npy', data: payload, method: 8 },
+      ],
+      { zip64: true },
+    );
     expect(await parity(good)).toBe('ok');
     for (let n = 0; n < good.length; n += 7) expect(await parity(good.subarray(0, n))).not.toBe('ok');
   });
@@ -159,7 +165,13 @@ describe('hostile input: the same FormatErrors as readZip', () => {
       [craft([{ name: 'a', data: payload }], { zip64: true, count: 1_000_000 }), /declares 1000000 entries/],
       [craft([{ name: 'a', data: payload, offset: 5000 }]), /extends past the end of the file/],
       [craft([{ name: 'a', data: payload, noLocal: true, offset: 0, zip64: true, size: 2 ** 40, csize: 2 ** 40 }]), /extends past the end of the file/],
-      [craft([{ name: 'a', data: payload }, { name: 'b', data: payload, offset: 0 }]), /overlap/],
+      [
+        craft([
+          { name: 'a', data: payload },
+          { name: 'b', data: payload, offset: 0 },
+        ]),
+        /overlap/,
+      ],
       [craft([{ name: 'a', data: payload, crc: 1234 }]), /CRC-32/],
       [craft([{ name: 'a', data: payload, flags: 1 }]), /encrypted/],
       [craft([{ name: 'a', data: payload, localName: 'b' }]), /local header names it 'b'/],
@@ -177,12 +189,18 @@ describe('hostile input: the same FormatErrors as readZip', () => {
   });
 
   it('random mutations of a ZIP64 archive', async () => {
-    const good = craft([{ name: 'a.npy', data: payload, zip64: true }, { name: 'b', data: noise(400), method: 8 }], { zip64: true });
+    const good = craft(
+      [
+        { name: 'a.npy', data: payload, zip64: true },
+        { name: 'b', data: noise(400), method: 8 },
+      ],
+      { zip64: true },
+    );
     const rand = noise(600, 99);
     for (let i = 0; i < 200; i++) {
       const bad = Uint8Array.from(good);
       const pos = (rand[i] * 256 + rand[i + 200]) % bad.length;
-      bad[pos] ^= 1 << rand[i + 400] % 8;
+      bad[pos] ^= 1 << (rand[i + 400] % 8);
       await parity(bad);
     }
   });

@@ -103,7 +103,12 @@ describe('readZip on hand-made archives', () => {
   });
 
   it('of duplicate names, the last one wins (as in Python zipfile / np.load); entries lists both', () => {
-    const z = readZip(craftZip([{ name: 'x', data: text('first') }, { name: 'x', data: text('second') }]));
+    const z = readZip(
+      craftZip([
+        { name: 'x', data: text('first') },
+        { name: 'x', data: text('second') },
+      ]),
+    );
     expect(z.entries.map((e) => e.name)).toEqual(['x', 'x']);
     expect(new TextDecoder().decode(z.read('x'))).toBe('second');
   });

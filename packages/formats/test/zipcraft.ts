@@ -185,7 +185,15 @@ export function noise(n: number, seed = 1, mod = 256): Uint8Array {
  * data is zeros but for `bigPrefix` and a few marked bytes, then `tailName` after it (past
  * 4 GiB). Returns the absolute offset of `big`'s data.
  */
-export function writeSparseZip64(path: string, bigName: string, bigPrefix: Uint8Array, bigSize: number, marks: [number, Uint8Array][], tail: Uint8Array, tailName = 'tail.bin'): number {
+export function writeSparseZip64(
+  path: string,
+  bigName: string,
+  bigPrefix: Uint8Array,
+  bigSize: number,
+  marks: [number, Uint8Array][],
+  tail: Uint8Array,
+  tailName = 'tail.bin',
+): number {
   const localOf = (bytes: Uint8Array) => bytes.subarray(0, Buffer.from(bytes).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
   const bigLocal = localOf(craftZip([{ name: bigName, zip64: true, size: bigSize, csize: bigSize, crc: 0, payload: bigPrefix }]));
   const bigDataStart = bigLocal.length - bigPrefix.length;

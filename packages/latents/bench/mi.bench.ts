@@ -8,26 +8,35 @@
  * (a 6145 × 6145 Cholesky, what the reference's approach costs per log-determinant).
  */
 import { performance } from 'node:perf_hooks';
-import {
-  buildLatentModel,
-  conditionalMutualInformation,
-  denseSigma,
-  logDet,
-  miTable,
-  parseArgs,
-  sampleBatch,
-  specFromArgs,
-} from '../src/index.js';
+import { buildLatentModel, conditionalMutualInformation, denseSigma, logDet, miTable, parseArgs, sampleBatch, specFromArgs } from '../src/index.js';
 
 const skipBaseline = process.argv.includes('--skip-baseline');
 
 function decayTokens(n: number): string[] {
   const ones = `[${new Array(n).fill(1).join(',')}]`;
   return [
-    '--N_mod', String(n), '--N_u', String(n), '--N_u_theta', '1',
-    '--rho_arg', ones, '--DAG_ul', `[${new Array(n).fill(ones).join(',')}]`,
-    '--eta_arg', '[1.0]', '--rho_theta_arg', '[1.0]', '--DAG_theta', `[${new Array(n).fill('[1]').join(',')}]`,
-    '--alpha', '1.2', '--beta', '1.2', '--calculate_MI', 'numerical',
+    '--N_mod',
+    String(n),
+    '--N_u',
+    String(n),
+    '--N_u_theta',
+    '1',
+    '--rho_arg',
+    ones,
+    '--DAG_ul',
+    `[${new Array(n).fill(ones).join(',')}]`,
+    '--eta_arg',
+    '[1.0]',
+    '--rho_theta_arg',
+    '[1.0]',
+    '--DAG_theta',
+    `[${new Array(n).fill('[1]').join(',')}]`,
+    '--alpha',
+    '1.2',
+    '--beta',
+    '1.2',
+    '--calculate_MI',
+    'numerical',
   ];
 }
 

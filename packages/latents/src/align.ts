@@ -64,13 +64,7 @@ export function interpolatedQuantile(values: Float64Array, p: number): number {
   return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 
-export function alignmentScale(
-  m: LatentStructure,
-  percentile: number,
-  method: 'exact' | 'sampled',
-  seed = 0,
-  draws = REFERENCE_ALIGNMENT_DRAWS,
-): Alignment {
+export function alignmentScale(m: LatentStructure, percentile: number, method: 'exact' | 'sampled', seed = 0, draws = REFERENCE_ALIGNMENT_DRAWS): Alignment {
   if (!(percentile > 0 && percentile < 1)) throw new RangeError(`--percentile_to_align ${percentile}: must lie in (0, 1), e.g. 0.95`);
   const unscaled = withScale(m, 1);
   const unitQuantile = unitGaussianNormQuantile(percentile, m.nMod * m.modDim);

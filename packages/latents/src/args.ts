@@ -37,7 +37,10 @@ export const REFERENCE_FLAGS: OptionTable = {
   rho_theta_arg: { kind: 'jsonOrString', help: 'weights of the θ proto-latents in the modalities (list of N_u_theta)' },
   DAG_theta: { kind: 'json', help: 'N_mod×N_u_theta mask: θ proto-latent k feeds modality i' },
   T_vectors_method: { kind: 'string', help: 'templates: ones, random, a .npy file or a folder of images' },
-  convert_templates: { kind: 'boolean', help: 'accept template images that are not 8-bit RGB (grey, alpha, 16-bit), converting them: grey replicated, alpha dropped, 16-bit rounded down to 8' },
+  convert_templates: {
+    kind: 'boolean',
+    help: 'accept template images that are not 8-bit RGB (grey, alpha, 16-bit), converting them: grey replicated, alpha dropped, 16-bit rounded down to 8',
+  },
   alpha: { kind: 'float', min: 0, minExclusive: true, help: 'decay of local proto-latents with |i−l|' },
   beta: { kind: 'float', min: 0, minExclusive: true, help: 'decay of θ proto-latents with modality index i' },
   percentile_to_align: {

@@ -100,7 +100,9 @@ function printMi(model: LatentModel, method: MiMethod, queries: string[], json: 
   const width = Math.max(...table.labels.map((l) => l.length), ...extra.map((e) => e.label.length));
   table.labels.forEach((l, i) => out(`  ${l.padEnd(width)}  ${formatValue(table.values[i])}`));
   for (const e of extra) out(`  ${e.label.padEnd(width)}  ${formatValue(e.value)}`);
-  out(`  Var(θ) = ${thetaVar}${model.alignment ? `  (aligned: scale ${model.alignment.scale}, ${model.alignment.method} ${model.alignment.percentile}-quantile)` : ''}`);
+  out(
+    `  Var(θ) = ${thetaVar}${model.alignment ? `  (aligned: scale ${model.alignment.scale}, ${model.alignment.method} ${model.alignment.percentile}-quantile)` : ''}`,
+  );
 }
 
 function formatValue(v: number): string {

@@ -17,8 +17,7 @@ import type { BasisVector, TemplateSet } from './templates.js';
 export function constructiveStructure(spec: ConstructiveSpec, templates: TemplateSet): LatentStructure {
   const { nMod, nU, nUTheta } = spec;
   const g = new Float64Array(nMod * nU);
-  for (let i = 0; i < nMod; i++)
-    for (let l = 0; l < nU; l++) g[i * nU + l] = spec.dagUl[i][l] * spec.rho[l] * spec.alpha ** -Math.abs(i - l);
+  for (let i = 0; i < nMod; i++) for (let l = 0; l < nU; l++) g[i * nU + l] = spec.dagUl[i][l] * spec.rho[l] * spec.alpha ** -Math.abs(i - l);
   const columns: LowRankColumn[] = [];
   for (let k = 0; k < nUTheta; k++) {
     const coef = new Float64Array(nMod);
@@ -170,8 +169,7 @@ export function reducedImageCovariance(m: LatentStructure): { matrix: Float64Arr
   const used = [...new Set(m.columns.flatMap((c, k) => Array.from(c.vector).filter((_, i) => m.columns[k].coef[i] !== 0)))];
   const p = used.length;
   const gram = new Float64Array(p * p);
-  for (let a = 0; a < p; a++)
-    for (let b = 0; b < p; b++) gram[a * p + b] = basisDot(m.vectors[used[a]], m.vectors[used[b]], m.modDim);
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] = basisDot(m.vectors[used[a]], m.vectors[used[b]], m.modDim);
   const { values, vectors } = symmetricEigen(gram, p);
   const maxEig = Math.max(0, ...values);
   const keep: number[] = [];

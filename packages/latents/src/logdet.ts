@@ -15,17 +15,7 @@
  * (d−1) copies of K_SS and one (|S|[+1])-square matrix, so
  *   log|Σ_SS| = (d−1)·log|K_SS| + log|K_SS + d·C·S·Cᵀ|  (θ adds a row [√d·(Cβ)ᵀ, v]).
  */
-import {
-  cholesky,
-  choleskyLogDet,
-  choleskySolve,
-  denseLogDetSymmetric,
-  identity,
-  logAbsDet,
-  luDecompose,
-  luSolve,
-  subMatrix,
-} from './linalg.js';
+import { cholesky, choleskyLogDet, choleskySolve, denseLogDetSymmetric, identity, logAbsDet, luDecompose, luSolve, subMatrix } from './linalg.js';
 import { addScaledBasis, denseSigma, gramOf, rank, type LatentStructure } from './structure.js';
 
 export type MiMethod = 'numerical' | 'analytical';
@@ -236,7 +226,12 @@ function numericalRank(a: Float64Array, n: number): number {
   for (let step = 0; step < n; step++) {
     let best = -1;
     let bestV = tol;
-    for (let i = 0; i < n; i++) if (!used[i] && w[i * n + i] > bestV) ((bestV = w[i * n + i]), (best = i));
+    for (let i = 0; i < n; i++) {
+      if (!used[i] && w[i * n + i] > bestV) {
+        bestV = w[i * n + i];
+        best = i;
+      }
+    }
     if (best < 0) break;
     used[best] = true;
     r++;

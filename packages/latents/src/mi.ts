@@ -179,7 +179,10 @@ export function parseMiQuery(q: string, nMod: number): { a: Group; b: Group; c: 
   const group = (text: string): Group => {
     const mods = new Set<number>();
     let theta = false;
-    for (const raw of text.split(',').map((t) => t.trim()).filter(Boolean)) {
+    for (const raw of text
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)) {
       const item = raw.replace(/_/g, '');
       if (/^(theta|θ|t|y)$/i.test(item)) {
         theta = true;

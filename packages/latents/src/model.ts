@@ -27,10 +27,7 @@ export async function buildLatentModel(spec: LatentSpec): Promise<LatentModel> {
 }
 
 /** Build a model from argument-file tokens (e.g. ['@generation_arguments/simple_fig1_DAG.txt', '--alpha', '1.4']). */
-export async function latentModelFromTokens(
-  tokens: readonly string[],
-  flags?: OptionTable,
-): Promise<LatentModel & { args: ParsedArgs }> {
+export async function latentModelFromTokens(tokens: readonly string[], flags?: OptionTable): Promise<LatentModel & { args: ParsedArgs }> {
   const args = parseArgs(tokens, flags);
   const model = await buildLatentModel(specFromArgs(args));
   return { ...model, args };

@@ -222,7 +222,9 @@ export const MAX_JOB_STREAMS = 2 ** 20;
  * seed; job stream 0 is the stream every job used before (the reference's behaviour).
  */
 export function batchStream(batchIndex: number, jobStream = 0): number {
-  if (!Number.isInteger(batchIndex) || batchIndex < 0 || batchIndex >= MAX_BATCHES_PER_JOB) throw new RangeError(`batch index must be an integer in [0, 2^32), got ${batchIndex}`);
-  if (!Number.isInteger(jobStream) || jobStream < 0 || jobStream >= MAX_JOB_STREAMS) throw new RangeError(`job stream must be an integer in [0, ${MAX_JOB_STREAMS}), got ${jobStream}`);
+  if (!Number.isInteger(batchIndex) || batchIndex < 0 || batchIndex >= MAX_BATCHES_PER_JOB)
+    throw new RangeError(`batch index must be an integer in [0, 2^32), got ${batchIndex}`);
+  if (!Number.isInteger(jobStream) || jobStream < 0 || jobStream >= MAX_JOB_STREAMS)
+    throw new RangeError(`job stream must be an integer in [0, ${MAX_JOB_STREAMS}), got ${jobStream}`);
   return STREAMS.firstBatch + jobStream * MAX_BATCHES_PER_JOB + batchIndex;
 }

@@ -14,10 +14,7 @@ import type { ParsedArgs } from './args.js';
 export const DEFAULT_MOD_DIM = 3 * 32 * 32;
 
 export type TemplateSource =
-  | { method: 'ones' }
-  | { method: 'random'; seed: number }
-  | { method: 'npy'; path: string }
-  | { method: 'images'; path: string; convert: boolean };
+  { method: 'ones' } | { method: 'random'; seed: number } | { method: 'npy'; path: string } | { method: 'images'; path: string; convert: boolean };
 
 export interface AlignSpec {
   /** Quantile level p ∈ (0, 1]. */
@@ -70,10 +67,30 @@ export type LatentSpec = ConstructiveSpec | SamplingSpec;
  * 1, every weight 1, α = 1) make K = G·Gᵀ singular, so they are no useful model.
  */
 export const BUILT_IN_DEFAULT_TOKENS: readonly string[] = [
-  '--generation_paradigm', 'constructive',
-  '--N_mod', '2', '--N_u', '2', '--rho_arg', '[0.1,0.2]', '--DAG_ul', '[[1,0],[0,1]]',
-  '--N_u_theta', '1', '--eta_arg', '[1.0]', '--rho_theta_arg', '[0.3]', '--DAG_theta', '[[1],[1]]',
-  '--alpha', '1.0', '--beta', '1.0', '--T_vectors_method', 'ones',
+  '--generation_paradigm',
+  'constructive',
+  '--N_mod',
+  '2',
+  '--N_u',
+  '2',
+  '--rho_arg',
+  '[0.1,0.2]',
+  '--DAG_ul',
+  '[[1,0],[0,1]]',
+  '--N_u_theta',
+  '1',
+  '--eta_arg',
+  '[1.0]',
+  '--rho_theta_arg',
+  '[0.3]',
+  '--DAG_theta',
+  '[[1],[1]]',
+  '--alpha',
+  '1.0',
+  '--beta',
+  '1.0',
+  '--T_vectors_method',
+  'ones',
 ];
 
 /** The reference's defaults where they work (SPEC §4). */
@@ -128,8 +145,7 @@ function coefficientList(values: Record<string, ArgValue | undefined>, flag: str
 function matrixFlag(values: Record<string, ArgValue | undefined>, flag: string, rows: number, cols: number, shapeText: string): number[][] {
   const v = values[flag];
   if (v === undefined || v === null) return Array.from({ length: rows }, () => new Array<number>(cols).fill(1));
-  const bad = () =>
-    fail(`--${flag} ${describe(v)}: expected shape ${shapeText} = (${rows}, ${cols}), got ${shapeOf(v)}`);
+  const bad = () => fail(`--${flag} ${describe(v)}: expected shape ${shapeText} = (${rows}, ${cols}), got ${shapeOf(v)}`);
   if (!Array.isArray(v) || v.length !== rows) bad();
   const m = v as unknown[];
   m.forEach((row) => {
@@ -228,13 +244,7 @@ export function specFromArgs(parsed: ParsedArgs): LatentSpec {
   return spec;
 }
 
-function samplingSpec(
-  v: Record<string, ArgValue | undefined>,
-  nMod: number,
-  modDim: number,
-  covSeed: number,
-  labels: number[] | null,
-): SamplingSpec {
+function samplingSpec(v: Record<string, ArgValue | undefined>, nMod: number, modDim: number, covSeed: number, labels: number[] | null): SamplingSpec {
   for (const flag of ['percentile_to_align', 'DAG_theta', 'DAG_ul', 'eta_arg', 'rho_arg', 'rho_theta_arg'] as const) {
     if (v[flag] !== undefined) fail(`--${flag} belongs to the constructive paradigm; this configuration is sampling`);
   }

@@ -63,9 +63,7 @@ function npyTemplates(path: string, nUTheta: number, nMod: number, modDim: numbe
   }
   const want = [nUTheta, modDim, nMod];
   if (arr.shape.length !== 3 || arr.shape.some((s, i) => s !== want[i])) {
-    throw new InputError(
-      `--T_vectors_method ${path}: array shape (${arr.shape.join(', ')}) does not match (N_u_theta, mod_dim, N_mod) = (${want.join(', ')})`,
-    );
+    throw new InputError(`--T_vectors_method ${path}: array shape (${arr.shape.join(', ')}) does not match (N_u_theta, mod_dim, N_mod) = (${want.join(', ')})`);
   }
   const data = arr.data;
   if (typeof data[0] === 'bigint') throw new InputError(`--T_vectors_method ${path}: 64-bit integer arrays are not supported; save as float`);
@@ -93,9 +91,7 @@ async function imageTemplates(folder: string, nUTheta: number, nMod: number, mod
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const expected = nUTheta * nMod;
   if (files.length !== expected) {
-    throw new InputError(
-      `--T_vectors_method ${folder}: expected N_u_theta·N_mod = ${expected} images (.png/.jpg/.jpeg), found ${files.length}`,
-    );
+    throw new InputError(`--T_vectors_method ${folder}: expected N_u_theta·N_mod = ${expected} images (.png/.jpg/.jpeg), found ${files.length}`);
   }
   const builder = new DistinctVectors();
   const ids: number[] = [];
@@ -106,7 +102,9 @@ async function imageTemplates(folder: string, nUTheta: number, nMod: number, mod
       const bytes = await readFile(path);
       const kind = imageSourceKind(bytes);
       if (kind && !kind.rgb8 && !convert) {
-        throw new InputError(`--T_vectors_method: template image ${path} is a ${kind.description}, not 8-bit RGB: convert it, or pass --convert_templates to have it converted on reading (grey replicated, alpha dropped, 16-bit rounded down to 8)`);
+        throw new InputError(
+          `--T_vectors_method: template image ${path} is a ${kind.description}, not 8-bit RGB: convert it, or pass --convert_templates to have it converted on reading (grey replicated, alpha dropped, 16-bit rounded down to 8)`,
+        );
       }
       img = decodeImageRgb(bytes, path);
     } catch (e) {

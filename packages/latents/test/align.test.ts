@@ -7,7 +7,22 @@ import { Rng } from '../src/rng.js';
 import { createSampler } from '../src/sample.js';
 import { denseSigma, thetaVariance, withScale } from '../src/structure.js';
 
-const small = ['--mod_dim', '12', '--N_mod', '3', '--N_u', '3', '--N_u_theta', '2', '--T_vectors_method', 'random', '--rho_arg', '[0.3,0.5,0.8]', '--alpha', '1.3'];
+const small = [
+  '--mod_dim',
+  '12',
+  '--N_mod',
+  '3',
+  '--N_u',
+  '3',
+  '--N_u_theta',
+  '2',
+  '--T_vectors_method',
+  'random',
+  '--rho_arg',
+  '[0.3,0.5,0.8]',
+  '--alpha',
+  '1.3',
+];
 
 describe('alignment', () => {
   it('the norm spectrum is the eigenvalue spectrum of the dense Σ_XX', async () => {

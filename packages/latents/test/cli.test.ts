@@ -10,7 +10,11 @@ const args = (name: string) => `@${repoRoot}generation_arguments/${name}.txt`;
 async function run(argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -75,10 +79,25 @@ describe.skipIf(!built)('installed binary and nx target', () => {
   });
 
   it('nx run latents:mi passes @file and the reference flags through intact', async () => {
-    const direct = JSON.parse((await run(['mi', args('multimodal_decay_DAG'), '--alpha', '1.4', '--beta', '1.6', '--json', '--calculate_MI', 'analytical'])).out);
+    const direct = JSON.parse(
+      (await run(['mi', args('multimodal_decay_DAG'), '--alpha', '1.4', '--beta', '1.6', '--json', '--calculate_MI', 'analytical'])).out,
+    );
     const r = spawnSync(
       'npx',
-      ['nx', 'run', 'latents:mi', '@generation_arguments/multimodal_decay_DAG.txt', '--alpha', '1.4', '--beta', '1.6', '--json', '--calculate_MI', 'analytical', '--skip-nx-cache'],
+      [
+        'nx',
+        'run',
+        'latents:mi',
+        '@generation_arguments/multimodal_decay_DAG.txt',
+        '--alpha',
+        '1.4',
+        '--beta',
+        '1.6',
+        '--json',
+        '--calculate_MI',
+        'analytical',
+        '--skip-nx-cache',
+      ],
       { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_ISOLATE_PLUGINS: 'false', NX_TUI: 'false' } },
     );
     expect(r.status, r.stderr + r.stdout).toBe(0);

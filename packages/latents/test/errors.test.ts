@@ -27,7 +27,9 @@ describe('argument files', () => {
     expect(() => parseArgs([args])).toThrow(new RegExp(`unexpected argument '${args}' \\(command line\\); to read the argument file, write @${args}`));
     expect(() => parseArgs(['@'])).toThrow(/a bare '@' \(command line\): write the argument file right after it/);
     expect(() => parseArgs([`@${file('bare.txt', '--N_mod 2 @\n')}`])).toThrow(/a bare '@' \(.*bare\.txt:1\)/);
-    expect(() => parseArgs([`@${file('empty.txt', '# only a comment\n\n')}`])).toThrow(/argument file @.*empty\.txt has no flags \(only blank lines and comments\)/);
+    expect(() => parseArgs([`@${file('empty.txt', '# only a comment\n\n')}`])).toThrow(
+      /argument file @.*empty\.txt has no flags \(only blank lines and comments\)/,
+    );
     const self = join(tmp, 'self.txt');
     writeFileSync(self, `--N_mod 2\n@${self}\n`);
     expect(() => parseArgs([`@${self}`])).toThrow(new RegExp(`argument file @.*self\\.txt includes itself: ${self} → ${self}`));
@@ -36,7 +38,9 @@ describe('argument files', () => {
     writeFileSync(a, `--N_mod 2\n@${b}\n`);
     writeFileSync(b, `--N_u 2\n@${a}\n`);
     expect(() => parseArgs([`@${a}`])).toThrow(new RegExp(`includes itself: ${a} → ${b} → ${a}`));
-    expect(() => parseArgs([`@${file('inline.txt', '--N_mod 2   # two modalities\n')}`])).toThrow(/'#' inside a line \(.*inline\.txt:1\): comments take whole lines starting with #/);
+    expect(() => parseArgs([`@${file('inline.txt', '--N_mod 2   # two modalities\n')}`])).toThrow(
+      /'#' inside a line \(.*inline\.txt:1\): comments take whole lines starting with #/,
+    );
     // positionals only where a caller asks for them
     expect(parseArgs(['x', '--N_mod', '2'], undefined, { positionals: true }).positionals).toEqual(['x']);
   });
@@ -73,7 +77,9 @@ describe('specification errors name the flag and the expected shape', () => {
   it('wrong matrix shapes', async () => {
     await expect(build('--DAG_ul', '[[1,0],[0,1],[1,1]]')).rejects.toThrow(/--DAG_ul .*expected shape \(N_mod, N_u\) = \(2, 2\), got \(3, 2\)/);
     await expect(build('--DAG_theta', '[[1],[1,0]]')).rejects.toThrow(/--DAG_theta .*expected shape \(N_mod, N_u_theta\) = \(2, 1\)/);
-    await expect(build('--generation_paradigm', 'sampling', '--cov_images', '[[1,0],[0,1],[0,0]]')).rejects.toThrow(/--cov_images .*\(N_mod, N_mod\) = \(2, 2\)/);
+    await expect(build('--generation_paradigm', 'sampling', '--cov_images', '[[1,0],[0,1],[0,0]]')).rejects.toThrow(
+      /--cov_images .*\(N_mod, N_mod\) = \(2, 2\)/,
+    );
   });
 
   it('non-finite values', async () => {

@@ -22,8 +22,7 @@ export function randomCase(seed: number, opts: { allowSingular?: boolean } = {})
   const nUTheta = int(1, 3);
   const d = int(4, 7);
   const onesTemplates = rand() < 0.35;
-  const mask = (rows: number, cols: number, pOne: number) =>
-    Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rand() < pOne ? 1 : 0)));
+  const mask = (rows: number, cols: number, pOne: number) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rand() < pOne ? 1 : 0)));
   let dagUl = mask(nMod, nU, 0.6);
   if (!opts.allowSingular) {
     // a diagonal of ones keeps every K_SS non-singular

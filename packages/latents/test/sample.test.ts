@@ -54,8 +54,18 @@ describe('sampling', () => {
 
   it('sampling paradigm with cov_images and scalar cov_theta draws from Σ', async () => {
     const { structure } = await latentModelFromTokens([
-      '--generation_paradigm', 'sampling', '--N_mod', '3', '--mod_dim', '3',
-      '--cov_images', '[[1.0,0.5,0.2],[0.5,1.0,0.3],[0.2,0.3,1.0]]', '--cov_theta', '[0.3,0.2,0.1]', '--theta_var', '2',
+      '--generation_paradigm',
+      'sampling',
+      '--N_mod',
+      '3',
+      '--mod_dim',
+      '3',
+      '--cov_images',
+      '[[1.0,0.5,0.2],[0.5,1.0,0.3],[0.2,0.3,1.0]]',
+      '--cov_theta',
+      '[0.3,0.2,0.1]',
+      '--theta_var',
+      '2',
     ]);
     expectSampleCovariance(structure, denseSigma(structure, 'constructive'), 10, 40_000);
   });
@@ -102,8 +112,24 @@ describe('sampling', () => {
 describe('pointwise MI', () => {
   it('averages to I(X; θ) and matches the dense conditional density per sample', async () => {
     const { structure } = await latentModelFromTokens([
-      '--N_mod', '3', '--N_u', '3', '--mod_dim', '6', '--N_u_theta', '2', '--T_vectors_method', 'random',
-      '--eta_arg', '[1.0,0.5]', '--rho_theta_arg', '[0.4,0.3]', '--rho_arg', '[1,0.8,1.2]', '--alpha', '1.3',
+      '--N_mod',
+      '3',
+      '--N_u',
+      '3',
+      '--mod_dim',
+      '6',
+      '--N_u_theta',
+      '2',
+      '--T_vectors_method',
+      'random',
+      '--eta_arg',
+      '[1.0,0.5]',
+      '--rho_theta_arg',
+      '[0.4,0.3]',
+      '--rho_arg',
+      '[1,0.8,1.2]',
+      '--alpha',
+      '1.3',
     ]);
     const draws = 60_000;
     const batch = sampleBatch(structure, 5, 0, draws);
@@ -133,7 +159,7 @@ describe('pointwise MI', () => {
       const x = batch.x.subarray(c * nx, (c + 1) * nx);
       const mu = w.reduce((acc, wi, i) => acc + wi * x[i], 0);
       const th = batch.theta[c];
-      const want = -0.5 * Math.log(cond / vth) - ((th - mu) ** 2) / (2 * cond) + (th * th) / (2 * vth);
+      const want = -0.5 * Math.log(cond / vth) - (th - mu) ** 2 / (2 * cond) + (th * th) / (2 * vth);
       expect(Math.abs(pmi[c] - want)).toBeLessThan(1e-9 * Math.max(1, Math.abs(want)));
     }
   });
@@ -166,7 +192,13 @@ function erfc(x: number): number {
   const r =
     t *
     Math.exp(
-      -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }

@@ -1,18 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { miTable } from '../src/mi.js';
 import { latentModelFromTokens } from '../src/model.js';
-import {
-  denseSigma,
-  describeStructure,
-  imageBlock,
-  structureFromDescription,
-  thetaBlock,
-  thetaVariance,
-} from '../src/structure.js';
+import { denseSigma, describeStructure, imageBlock, structureFromDescription, thetaBlock, thetaVariance } from '../src/structure.js';
 
 describe('structure', () => {
   it('compact description round-trips exactly through JSON', async () => {
-    const { structure } = await latentModelFromTokens(['--mod_dim', '6', '--N_mod', '3', '--N_u', '3', '--alpha', '1.3', '--N_u_theta', '2', '--T_vectors_method', 'random', '--percentile_to_align', '0.95']);
+    const { structure } = await latentModelFromTokens([
+      '--mod_dim',
+      '6',
+      '--N_mod',
+      '3',
+      '--N_u',
+      '3',
+      '--alpha',
+      '1.3',
+      '--N_u_theta',
+      '2',
+      '--T_vectors_method',
+      'random',
+      '--percentile_to_align',
+      '0.95',
+    ]);
     const back = structureFromDescription(JSON.parse(JSON.stringify(describeStructure(structure))));
     expect(Buffer.from(denseSigma(back).buffer).equals(Buffer.from(denseSigma(structure).buffer))).toBe(true);
     expect(miTable(back).values).toEqual(miTable(structure).values);
@@ -43,7 +51,10 @@ describe('structure', () => {
 
   it('sampling paradigm, N = 2 conditionally independent construction: I(X_1; X_2 | θ) = 0', async () => {
     // With a comfortable θ variance the zero is exact to rounding.
-    for (const extra of [['--theta_var', '8000'], ['--cov_theta', '[0.01,0.02]', '--theta_var', '2']]) {
+    for (const extra of [
+      ['--theta_var', '8000'],
+      ['--cov_theta', '[0.01,0.02]', '--theta_var', '2'],
+    ]) {
       const { structure } = await latentModelFromTokens(['--generation_paradigm', 'sampling', '--epsilon', '0', '--cov_seed', '5', ...extra]);
       const t = miTable(structure);
       expect(t.labels.at(-1)).toBe('I(X1; X2 | θ)');
@@ -62,7 +73,14 @@ describe('structure', () => {
 
   it('sampling paradigm works for N_mod = 3 with random cross-covariances', async () => {
     const { structure } = await latentModelFromTokens([
-      '--generation_paradigm', 'sampling', '--N_mod', '3', '--cov_images', '[[1,0.3,0.1],[0.3,1,0.2],[0.1,0.2,1]]', '--theta_var', '30000',
+      '--generation_paradigm',
+      'sampling',
+      '--N_mod',
+      '3',
+      '--cov_images',
+      '[[1,0.3,0.1],[0.3,1,0.2],[0.1,0.2,1]]',
+      '--theta_var',
+      '30000',
     ]);
     const t = miTable(structure);
     expect(t.values.every(Number.isFinite)).toBe(true);

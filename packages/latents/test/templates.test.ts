@@ -18,7 +18,10 @@ describe('templates', () => {
   it('ones: one shared constant vector', async () => {
     const t = await loadTemplates({ method: 'ones' }, 2, 3, 5);
     expect(t.vectors).toEqual([{ kind: 'const', value: 1 }]);
-    expect(t.index).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(t.index).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
   });
 
   it('random: seeded, reproducible, distinct per (k, i)', async () => {
@@ -59,7 +62,7 @@ describe('templates', () => {
       const data = new Uint8Array(32 * 32 * 3);
       for (let p = 0; p < 32 * 32; p++) {
         data[p * 3] = idx * 10 + 1; // R
-        data[p * 3 + 1] = (p % 251); // G varies by pixel
+        data[p * 3 + 1] = p % 251; // G varies by pixel
         data[p * 3 + 2] = 200; // B
       }
       writePngSync(join(dir, `${n}.png`), { width: 32, height: 32, data });
@@ -68,7 +71,7 @@ describe('templates', () => {
     for (let k = 0; k < 2; k++)
       for (let i = 0; i < 2; i++) {
         const v = denseOf(t, k, i, 3072);
-        expect(v[0]).toBe((((k * 2 + i) * 10 + 1) / 255)); // channel R first
+        expect(v[0]).toBe(((k * 2 + i) * 10 + 1) / 255); // channel R first
         expect(v[1024 + 5]).toBe(5 / 255); // then G, pixel 5
         expect(v[2048]).toBe(200 / 255);
       }
@@ -95,7 +98,12 @@ describe('templates', () => {
       const row = Buffer.alloc(1 + 32 * channels * bytesPerSample);
       for (let i = 1; i < row.length; i++) row[i] = value;
       const raw = Buffer.concat(Array.from({ length: 32 }, () => row));
-      return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+      return Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk('IHDR', ihdr),
+        chunk('IDAT', deflateSync(raw)),
+        chunk('IEND', Buffer.alloc(0)),
+      ]);
     };
     for (const [name, colorType, depth, channels, what] of [
       ['grey', 0, 8, 1, '8-bit grey PNG'],

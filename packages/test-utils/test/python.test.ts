@@ -16,10 +16,7 @@ function fakePython(name: string, { out = '', err = '', code = 0 } = {}): { path
   const path = join(scratch, name);
   const log = `${path}.log`;
   writeFileSync(log, '');
-  writeFileSync(
-    path,
-    `#!/bin/sh\nprintf '%s\\0' "$@" >> '${log}'\nprintf '\\n' >> '${log}'\nprintf '%s' '${out}'\nprintf '%s' '${err}' >&2\nexit ${code}\n`,
-  );
+  writeFileSync(path, `#!/bin/sh\nprintf '%s\\0' "$@" >> '${log}'\nprintf '\\n' >> '${log}'\nprintf '%s' '${out}'\nprintf '%s' '${err}' >&2\nexit ${code}\n`);
   chmodSync(path, 0o755);
   const calls = () =>
     readFileSync(log, 'utf8')

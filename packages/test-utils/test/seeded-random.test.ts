@@ -38,7 +38,10 @@ describe('SeededRandom', () => {
     const [mean, variance] = moments(z);
     expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(N));
     expect(Math.abs(variance - 1)).toBeLessThan(5 * Math.sqrt(2 / N));
-    for (const [k, p] of [[1, 0.6826894921370859], [2, 0.9544997361036416]]) {
+    for (const [k, p] of [
+      [1, 0.6826894921370859],
+      [2, 0.9544997361036416],
+    ]) {
       const inside = z.filter((v) => Math.abs(v) < k).length / N;
       expect(Math.abs(inside - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / N));
     }

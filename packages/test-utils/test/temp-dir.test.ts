@@ -66,7 +66,10 @@ describe('after the test file (a vitest of its own runs test/fixtures/temp-dir/c
     writeFileSync(logFile, '');
     const r = spawnSync(process.execPath, [vitest, 'run', '--config', config], { encoding: 'utf8', env: { ...process.env, TEMP_DIR_LOG: logFile } });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const made = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => line.split(' '));
+    const made = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
     expect(made.map(([where, , existed]) => [where, existed])).toEqual([
       ['top-level', 'true'],
       ['describe', 'true'],

@@ -49,7 +49,8 @@ export function dagFromSpec(spec: ConstructiveSpec, name: string, scale = 1): Da
   nodes.unshift({ id: 'theta', label: 'θ', kind: 'theta', x: thetaProtos.reduce((s, n) => s + n.x, 0) / thetaProtos.length, y: 0 });
   for (let i = 0; i < spec.nMod; i++) nodes.push({ id: `X${i + 1}`, label: `X${sub(i + 1)}`, kind: 'latent', x: spread(i, spec.nMod), y: 2 });
   const t = spec.templates;
-  const templates = t.method === 'ones' ? 'ones' : t.method === 'random' ? `random (seed ${t.seed})` : `${t.method}: ${t.path.replace(/^.*[\\/](?=[^\\/]+[\\/]?$)/, '')}`;
+  const templates =
+    t.method === 'ones' ? 'ones' : t.method === 'random' ? `random (seed ${t.seed})` : `${t.method}: ${t.path.replace(/^.*[\\/](?=[^\\/]+[\\/]?$)/, '')}`;
   return { name, nodes, edges, scale, templates };
 }
 
@@ -95,23 +96,35 @@ export function dagSpec(g: DagData, maxLabels = 40): Record<string, unknown> {
   const y = { field: 'y', type: 'quantitative', axis: null, scale: { domain: [-0.35, 2 * yUnit + 0.35], reverse: true } };
   const kindScale = { domain: Object.keys(EDGE_COLORS), range: Object.values(EDGE_COLORS) };
   const layers: Record<string, unknown>[] = [
-    { data: { values: lines }, mark: { type: 'rule', strokeWidth: 1.4, opacity: 0.8 }, encoding: { x, y, x2: { field: 'x2' }, y2: { field: 'y2' }, color: { field: 'kind', scale: kindScale, legend: null } } },
+    {
+      data: { values: lines },
+      mark: { type: 'rule', strokeWidth: 1.4, opacity: 0.8 },
+      encoding: { x, y, x2: { field: 'x2' }, y2: { field: 'y2' }, color: { field: 'kind', scale: kindScale, legend: null } },
+    },
     {
       data: { values: lines },
       mark: { type: 'point', shape: 'triangle-up', filled: true, size: 70, opacity: 0.9 },
-      encoding: { x: { ...x, field: 'x2' }, y: { ...y, field: 'y2' }, angle: { field: 'angle', type: 'quantitative', scale: null }, color: { field: 'kind', scale: kindScale, legend: null } },
+      encoding: {
+        x: { ...x, field: 'x2' },
+        y: { ...y, field: 'y2' },
+        angle: { field: 'angle', type: 'quantitative', scale: null },
+        color: { field: 'kind', scale: kindScale, legend: null },
+      },
     },
   ];
   if (showLabels)
-    layers.push({
-      data: { values: lines },
-      mark: { type: 'text', fontSize: 12, stroke: 'white', strokeWidth: 3, strokeOpacity: 0.9 },
-      encoding: { x: { ...x, field: 'lx' }, y: { ...y, field: 'ly' }, text: { field: 'label' } },
-    }, {
-      data: { values: lines },
-      mark: { type: 'text', fontSize: 12 },
-      encoding: { x: { ...x, field: 'lx' }, y: { ...y, field: 'ly' }, text: { field: 'label' }, color: { field: 'kind', scale: kindScale, legend: null } },
-    });
+    layers.push(
+      {
+        data: { values: lines },
+        mark: { type: 'text', fontSize: 12, stroke: 'white', strokeWidth: 3, strokeOpacity: 0.9 },
+        encoding: { x: { ...x, field: 'lx' }, y: { ...y, field: 'ly' }, text: { field: 'label' } },
+      },
+      {
+        data: { values: lines },
+        mark: { type: 'text', fontSize: 12 },
+        encoding: { x: { ...x, field: 'lx' }, y: { ...y, field: 'ly' }, text: { field: 'label' }, color: { field: 'kind', scale: kindScale, legend: null } },
+      },
+    );
   const nodes = g.nodes.map((n) => ({ ...n, y: n.y * yUnit }));
   layers.push(
     {

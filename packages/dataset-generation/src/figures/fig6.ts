@@ -60,7 +60,11 @@ const PALETTES = [
   ['#3b6fb6', '#8fb8dc', '#6fa3d2'],
   ['#d7301f', '#f28552', '#fdae61'],
 ];
-const DASHES = [[1, 0], [7, 3], [1.5, 3]];
+const DASHES = [
+  [1, 0],
+  [7, 3],
+  [1.5, 3],
+];
 
 function seriesName(alpha: number, beta: number): string {
   return `α = ${alpha},  β = ${beta}`;
@@ -94,7 +98,13 @@ function curveSpec(
     data: { values },
     mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2.2 },
     encoding: {
-      x: { field: 'i', type: 'quantitative', title: 'i (modality index)', scale: { nice: false, domain: [values.reduce((m, v) => Math.min(m, v.i), Infinity) - 0.3, values.reduce((m, v) => Math.max(m, v.i), 0) + 0.3] }, axis: { tickMinStep: 1, format: 'd' } },
+      x: {
+        field: 'i',
+        type: 'quantitative',
+        title: 'i (modality index)',
+        scale: { nice: false, domain: [values.reduce((m, v) => Math.min(m, v.i), Infinity) - 0.3, values.reduce((m, v) => Math.max(m, v.i), 0) + 0.3] },
+        axis: { tickMinStep: 1, format: 'd' },
+      },
       y: { field: 'value', type: 'quantitative', title: `${symbol}  [nats]` },
       color: { field: 'series', type: 'nominal', scale: { domain: series, range: colors }, sort: series, legend },
       strokeDash: { field: 'series', type: 'nominal', scale: { domain: series, range: dashes }, sort: series, legend },
@@ -120,6 +130,9 @@ export async function writeFig6(dir: string, opts: Fig6Options = {}): Promise<Fi
     await writeFigure(dir, 'fig6_x1_xi', await vegaLiteToSvg(curveSpec(rows, 'I_X1_Xi', 'I(X₁; Xᵢ)', alphas, betas, subtitle))),
   ];
   const csv = await writeText(join(dir, 'fig6.csv'), toCsv(['alpha', 'beta', 'i', 'I_theta_Xi', 'I_X1_Xi'], rows));
-  const json = await writeText(join(dir, 'fig6.json'), toJson({ figure: 'paper Fig. 6', configuration: opts.tokens ?? [`@${FIG6_ARGS}`], units: 'nats', modDim, nMod, rows }));
+  const json = await writeText(
+    join(dir, 'fig6.json'),
+    toJson({ figure: 'paper Fig. 6', configuration: opts.tokens ?? [`@${FIG6_ARGS}`], units: 'nats', modDim, nMod, rows }),
+  );
   return { rows, figures, csv, json };
 }

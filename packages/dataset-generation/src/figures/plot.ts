@@ -109,7 +109,11 @@ export function toMarkdown(columns: readonly string[], rowsIn: readonly object[]
   const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : v > 0 ? '∞' : 'NaN') : String(v ?? ''));
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   return (
-    [`| ${columns.map(esc).join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${columns.map((c) => esc(fmt(r[c]))).join(' | ')} |`)].join('\n') + '\n'
+    [
+      `| ${columns.map(esc).join(' | ')} |`,
+      `|${columns.map(() => '---').join('|')}|`,
+      ...rows.map((r) => `| ${columns.map((c) => esc(fmt(r[c]))).join(' | ')} |`),
+    ].join('\n') + '\n'
   );
 }
 
@@ -139,5 +143,10 @@ export function repoFile(rel: string): string {
 /** A short name for a configuration: the argument file's base name without `.txt`. */
 export function configName(tokens: readonly string[]): string {
   const file = [...tokens].reverse().find((t) => t.startsWith('@'));
-  return file ? file.slice(1).replace(/^.*[\\/]/, '').replace(/\.txt$/, '') : 'default';
+  return file
+    ? file
+        .slice(1)
+        .replace(/^.*[\\/]/, '')
+        .replace(/\.txt$/, '')
+    : 'default';
 }

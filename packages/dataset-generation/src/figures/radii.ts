@@ -5,14 +5,7 @@
  * `--percentile_to_align p` the two p-quantiles coincide.
  */
 import { join } from 'node:path';
-import {
-  chi2Quantile,
-  generalizedChi2Quantile,
-  latentModelFromTokens,
-  normSquaredSpectrum,
-  Rng,
-  sampleBatch,
-} from '@mmmi/latents';
+import { chi2Quantile, generalizedChi2Quantile, latentModelFromTokens, normSquaredSpectrum, Rng, sampleBatch } from '@mmmi/latents';
 import { configName, toCsv, toJson, vegaLiteToSvg, writeFigure, writeText, type WrittenFigure } from './plot.js';
 
 export interface RadiiData {
@@ -80,7 +73,10 @@ export async function radiiData(tokens: readonly string[], opts: RadiiOptions = 
   const nBins = opts.bins ?? 60;
   const width = (hi - lo) / nBins || 1;
   const bins: RadiiData['bins'] = [];
-  for (const [distribution, values] of [['unit Gaussian', gaussian], ['latents', latents]] as const) {
+  for (const [distribution, values] of [
+    ['unit Gaussian', gaussian],
+    ['latents', latents],
+  ] as const) {
     const counts = new Array<number>(nBins).fill(0);
     for (const v of values) counts[Math.min(nBins - 1, Math.floor((v - lo) / width))]++;
     counts.forEach((count, j) => bins.push({ distribution, lo: lo + j * width, hi: lo + (j + 1) * width, count }));

@@ -51,7 +51,11 @@ export interface SampleGridOptions {
 }
 
 /** Generate a small shard (flow map, or model-free) under `<dir>/datasets/<name>/` and draw its grid. */
-export async function writeSampleGrid(dir: string, tokens: readonly string[], opts: SampleGridOptions = {}): Promise<{ data: SampleGridData; figure: WrittenFigure; json: string }> {
+export async function writeSampleGrid(
+  dir: string,
+  tokens: readonly string[],
+  opts: SampleGridOptions = {},
+): Promise<{ data: SampleGridData; figure: WrittenFigure; json: string }> {
   const name = configName(tokens);
   const samples = opts.samples ?? 8;
   const flags = opts.generateFlags ?? (opts.modelFree ? ['--transform', 'tanh', '--scaling', 'clamp'] : ['--checkpoint_path', 'default', '--scaling', 'clamp']);
@@ -62,7 +66,8 @@ export async function writeSampleGrid(dir: string, tokens: readonly string[], op
   const Y = npz.get('Y');
   if (!X || X.dtype !== '<f4' || !Y || Y.dtype !== '<f4') throw new Error(`${result.npzPath}: no float32 X / Y`);
   const [n, nMod, ...img] = X.shape;
-  if (img.length !== 3 || img[0] !== 3 || img[1] !== SIDE || img[2] !== SIDE) throw new Error(`${name}: sample grids need 32×32 RGB modalities (mod_dim 3072), got shape ${X.shape}`);
+  if (img.length !== 3 || img[0] !== 3 || img[1] !== SIDE || img[2] !== SIDE)
+    throw new Error(`${name}: sample grids need 32×32 RGB modalities (mod_dim 3072), got shape ${X.shape}`);
   const x = X.data as Float32Array;
   let lo = Infinity;
   let hi = -Infinity;
@@ -111,10 +116,23 @@ export async function writeSampleGrid(dir: string, tokens: readonly string[], op
     for (let j = 0; j < n; j++)
       parts.push(`<image x="${colX(nT + j)}" y="${y}" width="${TILE}" height="${TILE}" href="${tileUri(x, (j * nMod + i) * 3 * SIDE * SIDE, lo, hi)}"/>`);
   }
-  text(width / 2, height - 8, `${n} samples (columns, θ above) × ${nMod} modalities (rows)${nT ? '; left: the θ proto-latents’ template images' : ''}; shard ${result.npzPath.replace(/^.*[\\/]/, '')}`, 11);
+  text(
+    width / 2,
+    height - 8,
+    `${n} samples (columns, θ above) × ${nMod} modalities (rows)${nT ? '; left: the θ proto-latents’ template images' : ''}; shard ${result.npzPath.replace(/^.*[\\/]/, '')}`,
+    11,
+  );
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="${width}" height="${height}" fill="white"/>${parts.join('')}</svg>`;
   const figure = await writeFigure(dir, `samples_${name}`, svg);
-  const data: SampleGridData = { name, npzPath: result.npzPath, nMod, samples: n, templates: nT, theta: Array.from(Y.data as Float32Array).slice(0, n), caption };
+  const data: SampleGridData = {
+    name,
+    npzPath: result.npzPath,
+    nMod,
+    samples: n,
+    templates: nT,
+    theta: Array.from(Y.data as Float32Array).slice(0, n),
+    caption,
+  };
   const json = await writeText(join(dir, `samples_${name}.json`), toJson({ ...data, command: run }));
   return { data, figure, json };
 }

@@ -20,6 +20,7 @@ import {
   buildArchitecture,
   EngineError,
   forwardPeakBytesPerImage,
+  forwardTotalBytesPerImage,
   FlowModel,
   openEngine,
   integrateFlowRows,
@@ -90,7 +91,9 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   const ckpt = await loadModel(ref, { registry: options.registry });
   const c = ckpt.meta.config;
   if (c.imageSize !== 32 || c.inChannels !== 3 || c.outChannels !== 3) {
-    throw new InputError(`checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`);
+    throw new InputError(
+      `checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`,
+    );
   }
   // the one rule of what a checkpoint samples with (flow-train's samplingPlan), with the reference grid for PyTorch checkpoints
   const plan = samplingPlan(ckpt, { overrides: options.overrides, generation: true });
@@ -129,15 +132,20 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   };
   const size = 32;
   const pixels = 3 * size * size;
-  log(`flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`);
+  log(
+    `flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`,
+  );
 
   // weights: the tfjs model's copy, one per extra thread, and ONNX Runtime's session; per image:
-  // the activation peak of each velocity evaluation (a doubled batch with guidance), the
-  // solver's states (heun2/rk4 keep up to six image-sized tensors) and the HWC staging copies
+  // the activations of each velocity evaluation (a doubled batch with guidance): ONNX Runtime
+  // frees each tensor after its last use (the peak), tfjs holds every tensor of the pass until
+  // its tidy ends (the total); the solver's states (heun2/rk4 keep up to six image-sized
+  // tensors) and the HWC staging copies
   const passes = settings.cfgScale !== 0 ? 2 : 1;
+  const arch = buildArchitecture(c);
   const memory: FlowMemory = {
     weightsBytes: 4 * ckpt.meta.parameters * (threadTotal + (engine ? 1 : 0)),
-    perImageBytes: passes * forwardPeakBytesPerImage(buildArchitecture(c)) + 4 * pixels * (6 + 2),
+    perImageBytes: passes * (engine ? forwardPeakBytesPerImage(arch) : forwardTotalBytesPerImage(arch)) + 4 * pixels * (6 + 2),
   };
   return {
     info,

@@ -11,11 +11,5 @@ export {
   type BlockSpec,
   type ConvSpec,
 } from './architecture.js';
-export {
-  checkInceptionWeights,
-  createInceptionFeatureExtractor,
-  loadInceptionFeatureExtractor,
-  type ImageLayout,
-  type InceptionFeatures,
-} from './model.js';
+export { checkInceptionWeights, createInceptionFeatureExtractor, loadInceptionFeatureExtractor, type ImageLayout, type InceptionFeatures } from './model.js';
 export { INCEPTION_FEATURE_PARAMETER_COUNT, INCEPTION_STATE_DICT_SHAPES } from './state-dict-shapes.js';

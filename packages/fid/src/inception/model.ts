@@ -9,14 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readTorchCheckpoint, stateDictTensors, type TorchTensor } from '@mmmi/formats';
-import {
-  BLOCKS,
-  BN_EPS,
-  INCEPTION_CONVS,
-  STEM,
-  type BlockSpec,
-  type ConvSpec,
-} from './architecture.js';
+import { BLOCKS, BN_EPS, INCEPTION_CONVS, STEM, type BlockSpec, type ConvSpec } from './architecture.js';
 
 export type ImageLayout = 'NHWC' | 'NCHW';
 
@@ -163,19 +156,10 @@ class InceptionNet implements InceptionFeatures {
     let out: tf.Tensor4D[];
     switch (b.kind) {
       case 'A':
-        out = [
-          c(x, 'branch1x1'),
-          c(x, 'branch5x5_1', 'branch5x5_2'),
-          c(x, 'branch3x3dbl_1', 'branch3x3dbl_2', 'branch3x3dbl_3'),
-          c(avg(), 'branch_pool'),
-        ];
+        out = [c(x, 'branch1x1'), c(x, 'branch5x5_1', 'branch5x5_2'), c(x, 'branch3x3dbl_1', 'branch3x3dbl_2', 'branch3x3dbl_3'), c(avg(), 'branch_pool')];
         break;
       case 'B':
-        out = [
-          c(x, 'branch3x3'),
-          c(x, 'branch3x3dbl_1', 'branch3x3dbl_2', 'branch3x3dbl_3'),
-          tf.maxPool(x, 3, 2, 'valid'),
-        ];
+        out = [c(x, 'branch3x3'), c(x, 'branch3x3dbl_1', 'branch3x3dbl_2', 'branch3x3dbl_3'), tf.maxPool(x, 3, 2, 'valid')];
         break;
       case 'C':
         out = [
@@ -186,11 +170,7 @@ class InceptionNet implements InceptionFeatures {
         ];
         break;
       case 'D':
-        out = [
-          c(x, 'branch3x3_1', 'branch3x3_2'),
-          c(x, 'branch7x7x3_1', 'branch7x7x3_2', 'branch7x7x3_3', 'branch7x7x3_4'),
-          tf.maxPool(x, 3, 2, 'valid'),
-        ];
+        out = [c(x, 'branch3x3_1', 'branch3x3_2'), c(x, 'branch7x7x3_1', 'branch7x7x3_2', 'branch7x7x3_3', 'branch7x7x3_4'), tf.maxPool(x, 3, 2, 'valid')];
         break;
       case 'E_1':
       case 'E_2': {
@@ -198,14 +178,7 @@ class InceptionNet implements InceptionFeatures {
         const bd = c(x, 'branch3x3dbl_1', 'branch3x3dbl_2');
         // E_2 (Mixed_7c): max pool, stride 1, pad 1 — PyTorch pads with −∞, i.e. TF 'same'
         const pooled = b.kind === 'E_1' ? avg() : tf.maxPool(x, 3, 1, 'same');
-        out = [
-          c(x, 'branch1x1'),
-          c(b3, 'branch3x3_2a'),
-          c(b3, 'branch3x3_2b'),
-          c(bd, 'branch3x3dbl_3a'),
-          c(bd, 'branch3x3dbl_3b'),
-          c(pooled, 'branch_pool'),
-        ];
+        out = [c(x, 'branch1x1'), c(b3, 'branch3x3_2a'), c(b3, 'branch3x3_2b'), c(bd, 'branch3x3dbl_3a'), c(bd, 'branch3x3dbl_3b'), c(pooled, 'branch_pool')];
         break;
       }
     }

@@ -96,7 +96,7 @@ export function registerTfjsGradients(): Promise<boolean> {
     } catch (e) {
       loading = undefined;
       const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      throw new Error(`flow-train: could not load tfjs-core's gradients (dist/register_all_gradients.js): ${msg}`);
+      throw new Error(`flow-train: could not load tfjs-core's gradients (dist/register_all_gradients.js): ${msg}`, { cause: e });
     }
     if (!gradientsPresent()) throw new Error("flow-train: tfjs-core's gradients did not register (another copy of @tensorflow/tfjs-core?)");
     return true;

@@ -14,26 +14,40 @@ import { KernelScope, wrapWasmKernel, type WasmBackendLike } from './wasm-kernel
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 
-const convBackpropInputAsConv = (original: KernelFunc): KernelFunc => (args) => {
-  const { inputs, backend, attrs } = args;
-  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  const [kh, kw] = filter.shape;
-  const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-  const samePad = pad === 'same' && kh % 2 === 1 && kw % 2 === 1;
-  const usable = sh === 1 && sw === 1 && (dataFormat ?? 'NHWC') === 'NHWC' && (samePad || pad === 'valid');
-  if (!usable) return original(args);
-  const s = new KernelScope(backend as unknown as WasmBackendLike);
-  try {
-    const swapped = s.transpose(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
-    const convPad = samePad ? 'same' : [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]];
-    const out = s.run('Conv2D', { x: dy, filter: swapped }, { strides: [1, 1], pad: convPad, dataFormat: 'NHWC', dilations: [1, 1], ...(dimRoundingMode ? { dimRoundingMode } : {}) });
-    if (out.shape.some((d, i) => d !== inputShape[i])) throw new Error(`Conv2DBackpropInput as convolution gave shape [${out.shape}], expected [${inputShape}]`);
-    return s.keep(out);
-  } finally {
-    s.release();
-  }
-};
+const convBackpropInputAsConv =
+  (original: KernelFunc): KernelFunc =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const [kh, kw] = filter.shape;
+    const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+    const samePad = pad === 'same' && kh % 2 === 1 && kw % 2 === 1;
+    const usable = sh === 1 && sw === 1 && (dataFormat ?? 'NHWC') === 'NHWC' && (samePad || pad === 'valid');
+    if (!usable) return original(args);
+    const s = new KernelScope(backend as unknown as WasmBackendLike);
+    try {
+      const swapped = s.transpose(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+      const convPad = samePad
+        ? 'same'
+        : [
+            [0, 0],
+            [kh - 1, kh - 1],
+            [kw - 1, kw - 1],
+            [0, 0],
+          ];
+      const out = s.run(
+        'Conv2D',
+        { x: dy, filter: swapped },
+        { strides: [1, 1], pad: convPad, dataFormat: 'NHWC', dilations: [1, 1], ...(dimRoundingMode ? { dimRoundingMode } : {}) },
+      );
+      if (out.shape.some((d, i) => d !== inputShape[i]))
+        throw new Error(`Conv2DBackpropInput as convolution gave shape [${out.shape}], expected [${inputShape}]`);
+      return s.keep(out);
+    } finally {
+      s.release();
+    }
+  };
 
 /** Replaces wasm's Conv2DBackpropInput with the convolution form (idempotent). */
 export function registerFastWasmConvBackpropInput(): boolean {

@@ -56,13 +56,15 @@ function sliceBlock(backend: WasmLike, x: tf.TensorInfo, begin: number[], size: 
   return out;
 }
 
-const fastSlice = (original: KernelFunc): KernelFunc => (args) => {
-  const { inputs, backend, attrs } = args;
-  const x = inputs.x as tf.TensorInfo;
-  if (x.dtype === 'string') return original(args);
-  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
-  return sliceBlock(backend as unknown as WasmLike, x, begin, size);
-};
+const fastSlice =
+  (original: KernelFunc): KernelFunc =>
+  (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
+    return sliceBlock(backend as unknown as WasmLike, x, begin, size);
+  };
 
 const fastSplitV = (original: KernelFunc): KernelFunc =>
   ((args: Parameters<KernelFunc>[0]) => {

@@ -47,7 +47,12 @@ export async function loadCifar10Train(dataPath: string | undefined, options: Lo
     images.set(c, offset);
     offset += c.length;
   }
-  const kind = data.layout === 'binary' ? (data.official ? 'official binary release' : 'binary release (MD5 differs from the official one)') : 'JPEG layout (pixels differ slightly from the official release)';
+  const kind =
+    data.layout === 'binary'
+      ? data.official
+        ? 'official binary release'
+        : 'binary release (MD5 differs from the official one)'
+      : 'JPEG layout (pixels differ slightly from the official release)';
   return {
     images,
     labels: Uint8Array.from(labels),
@@ -66,7 +71,10 @@ export async function loadImageFolder(root: string, options: LoadOptions = {}): 
   const dir = resolve(root);
   const s = await stat(dir).catch(() => undefined);
   if (!s?.isDirectory()) throw new InputError(`--data_path ${root}: no such folder (an image-folder dataset is <root>/<class>/*.png|jpg)`);
-  const classes = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const classes = (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   if (classes.length === 0) throw new InputError(`--data_path ${root}: no class sub-folders (expected <root>/<class>/*.png|jpg)`);
   const images: Uint8Array[] = [];
   const labels: number[] = [];

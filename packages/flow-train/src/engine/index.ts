@@ -10,10 +10,20 @@ import { exportUNetOnnx } from '../onnx/export-unet.js';
 import type { UNetArchitecture } from '../unet/architecture.js';
 import type { ParamValues } from '../unet/params.js';
 import { cachedOnnxGraph } from './onnx-cache.js';
-import { EngineError, EXECUTION_PROVIDERS, OrtEngine, ortUnavailableReason, type ExecutionProvider } from './ort-engine.js';
+import { EngineError, OrtEngine, ortUnavailableReason, type ExecutionProvider } from './ort-engine.js';
 
 export { cacheRoot, cachedGraphPath, cachedOnnxGraph, type CachedGraph, type GraphSource } from './onnx-cache.js';
-export { CUDA_INSTALL_HINT, EngineError, EXECUTION_PROVIDERS, OrtEngine, ortThreads, ortUnavailableReason, type EngineInfo, type ExecutionProvider, type VelocityEngine } from './ort-engine.js';
+export {
+  CUDA_INSTALL_HINT,
+  EngineError,
+  EXECUTION_PROVIDERS,
+  OrtEngine,
+  ortThreads,
+  ortUnavailableReason,
+  type EngineInfo,
+  type ExecutionProvider,
+  type VelocityEngine,
+} from './ort-engine.js';
 
 export const ENGINES = ['auto', 'onnx', 'tfjs'] as const;
 export type EngineChoice = (typeof ENGINES)[number];
@@ -46,7 +56,8 @@ async function withFallback(request: EngineRequest, open: () => Promise<OrtEngin
   if (choice === 'tfjs') return undefined;
   try {
     const reason = await ortUnavailableReason();
-    if (reason) throw new EngineError(`${reason}; install it with \`npm ci\` (with onnxruntime-node-install=skip in .npmrc it needs no network beyond the npm registry)`);
+    if (reason)
+      throw new EngineError(`${reason}; install it with \`npm ci\` (with onnxruntime-node-install=skip in .npmrc it needs no network beyond the npm registry)`);
     return await open();
   } catch (e) {
     if (choice === 'onnx' || !(e instanceof EngineError)) throw e;

@@ -160,7 +160,9 @@ export class OrtEngine implements VelocityEngine {
 
   /** The worker's first reply, waited for without blocking the event loop (it may fail to start). */
   private async awaitReady(): Promise<OrtReply> {
-    const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
+    const waitAsync = (
+      Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } }
+    ).waitAsync;
     while (Atomics.load(this.status, 0) !== 1) {
       const r = waitAsync(this.status, 0, 0, 1000);
       if (r.async) await r.value;

@@ -31,7 +31,11 @@ try {
       const out = await session.run({
         x: new ort.Tensor('float32', r.x, [n, s, s, init.channels]),
         t: new ort.Tensor('float32', r.t, [n]),
-        y: new ort.Tensor('int64', BigInt64Array.from(r.y, (v) => BigInt(v)), [n]),
+        y: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(r.y, (v) => BigInt(v)),
+          [n],
+        ),
       });
       const v = (out.v.data as Float32Array).slice();
       port.postMessage({ type: 'velocity', v }, [v.buffer as ArrayBuffer]);

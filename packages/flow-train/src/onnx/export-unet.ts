@@ -134,7 +134,7 @@ class UNetGraph {
   }
 
   /** Applies one layer at spatial size `size`; returns the output and its size. */
-  layer(x: string, layer: Layer, size: number, channels: number): [string, number] {
+  layer(x: string, layer: Layer, size: number): [string, number] {
     switch (layer.kind) {
       case 'conv':
         return [this.conv(x, (layer as ConvLayer).prefix, (layer as ConvLayer).kernel), size];
@@ -158,7 +158,7 @@ class UNetGraph {
     let s = size;
     let ch = channels;
     for (const l of layers) {
-      [h, s] = this.layer(h, l, s, ch);
+      [h, s] = this.layer(h, l, s);
       if (l.kind === 'conv' || l.kind === 'res') ch = l.outChannels;
     }
     return [h, s, ch];

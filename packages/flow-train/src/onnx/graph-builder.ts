@@ -82,7 +82,16 @@ export class GraphBuilder {
   }
 
   /** The serialized ModelProto. */
-  encodeModel(options: { name: string; inputs: ValueInfo[]; outputs: ValueInfo[]; opset: number; producer: string; producerVersion: string; doc: string; metadata: Record<string, string> }): Uint8Array {
+  encodeModel(options: {
+    name: string;
+    inputs: ValueInfo[];
+    outputs: ValueInfo[];
+    opset: number;
+    producer: string;
+    producerVersion: string;
+    doc: string;
+    metadata: Record<string, string>;
+  }): Uint8Array {
     const valueInfo = (v: ValueInfo) => ({
       name: v.name,
       docString: v.doc ?? '',

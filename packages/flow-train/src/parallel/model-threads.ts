@@ -46,7 +46,10 @@ export function threadCount(requested: number, backend: string, flag = '--thread
   if (!(Number.isInteger(requested) && requested >= 0)) throw new InputError(`${flag} ${requested}: expected a whole number ≥ 0 (0 = one per core)`);
   const oneThreaded = backend === 'wasm' || backend === 'cpu';
   if (requested === 0) return oneThreaded ? availableParallelism() : 1;
-  if (requested > 1 && !oneThreaded) throw new InputError(`${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses ${backend === 'webgpu' || backend === 'tensorflow-gpu' ? 'the GPU' : 'every core'}`);
+  if (requested > 1 && !oneThreaded)
+    throw new InputError(
+      `${flag} ${requested}: data-parallel threads are for the one-threaded wasm and cpu backends; ${backend} already uses ${backend === 'webgpu' || backend === 'tensorflow-gpu' ? 'the GPU' : 'every core'}`,
+    );
   return requested;
 }
 
@@ -241,7 +244,15 @@ export class ModelThreads implements GradientThreads, SamplingThreads {
   }
 
   integrate(k: number, x0: Float32Array, labels: Int32Array, settings: SamplingSettings, timeGrid?: readonly number[]): Promise<Float32Array> {
-    const request: IntegrateRequest = { type: 'integrate', id: this.nextId++, version: this.version, x0: x0.slice(), labels: labels.slice(), settings, timeGrid: timeGrid ? [...timeGrid] : undefined };
+    const request: IntegrateRequest = {
+      type: 'integrate',
+      id: this.nextId++,
+      version: this.version,
+      x0: x0.slice(),
+      labels: labels.slice(),
+      settings,
+      timeGrid: timeGrid ? [...timeGrid] : undefined,
+    };
     return this.send<Float32Array>(k, request, [request.x0.buffer, request.labels.buffer] as ArrayBuffer[]);
   }
 

@@ -163,10 +163,7 @@ function initialStepSize(f: VelocityField, t0: number, x0: tf.Tensor, f0: tf.Ten
         }),
       ) / h0,
     );
-    const h1 =
-      d1 <= 1e-15 && d2 <= 1e-15
-        ? Math.max(f32(1e-6), f32(h0 * f32(1e-3)))
-        : f32(Math.pow(f32(f32(0.01) / Math.max(d1, d2)), f32(1 / ORDER)));
+    const h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(f32(1e-6), f32(h0 * f32(1e-3))) : f32(Math.pow(f32(f32(0.01) / Math.max(d1, d2)), f32(1 / ORDER)));
     return Math.min(f32(100 * h0), h1);
   } finally {
     scale.dispose();
@@ -181,15 +178,7 @@ function nextStepSize(h: number, errorRatio: number): number {
 }
 
 /** The quartic dense output of the step x → x1 over [t, t + h], evaluated at s. */
-function denseOutput(
-  x: tf.Tensor,
-  x1: tf.Tensor,
-  stages: readonly tf.Tensor[],
-  t: number,
-  tNext: number,
-  h: number,
-  s: number,
-): tf.Tensor {
+function denseOutput(x: tf.Tensor, x1: tf.Tensor, stages: readonly tf.Tensor[], t: number, tNext: number, h: number, s: number): tf.Tensor {
   return tf.tidy(() => {
     const hStage = f32(h);
     const xMid = tf.add(x, combine(stages, MIDPOINT_WEIGHTS, hStage));
@@ -197,14 +186,8 @@ function denseOutput(
     const f1 = stages[stages.length - 1];
     // torchdiffeq's `_interp_fit`; p(θ) = e + d·θ + c·θ² + b·θ³ + a·θ⁴ on θ ∈ [0, 1].
     const a = tf.add(tf.sub(tf.mul(f32(2 * hStage), tf.sub(f1, f0)), tf.mul(8, tf.add(x1, x))), tf.mul(16, xMid));
-    const b = tf.sub(
-      tf.add(tf.add(tf.mul(hStage, tf.sub(tf.mul(5, f0), tf.mul(3, f1))), tf.mul(18, x)), tf.mul(14, x1)),
-      tf.mul(32, xMid),
-    );
-    const c = tf.add(
-      tf.sub(tf.sub(tf.mul(hStage, tf.sub(f1, tf.mul(4, f0))), tf.mul(11, x)), tf.mul(5, x1)),
-      tf.mul(16, xMid),
-    );
+    const b = tf.sub(tf.add(tf.add(tf.mul(hStage, tf.sub(tf.mul(5, f0), tf.mul(3, f1))), tf.mul(18, x)), tf.mul(14, x1)), tf.mul(32, xMid));
+    const c = tf.add(tf.sub(tf.sub(tf.mul(hStage, tf.sub(f1, tf.mul(4, f0))), tf.mul(11, x)), tf.mul(5, x1)), tf.mul(16, xMid));
     const d = tf.mul(hStage, f0);
     const theta = f32((s - t) / (tNext - t));
     let total = tf.add(x, tf.mul(theta, d));
@@ -218,13 +201,7 @@ function denseOutput(
 }
 
 /** Integrates from tStart to tEnd (> tStart) with adaptive steps. */
-export function integrateDopri5(
-  f: VelocityField,
-  x0: tf.Tensor,
-  tStart: number,
-  tEnd: number,
-  options: Dopri5Options,
-): Dopri5Solution {
+export function integrateDopri5(f: VelocityField, x0: tf.Tensor, tStart: number, tEnd: number, options: Dopri5Options): Dopri5Solution {
   const { atol, rtol } = options;
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   if (!(tEnd > tStart)) throw new Error(`dopri5 integrates forward only: need tEnd > tStart, got ${tStart} → ${tEnd}`);

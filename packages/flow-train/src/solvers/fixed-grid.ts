@@ -71,9 +71,7 @@ export function checkTimeGrid(timeGrid: readonly number[]): void {
     // Compared after rounding because the grid is used as float32: distinct float64 values
     // that round to the same float32 would make a zero-length step.
     if (i > 0 && !(f32(timeGrid[i]) > f32(timeGrid[i - 1]))) {
-      throw new Error(
-        `ODE time grid must be strictly increasing (as float32): t[${i - 1}] = ${timeGrid[i - 1]}, t[${i}] = ${timeGrid[i]}`,
-      );
+      throw new Error(`ODE time grid must be strictly increasing (as float32): t[${i - 1}] = ${timeGrid[i - 1]}, t[${i}] = ${timeGrid[i]}`);
     }
   }
 }
@@ -145,8 +143,7 @@ export function integrateFixedGrid(
   checkTimeGrid(timeGrid);
   if (x0.dtype !== 'float32') throw new Error(`ODE state must be float32, got ${x0.dtype}`);
   const requested = timeGrid.map(f32);
-  const solverTimes =
-    options.stepSize === undefined ? requested : stepSizeGrid(requested[0], requested[requested.length - 1], options.stepSize);
+  const solverTimes = options.stepSize === undefined ? requested : stepSizeGrid(requested[0], requested[requested.length - 1], options.stepSize);
   const steps = solverTimes.length - 1;
 
   let nfe = 0;

@@ -45,17 +45,14 @@ export interface OdeResult {
  * Integrates dx/dt = f(x, t) from timeGrid[0] to its last point, starting at x0 (float32; it
  * stays the caller's). Grid times are used as float32, as torch holds them.
  */
-export function integrate(
-  f: VelocityField,
-  x0: tf.Tensor,
-  timeGrid: readonly number[],
-  method: OdeMethod,
-  options: OdeOptions = {},
-): OdeResult {
+export function integrate(f: VelocityField, x0: tf.Tensor, timeGrid: readonly number[], method: OdeMethod, options: OdeOptions = {}): OdeResult {
   checkTimeGrid(timeGrid);
   if (method === 'dopri5') {
     // its step control reads the error norm synchronously, which tfjs's webgpu backend cannot do in Node
-    if (tf.getBackend() === 'webgpu') throw new Error('dopri5 reads its step error synchronously, which the webgpu backend cannot do in Node: use a fixed-grid method (heun2, midpoint, rk4, euler) or --engine onnx');
+    if (tf.getBackend() === 'webgpu')
+      throw new Error(
+        'dopri5 reads its step error synchronously, which the webgpu backend cannot do in Node: use a fixed-grid method (heun2, midpoint, rk4, euler) or --engine onnx',
+      );
     if (options.stepSize !== undefined) {
       throw new Error('stepSize applies to fixed-grid methods only; dopri5 chooses its own steps from atol and rtol');
     }

@@ -62,7 +62,15 @@ export async function runEpoch(run: TrainingRun, epoch: number): Promise<boolean
   bar.finish();
   run.progress.epoch = epoch + 1;
   run.progress.iteration = 0;
-  const line = { epoch, train_loss: epochSteps ? epochLoss / epochSteps : null, lr, steps: epochSteps, images_seen: run.progress.imagesSeen, optimizer_steps: optimizer.step, wall_s: Math.round(run.snapshot().wallSeconds) };
+  const line = {
+    epoch,
+    train_loss: epochSteps ? epochLoss / epochSteps : null,
+    lr,
+    steps: epochSteps,
+    images_seen: run.progress.imagesSeen,
+    optimizer_steps: optimizer.step,
+    wall_s: Math.round(run.snapshot().wallSeconds),
+  };
   await appendFile(run.logFile, `${JSON.stringify(line)}\n`);
   return false;
 }

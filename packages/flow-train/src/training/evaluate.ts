@@ -26,7 +26,13 @@ export async function evaluate(run: TrainingRun, epoch: number): Promise<void> {
   }
 }
 
-async function evaluateWith(run: TrainingRun, epoch: number, weights: ReadonlyMap<string, tf.Tensor>, labels: Int32Array, engine: VelocityEngine | undefined): Promise<void> {
+async function evaluateWith(
+  run: TrainingRun,
+  epoch: number,
+  weights: ReadonlyMap<string, tf.Tensor>,
+  labels: Int32Array,
+  engine: VelocityEngine | undefined,
+): Promise<void> {
   const { model, options, config, pool } = run;
   const images = await sampleImages(model, weights, labels, options.sampling, { seed: options.seed, stream: 77, threads: pool, engine });
   const grid = imageGrid(images, labels.length, config.imageSize, options.gridPerClass);

@@ -27,10 +27,13 @@ export interface ResumedState {
 /** Checks `data` against the options, then builds or restores the model and its optimizer state. */
 export async function resumeOrStart(data: ImageDataset, options: TrainOptions, log: (message: string) => void): Promise<ResumedState> {
   const config = options.config;
-  if (data.size !== config.imageSize) throw new InputError(`the data are ${data.size}×${data.size} images, model configuration '${config.name}' expects ${config.imageSize}×${config.imageSize}`);
-  if (data.classes.length > config.numClasses) throw new InputError(`the data have ${data.classes.length} classes, model configuration '${config.name}' has ${config.numClasses}`);
+  if (data.size !== config.imageSize)
+    throw new InputError(`the data are ${data.size}×${data.size} images, model configuration '${config.name}' expects ${config.imageSize}×${config.imageSize}`);
+  if (data.classes.length > config.numClasses)
+    throw new InputError(`the data have ${data.classes.length} classes, model configuration '${config.name}' has ${config.numClasses}`);
   const perEpoch = batchesPerEpoch(data.n, options.batchSize);
-  if (perEpoch < options.accumIter) throw new InputError(`${data.n} images give ${perEpoch} batches of ${options.batchSize}, fewer than accum_iter ${options.accumIter}`);
+  if (perEpoch < options.accumIter)
+    throw new InputError(`${data.n} images give ${perEpoch} batches of ${options.batchSize}, fewer than accum_iter ${options.accumIter}`);
   const stepsPerEpoch = Math.floor(perEpoch / options.accumIter);
 
   let progress: TrainingProgress = { epoch: options.startEpoch, iteration: 0, optimizerSteps: 0, emaUpdates: 0, imagesSeen: 0, wallSeconds: 0 };
@@ -41,7 +44,8 @@ export async function resumeOrStart(data: ImageDataset, options: TrainOptions, l
       throw new InputError(`--resume ${options.resume}: its model configuration '${resumeFrom.meta.config.name}' differs from '${config.name}'`);
     }
     if (options.useEma && !resumeFrom.ema) throw noEmaWeights(options.resume);
-    if (resumeFrom.kind !== 'mmmi' || resumeFrom.meta.weights !== 'live') throw new InputError(`--resume ${options.resume}: not a training checkpoint (no live weights and optimizer state)`);
+    if (resumeFrom.kind !== 'mmmi' || resumeFrom.meta.weights !== 'live')
+      throw new InputError(`--resume ${options.resume}: not a training checkpoint (no live weights and optimizer state)`);
     model = new FlowModel(config, resumeFrom.weights, options.resume);
     if (resumeFrom.meta.progress) progress = { ...resumeFrom.meta.progress };
   } else {

@@ -61,6 +61,11 @@ export class TrainingRun {
 
   /** The position with the optimizer's and EMA's counters and the wall time up to now. */
   snapshot(): TrainingProgress {
-    return { ...this.progress, optimizerSteps: this.optimizer.step, emaUpdates: this.ema?.updates ?? 0, wallSeconds: this.wallAtStart + (performance.now() - this.runStart) / 1000 };
+    return {
+      ...this.progress,
+      optimizerSteps: this.optimizer.step,
+      emaUpdates: this.ema?.updates ?? 0,
+      wallSeconds: this.wallAtStart + (performance.now() - this.runStart) / 1000,
+    };
   }
 }

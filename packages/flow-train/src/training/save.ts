@@ -25,7 +25,14 @@ export async function saveCheckpoint(run: TrainingRun, reason: string): Promise<
     sampling: options.sampling,
     trainArgs: options.args,
     progress,
-    provenance: { data: data.description, dataSource: data.source, images: data.n, code: 'mmmi flow-train 0.1.0', created: new Date().toISOString(), backend: tf.getBackend() },
+    provenance: {
+      data: data.description,
+      dataSource: data.source,
+      images: data.n,
+      code: 'mmmi flow-train 0.1.0',
+      created: new Date().toISOString(),
+      backend: tf.getBackend(),
+    },
   };
   const path = join(run.outDir, CHECKPOINT_NAME);
   await writeCheckpoint(path, {
@@ -37,6 +44,8 @@ export async function saveCheckpoint(run: TrainingRun, reason: string): Promise<
   const name = options.name ?? basename(run.outDir);
   await registerModel(userRegistryDir(options.registry), name, registryEntry(path, await readFile(path), meta, `flow-train checkpoint (${reason})`));
   run.lastSave = performance.now();
-  run.log(`flow-train: checkpoint ${path} (${reason}; epoch ${progress.epoch}, iteration ${progress.iteration}, ${progress.imagesSeen} images seen), registered as '${name}'`);
+  run.log(
+    `flow-train: checkpoint ${path} (${reason}; epoch ${progress.epoch}, iteration ${progress.iteration}, ${progress.imagesSeen} images seen), registered as '${name}'`,
+  );
   return path;
 }

@@ -88,7 +88,8 @@ export function validateUNetConfig(c: UNetConfig): void {
   }
   for (const m of c.channelMult) {
     const ch = m * c.modelChannels;
-    if (ch % c.normGroups !== 0) throw new InputError(`model configuration '${c.name}': ${ch} channels are not divisible into ${c.normGroups} GroupNorm groups`);
+    if (ch % c.normGroups !== 0)
+      throw new InputError(`model configuration '${c.name}': ${ch} channels are not divisible into ${c.normGroups} GroupNorm groups`);
   }
   if (c.numHeadChannels === -1) positiveInt('numHeads', c.numHeads);
 }

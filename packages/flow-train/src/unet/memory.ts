@@ -28,7 +28,11 @@ function layerStep(layer: Layer, channels: number, side: number): { working: num
     case 'conv':
       return { working: (layer.inChannels + layer.outChannels + layer.kernel ** 2 * layer.inChannels) * area, channels: layer.outChannels, side };
     case 'res':
-      return { working: (2 * layer.inChannels + 3 * layer.outChannels + 9 * Math.max(layer.inChannels, layer.outChannels)) * area, channels: layer.outChannels, side };
+      return {
+        working: (2 * layer.inChannels + 3 * layer.outChannels + 9 * Math.max(layer.inChannels, layer.outChannels)) * area,
+        channels: layer.outChannels,
+        side,
+      };
     case 'attention':
       return { working: 6 * layer.channels * area + 2 * layer.heads * area * area, channels, side };
     case 'downsample':
@@ -36,6 +40,23 @@ function layerStep(layer: Layer, channels: number, side: number): { working: num
     case 'upsample':
       return { working: channels * area + channels * (2 * side) ** 2, channels, side: 2 * side };
   }
+}
+
+/**
+ * Bytes of every tensor one forward pass of one image allocates: what an engine that frees
+ * nothing until the pass ends holds (tfjs inside one `tidy`).
+ */
+export function forwardTotalBytesPerImage(arch: UNetArchitecture): number {
+  let side = arch.config.imageSize;
+  let channels = arch.config.inChannels;
+  let total = 0;
+  for (const layer of [...arch.inputBlocks.flat(), ...arch.middleBlock, ...arch.outputBlocks.flat()]) {
+    const step = layerStep(layer, channels, side);
+    total += step.working;
+    channels = step.channels;
+    side = step.side;
+  }
+  return (total + (arch.outInputChannels + arch.config.outChannels) * side * side) * FLOAT32;
 }
 
 /** Peak bytes of activations of one forward pass of one image (see the module comment). */

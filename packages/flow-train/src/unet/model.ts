@@ -203,7 +203,11 @@ export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
   for (let i = 0; i < half; i++) freqs[i] = Math.exp(Math.fround(Math.fround(negLog * i) / half));
   const args = tf.mul(tf.reshape(tf.cast(t, 'float32'), [-1, 1]), tf.tensor2d(freqs, [1, half]));
   let emb = tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
-  if (dim % 2) emb = tf.pad(emb, [[0, 0], [0, 1]]);
+  if (dim % 2)
+    emb = tf.pad(emb, [
+      [0, 0],
+      [0, 1],
+    ]);
   return emb;
 }
 
@@ -211,6 +215,13 @@ export function timestepEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
  * The velocity v(x, t, y): x [B, H, W, C] (NHWC), t [B] in [0, 1], y [B] integer labels
  * (numClasses = no label). Call inside tf.tidy (or dispose the intermediates' owner).
  */
-export function unetForward(arch: UNetArchitecture, params: ParamTensors, x: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D, options: ForwardOptions = {}): tf.Tensor4D {
+export function unetForward(
+  arch: UNetArchitecture,
+  params: ParamTensors,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  y: tf.Tensor1D,
+  options: ForwardOptions = {},
+): tf.Tensor4D {
   return new Forward(arch, params, options).run(x, t, y);
 }

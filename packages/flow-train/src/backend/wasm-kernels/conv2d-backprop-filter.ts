@@ -88,7 +88,14 @@ function filterGradGeometry(x: tf.TensorInfo, dy: tf.TensorInfo, attrs: tf.Conv2
 
 /** 1×1, stride 1, no padding: dW = (dyᵀ·x)ᵀ, one product and no windows. */
 const isPointwise = (g: FilterGradGeometry) =>
-  g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.top === 0 && g.left === 0 && g.outHeight === g.inHeight && g.outWidth === g.inWidth;
+  g.filterHeight === 1 &&
+  g.filterWidth === 1 &&
+  g.strideHeight === 1 &&
+  g.strideWidth === 1 &&
+  g.top === 0 &&
+  g.left === 0 &&
+  g.outHeight === g.inHeight &&
+  g.outWidth === g.inWidth;
 
 function filterGradPointwise(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g: FilterGradGeometry): tf.TensorInfo {
   const n = g.batch * g.outHeight * g.outWidth;

@@ -21,7 +21,7 @@ import { generationMemoryNeed } from '../src/memory-need.js';
 const { values: o } = parseOptions(process.argv.slice(2), {
   draws: { kind: 'ints', min: 1, default: [8, 32, 128], help: 'draws per batch (2 modalities each)' },
   engine: { kind: 'choice', choices: ['onnx', 'tfjs'], default: 'onnx', help: 'what evaluates the flow' },
-});
+} as const);
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(repo, 'packages/dataset-generation/bin/mmmi-generate.js');
 // the per-image figure the job itself uses, from the flow map as the job opens it

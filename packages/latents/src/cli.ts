@@ -3,6 +3,7 @@
  *
  *   mmmi-latents mi [@file.txt] [flags] [--json] [--method numerical|analytical] [--query Q]…
  *   mmmi-latents describe [@file.txt] [flags]     exact compact description of Σ (JSON)
+ *   mmmi-latents design @base.txt --target "I(X_1;θ)=2" …   coefficients for the MI asked for
  */
 import { formatOptionHelp, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { MODEL_FLAGS, parseArgs } from './args.js';
@@ -10,6 +11,7 @@ import { buildLatentModel, type LatentModel } from './model.js';
 import { conditionalMutualInformation, DegenerateMiError, groupLabel, miTable, parseMiQuery } from './mi.js';
 import type { MiMethod } from './logdet.js';
 import { BUILT_IN_DEFAULT_TOKENS, specFromArgs } from './spec.js';
+import { runDesign } from './design-cli.js';
 import { describeStructure, thetaVariance } from './structure.js';
 
 const CLI_FLAGS: OptionTable = {
@@ -24,6 +26,7 @@ const USAGE = `usage: mmmi-latents <command> [@args.txt] [flags]
 commands:
   mi          print the exact MI table of the configuration (nats)
   describe    print the exact compact description of Σ as JSON
+  design      find the coefficients that give the MI you ask for (mmmi-latents design --help)
 
 @file reads flags from an argument file (one or more per line, # comments); later flags
 override earlier ones. Without an @file, flags apply on top of the built-in default
@@ -48,7 +51,8 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
   }
   return runCommand(
     async () => {
-      if (command !== 'mi' && command !== 'describe') throw new UsageError(`unknown command "${command}" (commands: mi, describe)`);
+      if (command === 'design') return await runDesign(rest, out, err);
+      if (command !== 'mi' && command !== 'describe') throw new UsageError(`unknown command "${command}" (commands: mi, describe, design)`);
       const withDefault = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
       const parsed = parseArgs(withDefault, { ...MODEL_FLAGS, ...CLI_FLAGS });
       const o = parsed.values as { help?: boolean; json?: boolean; method?: MiMethod; calculate_MI?: MiMethod; query: string[] };

@@ -11,3 +11,8 @@ export * from './model.js';
 export { batchStream, MAX_BATCHES_PER_JOB, MAX_JOB_STREAMS, Rng, STREAMS } from './rng.js';
 export { chi2Quantile } from './chi2.js';
 export { generalizedChi2Quantile } from './gchi2.js';
+export { DESIGNABLE_FLAGS, DEFAULT_VARY, parseVary, type DesignableFlag } from './design/coefficients.js';
+export { designCoefficients, designGrid, prepareDesignBase, type DesignBase, type DesignOptions, type DesignResult } from './design/design.js';
+export { designedArgumentFile } from './design/argument-file.js';
+export { necessaryConditionConflicts, type Conflict } from './design/feasibility.js';
+export { parseTarget, parseTargetGrid, parseTargetProfile, type MiTarget } from './design/targets.js';

@@ -13,9 +13,10 @@
  * again from where the path got to, with seeded restarts if it broke off.
  *
  * Feasibility is part of the answer: when the best design misses a target by more than the
- * tolerance, the result says so, names the conflicting targets (laws of MI first, then each
- * target whose removal lets the others be met) and is the nearest achievable design in the
- * Euclidean norm of the MI residuals, in nats.
+ * tolerance, the result says so, names the conflicting targets (laws of MI first, which
+ * prove it; then each target whose removal lets the others be met, which the solver shows
+ * but a nonconvex problem cannot prove) and is the nearest design found, in the Euclidean
+ * norm of the MI residuals, in nats.
  */
 import { InputError } from '@mmmi/cli-kit';
 import { constructiveStructure } from '../construct.js';
@@ -202,12 +203,15 @@ export async function designCoefficients(
       const r = solveFrom(base, rest, nearest.x, { ...solveOptions, restarts: 2 });
       evaluations += r?.evaluations ?? 0;
       if (r && r.maxAbs <= tol)
-        conflicts.push({ targets: [targets[k].label], why: `without ${targets[k].label} the other targets are met: it conflicts with them on this model` });
+        conflicts.push({
+          targets: [targets[k].label],
+          why: `without ${targets[k].label} the other targets are met, with it the solver finds no design: it conflicts with them on this model`,
+        });
     }
     if (conflicts.length === 0) {
       conflicts.push({
         targets: targets.map((t) => t.label),
-        why: 'no single target can be dropped to meet the others: the set as a whole is out of reach of the varied coefficients',
+        why: 'the solver finds no design meeting them, nor the rest when any one is dropped: out of reach of the varied coefficients, or of the solver from this start (try more --restarts, another --seed, or more coefficients in --vary)',
       });
     }
   }

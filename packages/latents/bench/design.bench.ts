@@ -12,27 +12,15 @@
  */
 import { parseOptions } from '@mmmi/cli-kit';
 import { parseArgs } from '../src/args.js';
-import { constructiveStructure } from '../src/construct.js';
 import { parseVary } from '../src/design/coefficients.js';
-import { designCoefficients, designGrid, prepareDesignBase, type DesignBase } from '../src/design/design.js';
-import { parseTarget, parseTargetGrid, type MiTarget } from '../src/design/targets.js';
-import { conditionalMutualInformation } from '../src/mi.js';
+import { designCoefficients, designGrid, prepareDesignBase } from '../src/design/design.js';
+import { parseTargetGrid } from '../src/design/targets.js';
 import { Rng } from '../src/rng.js';
+import { feasibleTargets, sharedLatentTokens } from './design-problems.js';
 
 const { values: o } = parseOptions(process.argv.slice(2), { trials: { kind: 'int', min: 1, default: 10, help: 'random target sets per N_mod' } });
 const rng = new Rng(2026, 0);
-const u = (a: number, b: number) => a + (b - a) * rng.uniform();
 const vary = parseVary('rho_theta_arg,rho_arg,alpha,beta');
-
-function feasible(base: DesignBase, queries: string[]): MiTarget[] {
-  const n = base.spec.nMod;
-  const truth = { ...base.spec, rhoTheta: [u(0.02, 0.3)], rho: Array.from({ length: n }, () => u(0.3, 2)), alpha: u(2, 6), beta: u(1, 1.5) };
-  const s = constructiveStructure(truth, base.templates);
-  return queries.map((q) => {
-    const t = parseTarget(`${q}=0`, n);
-    return { ...t, value: conditionalMutualInformation(s, t.query.a, t.query.b, t.query.c) };
-  });
-}
 
 async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
@@ -51,7 +39,7 @@ for (const [name, queries] of Object.entries(sets)) {
   const times: number[] = [];
   let met = 0;
   for (let t = 0; t < 3; t++) {
-    const { value, ms } = await timed(() => designCoefficients(decay, feasible(decay, queries)));
+    const { value, ms } = await timed(() => designCoefficients(decay, feasibleTargets(decay, rng, queries)));
     times.push(ms);
     if (value.met) met++;
   }
@@ -63,33 +51,13 @@ console.log(`  grid of 10 values of I(X_1; θ): ${grid.ms.toFixed(0)} ms, met ${
 
 console.log(`\nreliability: ${o.trials} random feasible target sets per N_mod (shared local proto-latents, random templates)`);
 for (const n of [2, 3, 5, 10]) {
-  const ones = (r: number, c: number) => JSON.stringify(Array.from({ length: r }, () => Array(c).fill(1)));
-  const tokens = [
-    '--N_mod',
-    String(n),
-    '--N_u',
-    String(n),
-    '--rho_arg',
-    JSON.stringify(Array(n).fill(1)),
-    '--DAG_ul',
-    ones(n, n),
-    '--DAG_theta',
-    ones(n, 1),
-    '--alpha',
-    '1.2',
-    '--beta',
-    '1.2',
-    '--labels',
-    JSON.stringify(Array(n).fill(0)),
-    '--T_vectors_method',
-    'random',
-  ];
+  const tokens = sharedLatentTokens(n);
   const base = await prepareDesignBase(parseArgs(tokens), vary);
   const queries = ['X1;theta', 'X1;X2', 'X1;X2|theta', ...(n > 2 ? ['X;theta'] : [])];
   let met = 0;
   const times: number[] = [];
   for (let t = 0; t < o.trials; t++) {
-    const { value, ms } = await timed(() => designCoefficients(base, feasible(base, queries)));
+    const { value, ms } = await timed(() => designCoefficients(base, feasibleTargets(base, rng, queries)));
     times.push(ms);
     if (value.met && value.maxError <= 1e-9) met++;
   }

@@ -6,42 +6,19 @@ import { tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/args.js';
 import { main } from '../src/cli.js';
-import { constructiveStructure } from '../src/construct.js';
 import { parseVary } from '../src/design/coefficients.js';
-import { designCoefficients, prepareDesignBase, type DesignBase } from '../src/design/design.js';
+import { designCoefficients, prepareDesignBase } from '../src/design/design.js';
 import { necessaryConditionConflicts } from '../src/design/feasibility.js';
-import { parseTarget, parseTargetGrid, parseTargetProfile, type MiTarget } from '../src/design/targets.js';
+import { parseTarget, parseTargetGrid, parseTargetProfile } from '../src/design/targets.js';
 import { conditionalMutualInformation, miTable } from '../src/mi.js';
 import { latentModelFromTokens } from '../src/model.js';
 import { Rng } from '../src/rng.js';
+import { feasibleTargets, sharedLatentTokens } from '../bench/design-problems.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const fig1 = `@${repo}generation_arguments/simple_fig1_DAG.txt`;
 
-/** N modalities sharing N local proto-latents (all-ones masks) and one θ proto-latent, random templates, d = 3072. */
-function sharedTokens(n: number): string[] {
-  const ones = (r: number, c: number) => JSON.stringify(Array.from({ length: r }, () => Array(c).fill(1)));
-  return [
-    '--N_mod',
-    String(n),
-    '--N_u',
-    String(n),
-    '--rho_arg',
-    JSON.stringify(Array(n).fill(1)),
-    '--DAG_ul',
-    ones(n, n),
-    '--DAG_theta',
-    ones(n, 1),
-    '--alpha',
-    '1.2',
-    '--beta',
-    '1.2',
-    '--labels',
-    JSON.stringify(Array(n).fill(0)),
-    '--T_vectors_method',
-    'random',
-  ];
-}
+const sharedTokens = sharedLatentTokens;
 
 async function run(args: string[]) {
   const out: string[] = [];
@@ -94,18 +71,6 @@ describe('feasibility by law', () => {
 });
 
 describe('design', () => {
-  /** Targets made by evaluating random coefficients forward, so a design that meets them exists. */
-  function feasibleTargets(base: DesignBase, rng: Rng, queries: string[]): MiTarget[] {
-    const u = (a: number, b: number) => a + (b - a) * rng.uniform();
-    const n = base.spec.nMod;
-    const truth = { ...base.spec, rhoTheta: [u(0.02, 0.3)], rho: Array.from({ length: n }, () => u(0.3, 2)), alpha: u(2, 6), beta: u(1, 1.5) };
-    const s = constructiveStructure(truth, base.templates);
-    return queries.map((q) => {
-      const t = parseTarget(`${q}=0`, n);
-      return { ...t, value: conditionalMutualInformation(s, t.query.a, t.query.b, t.query.c) };
-    });
-  }
-
   it('meets random feasible targets to 1e-9 nats at d = 3072, N_mod 2 to 10, conditional targets included', async () => {
     const rng = new Rng(11, 0);
     for (const n of [2, 3, 5, 10]) {

@@ -7,3 +7,4 @@ export type { BlockOperator, Cholesky, SymmetricEigen, TopEigen, TopEigenOptions
 export { gaussian, gaussianBias, gaussianMi, SINGULAR_PIVOT, type GaussianOptions } from './gaussian.js';
 export { fitPca, pcaFeatures, project, reconstruct, type Pca, type PcaFeatures, type PcaFeaturesOptions, type PcaOptions } from './pca.js';
 export { binned, binnedMi, defaultBins, quantileBins, type BinnedOptions } from './binned.js';
+export { externalEstimator, parseExternalOutput, type ExternalOptions } from './external.js';

@@ -8,6 +8,7 @@
  * Nothing here knows about mutual information; everything is deterministic (the Krylov
  * solver's random start comes from a fixed-seed generator).
  */
+import { symmetricEigen as sharedSymmetricEigen } from '@mmmi/latents';
 import { mulberry32 } from './random.js';
 
 /** Column means of the n×d row-major matrix `a`. */
@@ -143,190 +144,31 @@ export interface SymmetricEigen {
   vectors: Float64Array;
 }
 
-function hypot(a: number, b: number): number {
-  const x = Math.abs(a);
-  const y = Math.abs(b);
-  if (x > y) {
-    const r = y / x;
-    return x * Math.sqrt(1 + r * r);
-  }
-  if (y === 0) return 0;
-  const r = x / y;
-  return y * Math.sqrt(1 + r * r);
-}
-
 /**
  * All eigenvalues (descending) and unit eigenvectors of the symmetric d×d row-major matrix `a`
  * (the mean of it and its transpose is decomposed, so a slightly asymmetric input is
- * symmetrised). Householder reduction to tridiagonal form then the implicit QL algorithm with
- * Wilkinson-type shifts (tred2 and tql2 of EISPACK, after JAMA): backward stable, O(d³)
- * (about 9 d³ flops with the vectors). Used for the small matrices here: the 2×2 to 100×100
- * canonical-correlation problems and the Krylov solver's Rayleigh–Ritz steps (a few hundred).
+ * symmetrised), by the toolkit's one symmetric eigen-solver (latents' Householder + implicit
+ * QL, tred2/tql2 of EISPACK), which returns them ascending. Used for the small matrices here:
+ * the canonical-correlation problems and the Krylov solver's Rayleigh–Ritz steps.
  */
 export function symmetricEigen(a: Float64Array, d: number): SymmetricEigen {
   if (a.length !== d * d) throw new RangeError(`symmetricEigen: expected ${d}×${d} = ${d * d} values, got ${a.length}`);
-  // v[i*d + j] = V[i][j] (JAMA's notation) during tred2
-  const v = new Float64Array(d * d);
-  for (let i = 0; i < d; i++)
+  const sym = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
       const x = 0.5 * (a[i * d + j] + a[j * d + i]);
       if (!Number.isFinite(x)) throw new RangeError(`symmetricEigen: entry (${i}, ${j}) is ${x}`);
-      v[i * d + j] = x;
+      sym[i * d + j] = x;
     }
-  const dd = new Float64Array(d);
-  const e = new Float64Array(d);
-  if (d === 0) return { values: dd, vectors: v };
-  tred2(v, dd, e, d);
-  // tql2 rotates columns of V; on the transpose those are contiguous rows
-  const w = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) w[j * d + i] = v[i * d + j];
-  tql2(w, dd, e, d);
-  const order = Array.from({ length: d }, (_, i) => i).sort((x, y) => dd[y] - dd[x] || x - y);
-  const values = Float64Array.from(order, (i) => dd[i]);
+  }
+  const ascending = sharedSymmetricEigen(sym, d);
+  const values = new Float64Array(d);
   const vectors = new Float64Array(d * d);
-  order.forEach((src, dst) => vectors.set(w.subarray(src * d, src * d + d), dst * d));
+  for (let k = 0; k < d; k++) {
+    values[k] = ascending.values[d - 1 - k];
+    vectors.set(ascending.vectors!.subarray((d - 1 - k) * d, (d - k) * d), k * d);
+  }
   return { values, vectors };
-}
-
-/** Householder tridiagonalisation (EISPACK tred2): on return V holds the orthogonal transformation, d the diagonal, e the off-diagonal. */
-function tred2(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) d[j] = v[(n - 1) * n + j];
-  for (let i = n - 1; i > 0; i--) {
-    let scale = 0;
-    let h = 0;
-    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
-    if (scale === 0) {
-      e[i] = d[i - 1];
-      for (let j = 0; j < i; j++) {
-        d[j] = v[(i - 1) * n + j];
-        v[i * n + j] = 0;
-        v[j * n + i] = 0;
-      }
-    } else {
-      for (let k = 0; k < i; k++) {
-        d[k] /= scale;
-        h += d[k] * d[k];
-      }
-      let f = d[i - 1];
-      let g = Math.sqrt(h);
-      if (f > 0) g = -g;
-      e[i] = scale * g;
-      h -= f * g;
-      d[i - 1] = f - g;
-      for (let j = 0; j < i; j++) e[j] = 0;
-      for (let j = 0; j < i; j++) {
-        f = d[j];
-        v[j * n + i] = f;
-        g = e[j] + v[j * n + j] * f;
-        for (let k = j + 1; k <= i - 1; k++) {
-          g += v[k * n + j] * d[k];
-          e[k] += v[k * n + j] * f;
-        }
-        e[j] = g;
-      }
-      f = 0;
-      for (let j = 0; j < i; j++) {
-        e[j] /= h;
-        f += e[j] * d[j];
-      }
-      const hh = f / (h + h);
-      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
-      for (let j = 0; j < i; j++) {
-        f = d[j];
-        g = e[j];
-        for (let k = j; k <= i - 1; k++) v[k * n + j] -= f * e[k] + g * d[k];
-        d[j] = v[(i - 1) * n + j];
-        v[i * n + j] = 0;
-      }
-    }
-    d[i] = h;
-  }
-  // accumulate the transformations
-  for (let i = 0; i < n - 1; i++) {
-    v[(n - 1) * n + i] = v[i * n + i];
-    v[i * n + i] = 1;
-    const h = d[i + 1];
-    if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1] / h;
-      for (let j = 0; j <= i; j++) {
-        let g = 0;
-        for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j];
-        for (let k = 0; k <= i; k++) v[k * n + j] -= g * d[k];
-      }
-    }
-    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
-  }
-  for (let j = 0; j < n; j++) {
-    d[j] = v[(n - 1) * n + j];
-    v[(n - 1) * n + j] = 0;
-  }
-  v[(n - 1) * n + n - 1] = 1;
-  e[0] = 0;
-}
-
-/** Implicit QL on the tridiagonal (d, e) (EISPACK tql2), rotating the rows of w = Vᵀ. */
-function tql2(w: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  const eps = 2 ** -52;
-  for (let i = 1; i < n; i++) e[i - 1] = e[i];
-  e[n - 1] = 0;
-  let f = 0;
-  let tst1 = 0;
-  for (let l = 0; l < n; l++) {
-    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
-    let m = l;
-    while (m < n) {
-      if (Math.abs(e[m]) <= eps * tst1) break;
-      m++;
-    }
-    if (m > l) {
-      let iterations = 0;
-      do {
-        if (++iterations > 100) throw new Error(`symmetricEigen: the QL iteration did not converge for eigenvalue ${l}`);
-        let g = d[l];
-        let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = hypot(p, 1);
-        if (p < 0) r = -r;
-        d[l] = e[l] / (p + r);
-        d[l + 1] = e[l] * (p + r);
-        const dl1 = d[l + 1];
-        let h = g - d[l];
-        for (let i = l + 2; i < n; i++) d[i] -= h;
-        f += h;
-        p = d[m];
-        let c = 1;
-        let c2 = c;
-        let c3 = c;
-        const el1 = e[l + 1];
-        let s = 0;
-        let s2 = 0;
-        for (let i = m - 1; i >= l; i--) {
-          c3 = c2;
-          c2 = c;
-          s2 = s;
-          g = c * e[i];
-          h = c * p;
-          r = hypot(p, e[i]);
-          e[i + 1] = s * r;
-          s = e[i] / r;
-          c = p / r;
-          p = c * d[i] - s * g;
-          d[i + 1] = h + s * (c * g + s * d[i]);
-          const ri = i * n;
-          const ri1 = ri + n;
-          for (let k = 0; k < n; k++) {
-            const t = w[ri1 + k];
-            w[ri1 + k] = s * w[ri + k] + c * t;
-            w[ri + k] = c * w[ri + k] - s * t;
-          }
-        }
-        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
-        e[l] = s * p;
-        d[l] = c * p;
-      } while (Math.abs(e[l]) > eps * tst1);
-    }
-    d[l] += f;
-    e[l] = 0;
-  }
 }
 
 /**

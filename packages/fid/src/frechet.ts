@@ -12,7 +12,7 @@
  * noise. All arithmetic is float64.
  */
 import { InputError } from '@mmmi/cli-kit';
-import { symmetricEigen } from './eigen.js';
+import { symmetricEigen } from '@mmmi/latents';
 import { matMul, symmetrize, trace } from './matrix.js';
 import type { GaussianStats } from './stats.js';
 

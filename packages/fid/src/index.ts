@@ -1,4 +1,4 @@
-export { symmetricEigen, type SymmetricEigen } from './eigen.js';
+export { symmetricEigen, type SymmetricEigen } from '@mmmi/latents';
 export { frechetDistance, psdSqrt, traceSqrtProduct, type FrechetOptions } from './frechet.js';
 export { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
 export { BACKEND_CHOICES, BACKEND_ORDER, BackendUnavailableError, selectBackend, type BackendName, type SelectBackendOptions } from './backend.js';

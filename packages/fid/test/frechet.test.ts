@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasNumpy, runPython, tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
-import { symmetricEigen } from '../src/eigen.js';
+import { symmetricEigen } from '@mmmi/latents';
 import { frechetDistance, psdSqrt } from '../src/frechet.js';
 import { readStats, StatsAccumulator, writeStats } from '../src/stats.js';
 

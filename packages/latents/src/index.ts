@@ -16,3 +16,4 @@ export { designCoefficients, designGrid, prepareDesignBase, type DesignBase, typ
 export { designedArgumentFile } from './design/argument-file.js';
 export { necessaryConditionConflicts, type Conflict } from './design/feasibility.js';
 export { parseTarget, parseTargetGrid, parseTargetProfile, type MiTarget } from './design/targets.js';
+export { symmetricEigen, type SymmetricEigen } from './eigen.js';

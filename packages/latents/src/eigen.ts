@@ -6,6 +6,9 @@
  *
  * The eigenvector matrix is stored transposed (row k of `vt` is eigenvector k) so that
  * every inner loop walks contiguous memory; at n = 2048 that matters more than anything.
+ * The one general symmetric eigen-solver of the toolkit (fid's Fréchet distance, the
+ * estimators' canonical correlations and PCA); linalg.ts keeps cyclic Jacobi for the small
+ * matrices where the alignment needs every eigenvalue to working precision.
  */
 
 export interface SymmetricEigen {

@@ -72,11 +72,11 @@ export class DatasetReader {
     throw new Error(`internal: draw ${i} not read`);
   }
 
-  /** Batches of up to `size` draws over the whole dataset, in global order (a batch never spans two shards). */
-  async *batches(size: number): AsyncGenerator<ShardBatch> {
+  /** Batches of up to `size` draws over the whole dataset, in global order (a batch never spans two shards); `{ noise: true }` adds the exact latents. */
+  async *batches(size: number, options: { noise?: boolean } = {}): AsyncGenerator<ShardBatch> {
     for (let k = 0; k < this.index.shards.length; k++) {
       const reader = await this.shard(k);
-      for await (const b of reader.batches(size)) yield { ...b, start: b.start + this.index.shards[k].offset };
+      for await (const b of reader.batches(size, 0, options)) yield { ...b, start: b.start + this.index.shards[k].offset };
     }
   }
 

@@ -29,9 +29,13 @@ export interface ShardBatch {
   theta: Float32Array;
   /** count × N_mod class labels. */
   labels: Int32Array;
+  /** count × N_mod × d exact latents (the `Noise` array), when asked for with `{ noise: true }`. */
+  noise?: Float32Array;
 }
 
 export type ShardCheck = 'stream' | 'full' | 'none';
+
+type EntryChecks = Record<'X' | 'Y' | 'labels', EntryCrcCheck> & { Noise?: EntryCrcCheck };
 
 /** Draws read per range when the 'full' check streams through the entries. */
 const CHECK_CHUNK = 256;
@@ -85,18 +89,33 @@ export class ShardReader {
     return { labels: labels.data, values: Array.from(values.data as Float64Array) };
   }
 
-  /** Consecutive batches of up to `size` draws, from draw `from` (CRC-checked from draw 0 under 'stream'). */
-  async *batches(size: number, from = 0): AsyncGenerator<ShardBatch> {
+  /** Whether the shard stores the exact latents (`Noise`, float32, the shape of X). */
+  get hasNoise(): boolean {
+    const info = this.file.arrays.get('Noise');
+    return info !== undefined && info.dtype === '<f4' && info.shape.join(',') === this.shape.join(',');
+  }
+
+  /**
+   * Consecutive batches of up to `size` draws, from draw `from` (CRC-checked from draw 0 under
+   * 'stream', `Noise` too when it is read). `{ noise: true }` adds the exact latents.
+   */
+  async *batches(size: number, from = 0, options: { noise?: boolean } = {}): AsyncGenerator<ShardBatch> {
     if (!(Number.isInteger(size) && size > 0)) throw new RangeError(`batch size must be a positive integer, got ${size}`);
-    const checks = this.check === 'stream' && from === 0 ? this.crcChecks() : undefined;
-    for (let start = from; start < this.count; start += size) yield await this.readDraws(start, Math.min(size, this.count - start), checks);
+    if (options.noise && !this.hasNoise) throw new Error(`${this.path}: no float32 'Noise' array of X's shape — the exact latents are not stored`);
+    const checks = this.check === 'stream' && from === 0 ? this.crcChecks(options.noise) : undefined;
+    for (let start = from; start < this.count; start += size) yield await this.readDraws(start, Math.min(size, this.count - start), checks, options.noise);
   }
 
-  private crcChecks(): Record<'X' | 'Y' | 'labels', EntryCrcCheck> {
-    return { X: this.file.crcCheck('X'), Y: this.file.crcCheck('Y'), labels: this.file.crcCheck('labels') };
+  private crcChecks(noise = false): EntryChecks {
+    return {
+      X: this.file.crcCheck('X'),
+      Y: this.file.crcCheck('Y'),
+      labels: this.file.crcCheck('labels'),
+      ...(noise ? { Noise: this.file.crcCheck('Noise') } : {}),
+    };
   }
 
-  private async readDraws(start: number, count: number, checks?: Record<'X' | 'Y' | 'labels', EntryCrcCheck>): Promise<ShardBatch> {
+  private async readDraws(start: number, count: number, checks?: EntryChecks, noise = false): Promise<ShardBatch> {
     const perDraw = this.nMod * this.modDim;
     return {
       start,
@@ -104,6 +123,7 @@ export class ShardReader {
       x: (await this.file.readElements('X', start * perDraw, count * perDraw, checks?.X)) as Float32Array,
       theta: (await this.file.readElements('Y', start, count, checks?.Y)) as Float32Array,
       labels: (await this.file.readElements('labels', start * this.nMod, count * this.nMod, checks?.labels)) as Int32Array,
+      ...(noise ? { noise: (await this.file.readElements('Noise', start * perDraw, count * perDraw, checks?.Noise)) as Float32Array } : {}),
     };
   }
 

@@ -4,5 +4,5 @@ export { writeDag, dagFromSpec, dagSpec, type DagData, type DagEdge } from './da
 export { writeRadii, radiiData, type RadiiData } from './radii.js';
 export { writeSampleGrid, type SampleGridData } from './samples.js';
 export { writeMiTable, sweepTable, parseSweep, sweepCsv, sweepMarkdown, type SweepAxis, type SweepTable } from './tables.js';
-export { vegaLiteToSvg, svgToPng, svgSize, writeFigure, toCsv, toMarkdown, figureFontFiles } from './plot.js';
+export { vegaLiteToSvg, svgToPng, svgSize, writeFigure, toCsv, toMarkdown, toJson, figureFontFiles } from './plot.js';
 export { figuresMain, sweepMain, FIGURE_KINDS } from './cli.js';

@@ -1,0 +1,150 @@
+/**
+ * `mmmi-bench estimate`: every named estimator on every pair, feature kind, sample size and
+ * seed of one dataset, each estimate beside the exact MI of the pair.
+ *
+ * A seed picks n draws at random from the loaded pool (and, for PCA features, a disjoint set
+ * of up to `fitDraws` draws to fit the projection on). Conditional pairs are estimated by the
+ * chain rule, I(A; B | C) = I(A; B, C) − I(A; C), from two estimates on the same draws; their
+ * errors are correlated in an unknown way, so such a row has no standard error.
+ */
+import { InputError, type Progress } from '@mmmi/cli-kit';
+import { mulberry32, type MiEstimate } from '@mmmi/estimators';
+import { union, type Group } from '@mmmi/latents';
+import type { BenchDataset } from './dataset.js';
+import { resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
+import { pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
+import { isEmptyGroup, modalitiesRead, parsePair, type MiPair } from './pairs.js';
+import { loadPool, type DrawPool, type Source } from './pool.js';
+import type { EstimateRow } from './results.js';
+
+export interface EstimateOptions {
+  pairs: readonly string[];
+  estimators: readonly string[];
+  features: readonly string[];
+  sizes: readonly number[];
+  seeds: number;
+  /** Draws set aside to fit PCA features on (default 2000). */
+  fitDraws?: number;
+  externalCommand?: readonly string[];
+  /** Extra options per estimator name (e.g. steps for a variational one). */
+  estimatorOptions?: Record<string, Record<string, unknown>>;
+  progress?: Progress;
+  onRow?: (row: EstimateRow) => void;
+}
+
+/** Draw indices for one (n, seed): n estimation draws and up to `fitCount` others, from a seeded shuffle of the pool. */
+export function subsample(poolCount: number, n: number, seed: number, fitCount: number): { rows: Int32Array; fitRows: Int32Array } {
+  const order = Int32Array.from({ length: poolCount }, (_, i) => i);
+  const random = mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(n, 0x85ebca6b)) >>> 0);
+  for (let i = poolCount - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const rows = order.slice(0, n);
+  const fitRows = order.slice(n, n + Math.min(fitCount, poolCount - n));
+  return { rows, fitRows };
+}
+
+/** The dimension an estimator sees of a group under a feature kind. */
+export function featureDim(g: Group, spec: FeatureSpec, modDim: number): number {
+  const raw = g.mods.length * modDim;
+  return (g.mods.length === 0 ? 0 : spec.pca !== null && spec.pca < raw ? spec.pca : raw) + (g.theta ? 1 : 0);
+}
+
+/** The (x, y) groups estimated for a pair: one for I(A;B), two for I(A;B|C) by the chain rule. */
+function terms(p: MiPair): { a: Group; b: Group; sign: 1 | -1 }[] {
+  if (isEmptyGroup(p.c)) return [{ a: p.a, b: p.b, sign: 1 }];
+  return [
+    { a: p.a, b: union(p.b, p.c), sign: 1 },
+    { a: p.a, b: p.c, sign: -1 },
+  ];
+}
+
+interface Plan {
+  pairs: MiPair[];
+  entries: EstimatorEntry[];
+  specs: FeatureSpec[];
+  sizes: number[];
+  poolCount: number;
+  fitDraws: number;
+}
+
+/** Everything the run needs, checked before a draw is read: each refusal names the pair, estimator and features. */
+export function planEstimates(data: BenchDataset, o: EstimateOptions): Plan {
+  if (o.pairs.length === 0) throw new InputError('--pair: name at least one pair, e.g. --pair "X1;θ"');
+  const pairs = o.pairs.map((p) => parsePair(p, data.structure));
+  const entries = resolveEstimators(o.estimators, o.externalCommand);
+  const specs = o.features.map(parseFeatures);
+  if (specs.some((s) => s.source === 'latents') && !data.hasNoise) throw new InputError(`${data.source}: the shards do not store the exact latents (Noise); use pixel features`);
+  const sizes = [...o.sizes];
+  if (sizes.length === 0) throw new InputError('--n: give at least one sample size');
+  if (!(Number.isInteger(o.seeds) && o.seeds >= 1)) throw new InputError(`--seeds ${o.seeds}: at least one`);
+  const maxN = Math.max(...sizes);
+  if (maxN > data.count) throw new InputError(`--n ${maxN}: the dataset ${data.source} has ${data.count} draws`);
+  for (const p of pairs)
+    for (const s of specs)
+      for (const e of entries)
+        for (const t of terms(p))
+          for (const n of sizes) {
+            const dx = featureDim(t.a, s, data.modDim);
+            const dy = featureDim(t.b, s, data.modDim);
+            const why = e.refuses(n, dx, dy);
+            if (why) throw new InputError(`${e.name} on ${p.label} with --features ${s.text} at n = ${n}: ${why}`);
+            if (e.needsImages && (s.pca !== null || (t.a.theta && t.a.mods.length > 0) || (t.b.theta && t.b.mods.length > 0)))
+              throw new InputError(`${e.name} on ${p.label}: its CNN critic reads raw images (--features pixels or latents), with θ alone on a side`);
+          }
+  const fitDraws = specs.some((s) => s.pca !== null) ? (o.fitDraws ?? 2000) : 0;
+  return { pairs, entries, specs, sizes, poolCount: Math.min(data.count, maxN + fitDraws), fitDraws };
+}
+
+export const estimateCount = (plan: Plan, seeds: number): number => plan.pairs.length * plan.specs.length * plan.sizes.length * seeds * plan.entries.length;
+
+/** Runs the planned estimates; returns one row per (pair, features, n, seed, estimator). */
+export async function runEstimates(data: BenchDataset, o: EstimateOptions): Promise<EstimateRow[]> {
+  const plan = planEstimates(data, o);
+  const pools = new Map<Source, DrawPool>();
+  const pool = async (source: Source) => {
+    let p = pools.get(source);
+    if (!p) {
+      p = await loadPool(data, plan.poolCount, modalitiesRead(plan.pairs), source);
+      pools.set(source, p);
+    }
+    return p;
+  };
+  const rows: EstimateRow[] = [];
+  for (const pair of plan.pairs)
+    for (const spec of plan.specs) {
+      const draws = await pool(spec.source);
+      for (const n of plan.sizes)
+        for (let seed = 0; seed < o.seeds; seed++) {
+          const { rows: idx, fitRows } = subsample(draws.count, n, seed, plan.fitDraws);
+          const sides = terms(pair).map((t) => ({ ...t, ...pairedFeatures(draws, t.a, t.b, spec, idx, fitRows) }));
+          const features = sides.some((s) => s.pcaInSample) ? `${spec.text} (fit in-sample)` : spec.text;
+          for (const entry of plan.entries) {
+            const results: MiEstimate[] = [];
+            for (const s of sides) results.push(await entry.estimator.estimate(s.data, { seed, ...entry.options, ...o.estimatorOptions?.[entry.name] }));
+            const estimate = results.reduce((acc, r, i) => acc + sides[i].sign * r.estimate, 0);
+            const row: EstimateRow = {
+              dataset: data.name,
+              map: data.map,
+              pair: pair.label,
+              truth: pair.truth,
+              estimator: entry.name,
+              features,
+              n,
+              seed,
+              estimate,
+              standardError: results.length === 1 ? results[0].standardError : null,
+              bias: estimate - pair.truth,
+              seconds: results.reduce((acc, r) => acc + r.seconds, 0),
+            };
+            rows.push(row);
+            o.onRow?.(row);
+            o.progress?.tick();
+          }
+        }
+    }
+  return rows;
+}

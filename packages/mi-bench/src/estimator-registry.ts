@@ -1,0 +1,69 @@
+/**
+ * The estimators a study can name, and what each needs of its input, so that a combination
+ * that cannot work (a 3073-dimensional Gaussian fit on 500 draws, a binned estimate of a
+ * 16-dimensional side) is refused before any draw is read.
+ */
+import { InputError } from '@mmmi/cli-kit';
+import { binned, externalEstimator, gaussian, ksg1, ksg2, type MiEstimator } from '@mmmi/estimators';
+
+export interface EstimatorEntry {
+  name: string;
+  estimator: MiEstimator<Record<string, unknown>>;
+  /** Options passed on every call. */
+  options: Record<string, unknown>;
+  /** Why this estimator cannot take samples of n draws with side dimensions dx and dy, or null. */
+  refuses(n: number, dx: number, dy: number): string | null;
+  /** Whether it needs the raw image values (a CNN critic) rather than any features. */
+  needsImages?: boolean;
+}
+
+const anyEstimator = (e: MiEstimator<never>) => e as unknown as MiEstimator<Record<string, unknown>>;
+
+/** The classical estimators, by the name a user writes. */
+export const CLASSICAL: Record<string, Omit<EstimatorEntry, 'name'>> = {
+  gaussian: {
+    estimator: anyEstimator(gaussian),
+    options: { biasCorrected: true },
+    refuses: (n, dx, dy) =>
+      n > dx + dy + 1 ? null : `${dx + dy} dimensions need more than ${dx + dy + 1} draws for a regular covariance (n = ${n}); reduce them, e.g. --features pca16`,
+  },
+  ksg1: {
+    estimator: anyEstimator(ksg1),
+    options: { k: 3 },
+    refuses: (n, dx, dy) => (dx + dy > 64 ? `k-NN in ${dx + dy} dimensions measures nothing useful; reduce them, e.g. --features pca8` : n < 8 ? `n = ${n} is too few` : null),
+  },
+  ksg2: {
+    estimator: anyEstimator(ksg2),
+    options: { k: 3 },
+    refuses: (n, dx, dy) => (dx + dy > 64 ? `k-NN in ${dx + dy} dimensions measures nothing useful; reduce them, e.g. --features pca8` : n < 8 ? `n = ${n} is too few` : null),
+  },
+  binned: {
+    estimator: anyEstimator(binned),
+    options: {},
+    refuses: (n, dx, dy) => (dx !== 1 || dy !== 1 ? `bins one-dimensional sides only (here ${dx} and ${dy}); use --features pca1 or a θ pair` : n < 8 ? `n = ${n} is too few` : null),
+  },
+};
+
+export const ESTIMATOR_NAMES: readonly string[] = Object.keys(CLASSICAL);
+
+/** The entries for the names given (and an external command, named 'external'), unknown names refused with the list. */
+export function resolveEstimators(names: readonly string[], externalCommand?: readonly string[]): EstimatorEntry[] {
+  const out: EstimatorEntry[] = [];
+  for (const name of names) {
+    if (name === 'external') {
+      if (!externalCommand?.length) throw new InputError('--estimators external needs --external_command "<program> <args…>" (it is run as <program> <args…> <x.npy> <y.npy>)');
+      out.push({
+        name,
+        estimator: anyEstimator(externalEstimator(externalCommand, 'external')),
+        options: {},
+        refuses: (n) => (n < 2 ? `n = ${n} is too few` : null),
+      });
+      continue;
+    }
+    const entry = CLASSICAL[name];
+    if (!entry) throw new InputError(`--estimators: unknown estimator '${name}' (known: ${[...ESTIMATOR_NAMES, 'external'].join(', ')})`);
+    out.push({ name, ...entry });
+  }
+  if (out.length === 0) throw new InputError('--estimators: name at least one estimator');
+  return out;
+}

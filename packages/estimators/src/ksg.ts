@@ -49,6 +49,29 @@ export interface KsgOptions {
   k?: number;
   /** Relative amplitude of the deterministic tie-breaking noise; 0 (the default) leaves the data alone. */
   jitter?: number;
+  /**
+   * Scale each column to unit variance first (default true, as Kraskov et al. advise). The max
+   * norm compares coordinates across columns: without it, a side with a large scale (PCA
+   * features of images beside θ) sets every ε and the other side's counts carry nothing.
+   * MI is invariant to the scaling; the estimate is not.
+   */
+  standardize?: boolean;
+}
+
+/** A copy of n rows × d columns with each column scaled to unit variance (divisor n); constant columns are left alone. */
+function standardized(v: Float64Array, n: number, d: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let c = 0; c < d; c++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += v[i * d + c];
+    mean /= n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (v[i * d + c] - mean) ** 2;
+    const sd = Math.sqrt(ss / n);
+    const inv = sd > 0 ? 1 / sd : 1;
+    for (let i = 0; i < n; i++) out[i * d + c] = (v[i * d + c] - mean) * inv;
+  }
+  return out;
 }
 
 const JITTER_SEED = 0x6b5367;
@@ -112,9 +135,10 @@ export function ksg(data: PairedSamples, variant: KsgVariant, options: KsgOption
   const { value, seconds } = timed(() => {
     const { n, dx, dy } = data;
     let samples = data;
+    if (options.standardize ?? true) samples = { n, dx, dy, x: standardized(data.x, n, dx), y: standardized(data.y, n, dy) };
     if (jitter > 0) {
       const next = mulberry32(JITTER_SEED);
-      samples = { n, dx, dy, x: jittered(data.x, n, dx, jitter, next), y: jittered(data.y, n, dy, jitter, next) };
+      samples = { n, dx, dy, x: jittered(samples.x, n, dx, jitter, next), y: jittered(samples.y, n, dy, jitter, next) };
     }
     const nb = ksgNeighbours(samples, k, variant);
     for (let i = 0; i < n; i++) {
@@ -127,7 +151,7 @@ export function ksg(data: PairedSamples, variant: KsgVariant, options: KsgOption
     }
     return ksgFromNeighbours(nb);
   });
-  const details: Record<string, unknown> = { k, variant };
+  const details: Record<string, unknown> = { k, variant, standardized: options.standardize ?? true };
   if (jitter > 0) details.jitter = jitter;
   return { estimator: `ksg${variant}`, estimate: value.estimate, standardError: value.standardError, samples: data.n, seconds, details };
 }

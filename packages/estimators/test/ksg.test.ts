@@ -169,11 +169,12 @@ describe('neighbours', () => {
     }
     // ψ(1) = −γ, ψ(2) = 1 − γ, ψ(3) = 3/2 − γ, ψ(4) = 11/6 − γ: the γ cancel.
     // ksg1 terms 11/6 − (1, 2, 1, 3/2) = (5/6, −1/6, 5/6, 1/3): mean 11/24, sd² = 0.6875/3
-    const e1 = ksg1.estimate(data, { k: 1 });
+    // on the raw coordinates (the default scales each column to unit variance first)
+    const e1 = ksg1.estimate(data, { k: 1, standardize: false });
     expect(e1.estimate).toBeCloseTo(11 / 24, 14);
     expect(e1.standardError).toBeCloseTo(Math.sqrt(0.6875 / 12), 14);
     // ksg2: ψ(1) − 1 + ψ(4) − ⟨ψ(nx) + ψ(ny)⟩ = 11/6 − 1 − 1/4
-    expect(ksg2.estimate(data, { k: 1 }).estimate).toBeCloseTo(7 / 12, 14);
+    expect(ksg2.estimate(data, { k: 1, standardize: false }).estimate).toBeCloseTo(7 / 12, 14);
   });
 
   it('the fast search equals brute force exactly: n 6–300, dims 1–5 per side, k 1–5, both variants', () => {
@@ -325,8 +326,8 @@ describe('KSG interface and refusals', () => {
     expect(e.estimator).toBe('ksg2');
     expect(e.samples).toBe(50);
     expect(e.seconds).toBeGreaterThanOrEqual(0);
-    expect(e.details).toEqual({ k: 5, variant: 2 });
-    expect(ksg1.estimate(good).details).toEqual({ k: 3, variant: 1 });
+    expect(e.details).toEqual({ k: 5, variant: 2, standardized: true });
+    expect(ksg1.estimate(good).details).toEqual({ k: 3, variant: 1, standardized: true });
   });
 
   it('refuses n ≤ k, bad k, mismatched lengths, non-finite values, a bad jitter, naming the cause', () => {
@@ -369,9 +370,35 @@ describe('KSG interface and refusals', () => {
     expect(Number.isFinite(ksg1.estimate(dup, { k: 4 }).estimate)).toBe(true);
     const jittered = ksg1.estimate(dup, { jitter: 1e-10 });
     expect(Number.isFinite(jittered.estimate)).toBe(true);
-    expect(jittered.details).toEqual({ k: 3, variant: 1, jitter: 1e-10 });
+    expect(jittered.details).toEqual({ k: 3, variant: 1, standardized: true, jitter: 1e-10 });
     // deterministic, and a negligible move on data without ties
     expect(ksg1.estimate(dup, { jitter: 1e-10 }).estimate).toBe(jittered.estimate);
     expect(ksg1.estimate(good, { jitter: 1e-10 }).estimate).toBe(ksg1.estimate(good).estimate);
+  });
+});
+
+describe('KSG column scaling', () => {
+  it('scales each column to unit variance by default, so one side\'s scale cannot swamp the other', () => {
+    // ρ = 0.9, x multiplied by 1000: the MI is unchanged (0.830 nats); on the raw max norm ε is set
+    // by x alone and variant 1 loses nearly everything, on standardised columns it does not.
+    const rng = new SeededRandom(11);
+    const n = 2000;
+    const rho = 0.9;
+    const x = new Float64Array(n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const a = rng.normal();
+      x[i] = 1000 * a;
+      y[i] = rho * a + Math.sqrt(1 - rho * rho) * rng.normal();
+    }
+    const data: PairedSamples = { n, dx: 1, dy: 1, x, y };
+    const truth = -0.5 * Math.log(1 - rho * rho);
+    const scaled = ksg1.estimate(data);
+    const raw = ksg1.estimate(data, { standardize: false });
+    expect(Math.abs(scaled.estimate - truth)).toBeLessThan(0.08);
+    expect(raw.estimate).toBeLessThan(truth / 2);
+    // the same as scaling x back by hand
+    const unit: PairedSamples = { ...data, x: x.map((v) => v / 1000) };
+    expect(scaled.estimate).toBeCloseTo(ksg1.estimate(unit).estimate, 10);
   });
 });

@@ -30,7 +30,15 @@ export interface EstimateOptions {
   estimatorOptions?: Record<string, Record<string, unknown>>;
   progress?: Progress;
   onRow?: (row: EstimateRow) => void;
+  /** Rows a previous run of the same command finished (see journal.ts): taken, not recomputed, not ticked (the caller counts them with progress.resume). */
+  done?: { get(key: string): EstimateRow | undefined };
 }
+
+const IN_SAMPLE = ' (fit in-sample)';
+
+/** What identifies an estimate within one run. */
+export const estimateKey = (r: Pick<EstimateRow, 'pair' | 'features' | 'n' | 'seed' | 'estimator'>): string =>
+  [r.pair, r.features.replace(IN_SAMPLE, ''), r.n, r.seed, r.estimator].join('|');
 
 /** Draw indices for one (n, seed): n estimation draws and up to `fitCount` others, from a seeded shuffle of the pool. */
 export function subsample(poolCount: number, n: number, seed: number, fitCount: number): { rows: Int32Array; fitRows: Int32Array } {
@@ -119,10 +127,17 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
       const draws = await pool(spec.source);
       for (const n of plan.sizes)
         for (let seed = 0; seed < o.seeds; seed++) {
+          const key = (estimator: string) => estimateKey({ pair: pair.label, features: spec.text, n, seed, estimator });
+          const todo = plan.entries.filter((e) => {
+            const row = o.done?.get(key(e.name));
+            if (row) rows.push(row);
+            return !row;
+          });
+          if (todo.length === 0) continue;
           const { rows: idx, fitRows } = subsample(draws.count, n, seed, plan.fitDraws);
           const sides = terms(pair).map((t) => ({ ...t, ...pairedFeatures(draws, t.a, t.b, spec, idx, fitRows) }));
-          const features = sides.some((s) => s.pcaInSample) ? `${spec.text} (fit in-sample)` : spec.text;
-          for (const entry of plan.entries) {
+          const features = sides.some((s) => s.pcaInSample) ? `${spec.text}${IN_SAMPLE}` : spec.text;
+          for (const entry of todo) {
             const results: MiEstimate[] = [];
             for (const s of sides) results.push(await entry.estimator.estimate(s.data, { seed, ...entry.options, ...o.estimatorOptions?.[entry.name] }));
             const estimate = results.reduce((acc, r, i) => acc + sides[i].sign * r.estimate, 0);

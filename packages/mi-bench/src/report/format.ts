@@ -8,7 +8,7 @@
 function special(x: number | null): string | null {
   if (x === null) return '—';
   if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '-∞';
   return null;
 }
 
@@ -20,11 +20,15 @@ export function fixed(x: number | null, decimals = 3): string {
   return Number(t) === 0 ? (0).toFixed(decimals) : t;
 }
 
-/** Significant figures without exponent notation for ordinary sizes (1234.5 → '1230', 0.001234 → '0.00123'). */
+/**
+ * Significant figures, trailing zeros kept (2.1 → '2.10': the precision is part of the number),
+ * and no exponent for large values (1234.5 → '1230', not '1.23e+3').
+ */
 export function significant(x: number | null, digits = 3): string {
   const s = special(x);
   if (s !== null) return s;
-  return String(Number((x as number).toPrecision(digits)));
+  const t = (x as number).toPrecision(digits);
+  return /e\+/.test(t) ? String(Number(t)) : t;
 }
 
 export const nats = (x: number | null): string => fixed(x, 3);

@@ -74,7 +74,7 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 export function ranks(x: ArrayLike<number>): Float64Array {
   const order = Array.from({ length: x.length }, (_, i) => i).sort((a, b) => x[a] - x[b]);
   const r = new Float64Array(x.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && x[order[j + 1]] === x[order[i]]) j++;
     const rank = (i + j) / 2 + 1;

@@ -31,7 +31,7 @@ export async function tinyDataset(folder: string, options: { size: number; modDi
       '0',
       ...(options.extra ?? []),
     ],
-    { stream: null },
+    { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream },
   );
   return folder;
 }

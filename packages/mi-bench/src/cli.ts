@@ -1,0 +1,110 @@
+/**
+ * `mmmi-bench` — estimators, regressors and contrastive critics measured on mmmi datasets
+ * against the exact mutual information their latent structure gives.
+ *
+ *   mmmi-bench estimate --data <folder> --pair "X1;θ" --estimators gaussian,ksg1 --n 500,2000 --seeds 3
+ *   mmmi-bench regress  --data <folder> --subsets X1 X1,X2 --models ridge,cnn
+ *   mmmi-bench pmi      --data <folder> --pair "X1;θ"
+ *   mmmi-bench study    [--out <folder>]
+ *
+ * Each writes a report folder (CSV, JSON, markdown, figures, README.md naming the command).
+ * Everything that can be checked (flags, the dataset, every pair × estimator × features × n)
+ * is checked before any draw is read.
+ */
+import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
+import { estimateCommand } from './commands/estimate.js';
+import { ESTIMATOR_NAMES } from './estimator-registry.js';
+import { commandLine } from './output.js';
+
+const DATA_FLAGS = {
+  data: { kind: 'string', valueName: '<path>', help: 'the dataset: a folder of shards (one shard, or an index made by `mmmi-generate index`), an index or a shard' },
+  out: { kind: 'string', valueName: '<folder>', help: 'report folder (default ./output_dir/bench/<dataset>/<command>)' },
+  overwrite: { kind: 'boolean', help: 'replace a finished report in --out' },
+  seeds: { kind: 'int', min: 1, default: 3, help: 'repetitions on independent subsamples (seeds 0 … k − 1)' },
+  help: { kind: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionTable;
+
+const ESTIMATE_FLAGS = {
+  ...DATA_FLAGS,
+  pair: { kind: 'string', repeatable: true, valueName: '"A;B[|C]"', help: 'a pair in the MI table notation, e.g. "X1;θ", "X1,X2;θ", "X1;X2|θ" (repeatable)' },
+  estimators: { kind: 'string', default: 'gaussian,ksg1,ksg2', valueName: '<a,b,…>', help: `estimators, comma-separated: ${[...ESTIMATOR_NAMES, 'external'].join(', ')}` },
+  features: { kind: 'string', default: 'pca8', valueName: '<a,b,…>', help: 'what the estimators see: pixels, latents, pca<k> (of the pixels), latents:pca<k>' },
+  n: { kind: 'ints', min: 2, default: [500, 2000], valueName: '<n,…>', help: 'sample sizes' },
+  fit_draws: { kind: 'int', min: 0, default: 2000, help: 'draws set aside (disjoint from the estimate) to fit PCA features on' },
+  external_command: { kind: 'string', valueName: '"<program> <args…>"', help: 'the external estimator: run as <program> <args…> <x.npy> <y.npy>, prints the MI in nats' },
+} as const satisfies OptionTable;
+
+const USAGE = `usage:
+  mmmi-bench estimate --data <path> --pair "X1;θ" [--pair …] [options]
+        MI estimates beside the exact MI of each pair: estimates.csv/json/md, estimate-vs-truth and error-vs-n figures
+
+options (estimate):
+${formatOptionHelp(ESTIMATE_FLAGS)}
+
+Exit codes: 0 done, 1 the run failed, 2 the command or an input is wrong.`;
+
+export interface CliIo {
+  out?: (s: string) => void;
+  err?: (s: string) => void;
+  /** Progress output (default process.stderr; null for none). */
+  progressStream?: ProgressStream | null;
+}
+
+const splitList = (s: string) =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+
+/** Splits a command string on whitespace, keeping quoted parts together. */
+export function splitCommand(s: string): string[] {
+  return [...s.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+function requireData(data: string | undefined): string {
+  if (!data) throw new UsageError('--data <path> is required: a dataset folder, index or shard');
+  return data;
+}
+
+const defaultOut = (data: string, command: string) => `./output_dir/bench/${data.replace(/\/+$/, '').split('/').pop()}/${command}`;
+
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const out = io.out ?? ((s: string) => console.log(s));
+  const err = io.err ?? ((s: string) => console.error(s));
+  return runCommand(
+    async () => {
+      const [command, ...rest] = argv;
+      if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+        (command === undefined ? err : out)(USAGE);
+        return command === undefined ? 2 : 0;
+      }
+      if (command === 'estimate') {
+        const { values: o } = parseOptions(rest, ESTIMATE_FLAGS);
+        if (o.help) {
+          out(USAGE);
+          return 0;
+        }
+        const data = requireData(o.data);
+        const { rows, report } = await estimateCommand({
+          data,
+          out: o.out ?? defaultOut(data, 'estimate'),
+          overwrite: o.overwrite === true,
+          pairs: o.pair,
+          estimators: splitList(o.estimators),
+          features: splitList(o.features),
+          sizes: o.n,
+          seeds: o.seeds,
+          fitDraws: o.fit_draws,
+          externalCommand: o.external_command === undefined ? undefined : splitCommand(o.external_command),
+          command: commandLine('mmmi-bench', argv),
+          stream: io.progressStream,
+          say: err,
+        });
+        out(`${rows.length} estimates; report: ${report.folder} (${report.markdown})`);
+        return 0;
+      }
+      throw new UsageError(`unknown command '${command}' (commands: estimate)`);
+    },
+    { name: 'mmmi-bench', err, helpHint: 'mmmi-bench --help for usage' },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * The estimate command's work: open the dataset, check the whole plan, resume from the
+ * journal, run with progress (terminal and log file), write the report folder.
+ */
+import { join } from 'node:path';
+import { Progress, type ProgressStream } from '@mmmi/cli-kit';
+import { openDataset } from '../dataset.js';
+import { estimateCount, estimateKey, planEstimates, runEstimates, type EstimateOptions } from '../estimate.js';
+import { RowJournal } from '../journal.js';
+import { prepareOutputFolder } from '../output.js';
+import { writeEstimateReport, type ReportFiles } from '../report/index.js';
+import type { EstimateRow } from '../results.js';
+
+export interface EstimateCommand extends Omit<EstimateOptions, 'progress' | 'onRow' | 'done'> {
+  data: string;
+  out: string;
+  overwrite: boolean;
+  /** The command line, quoted in the report. */
+  command: string;
+  stream?: ProgressStream | null;
+  /** Lines for the user (warnings, where the report is). */
+  say?: (line: string) => void;
+}
+
+export async function estimateCommand(c: EstimateCommand): Promise<{ rows: EstimateRow[]; report: ReportFiles }> {
+  const say = c.say ?? (() => {});
+  const data = await openDataset(c.data);
+  try {
+    const plan = planEstimates(data, c);
+    prepareOutputFolder(c.out, c.overwrite);
+    if (!data.miExactInImages)
+      say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly (a scaling that quantises); the truth holds for the latents only`);
+    const options: EstimateOptions = {
+      pairs: c.pairs,
+      estimators: c.estimators,
+      features: c.features,
+      sizes: c.sizes,
+      seeds: c.seeds,
+      fitDraws: c.fitDraws,
+      externalCommand: c.externalCommand,
+      estimatorOptions: c.estimatorOptions,
+    };
+    const journal = new RowJournal<EstimateRow>(join(c.out, '.estimate.journal.jsonl'), { data: data.source, ...options }, estimateKey);
+    if (journal.discarded) say(journal.discarded);
+    const progress = new Progress({ label: 'estimate', total: estimateCount(plan, c.seeds), unit: 'estimates', stream: c.stream, logFile: join(c.out, 'estimate.log') });
+    if (journal.resumed) {
+      progress.resume(journal.resumed);
+      progress.log(`resuming: ${journal.resumed} estimates done by an earlier run`);
+    }
+    const rows = await runEstimates(data, {
+      ...options,
+      progress,
+      done: journal,
+      onRow: (r) => {
+        journal.add(r);
+        progress.logOnly(`${r.pair} ${r.estimator} ${r.features} n=${r.n} seed=${r.seed}: ${r.estimate.toFixed(4)} (truth ${r.truth.toFixed(4)}) in ${r.seconds.toFixed(2)} s`);
+      },
+    });
+    progress.finish();
+    const report = await writeEstimateReport(c.out, rows, { command: c.command, title: `MI estimates on ${data.name} (${data.map})` });
+    journal.remove();
+    return { rows, report };
+  } finally {
+    await data.close();
+  }
+}

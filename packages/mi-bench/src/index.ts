@@ -1,0 +1,11 @@
+export * from './results.js';
+export { openDataset, type BenchDataset } from './dataset.js';
+export { parsePair, pairLabel, modalitiesRead, type MiPair } from './pairs.js';
+export { loadPool, type DrawPool, type Source } from './pool.js';
+export { parseFeatures, pairedFeatures, sideFeatures, gatherModalities, type FeatureSpec, type SideFeatures } from './features.js';
+export { CLASSICAL, ESTIMATOR_NAMES, resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
+export { estimateKey, planEstimates, runEstimates, subsample, featureDim, type EstimateOptions } from './estimate.js';
+export { RowJournal } from './journal.js';
+export { estimateCommand, type EstimateCommand } from './commands/estimate.js';
+export * from './report/index.js';
+export { main } from './cli.js';

@@ -1,0 +1,25 @@
+/**
+ * A command's output folder: created if missing, never silently replaced. A folder holding a
+ * finished report (its README.md) is refused unless --overwrite; a folder holding an
+ * unfinished run of the same command (its journal) is resumed.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '@mmmi/cli-kit';
+
+export function prepareOutputFolder(folder: string, overwrite: boolean): void {
+  if (existsSync(folder) && !statSync(folder).isDirectory()) throw new InputError(`--out ${folder}: exists and is not a folder`);
+  if (existsSync(join(folder, 'README.md')) && !overwrite)
+    throw new InputError(`--out ${folder}: holds a finished report (README.md); pass --overwrite to replace it, or choose another --out`);
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (e) {
+    throw new InputError(`--out ${folder}: cannot create it (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** The command line as a user would retype it (arguments with spaces or quotes quoted). */
+export function commandLine(name: string, argv: readonly string[]): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return [name, ...argv.map(quote)].join(' ');
+}

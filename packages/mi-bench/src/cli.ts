@@ -13,6 +13,7 @@
  */
 import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
 import { estimateCommand } from './commands/estimate.js';
+import { regressCommand } from './commands/regress.js';
 import { ESTIMATOR_NAMES } from './estimator-registry.js';
 import { commandLine } from './output.js';
 
@@ -34,12 +35,29 @@ const ESTIMATE_FLAGS = {
   external_command: { kind: 'string', valueName: '"<program> <args…>"', help: 'the external estimator: run as <program> <args…> <x.npy> <y.npy>, prints the MI in nats' },
 } as const satisfies OptionTable;
 
+const REGRESS_FLAGS = {
+  ...DATA_FLAGS,
+  subsets: { kind: 'string', repeatable: true, valueName: '<S> …', help: 'subsets of modalities to regress θ on: X1, X1,X2, X1..X10 (repeatable; several may follow one flag)' },
+  models: { kind: 'string', default: 'ridge', valueName: '<a,b>', help: 'ridge (on every --features), cnn (a small CNN on the raw images among them)' },
+  features: { kind: 'string', default: 'pca32,pixels', valueName: '<a,b,…>', help: 'what the regressors see: pixels, latents, pca<k>, latents:pca<k> (PCA fitted on the training draws)' },
+  n: { kind: 'ints', min: 10, default: [500, 2000], valueName: '<n,…>', help: 'training sizes' },
+  test_draws: { kind: 'int', min: 10, default: 1000, help: 'test draws (the same for every size of a seed)' },
+  epochs: { kind: 'int', min: 1, default: 30, help: '(cnn) most epochs; early stopping on a validation split' },
+  backend: { kind: 'string', help: '(cnn) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
+} as const satisfies OptionTable;
+
 const USAGE = `usage:
   mmmi-bench estimate --data <path> --pair "X1;θ" [--pair …] [options]
         MI estimates beside the exact MI of each pair: estimates.csv/json/md, estimate-vs-truth and error-vs-n figures
 
+  mmmi-bench regress --data <path> --subsets X1 X1,X2 X1..X10 [options]
+        θ regressed from each subset: test MSE and R² beside the Bayes optimum Var(θ)·exp(−2 I(X_S; θ)), R² vs MI figure
+
 options (estimate):
 ${formatOptionHelp(ESTIMATE_FLAGS)}
+
+options (regress):
+${formatOptionHelp(REGRESS_FLAGS)}
 
 Exit codes: 0 done, 1 the run failed, 2 the command or an input is wrong.`;
 
@@ -103,7 +121,33 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         out(`${rows.length} estimates; report: ${report.folder} (${report.markdown})`);
         return 0;
       }
-      throw new UsageError(`unknown command '${command}' (commands: estimate)`);
+      if (command === 'regress') {
+        // several subsets may follow one --subsets: the positionals after it are subsets too
+        const { values: o, positionals } = parseOptions(rest, REGRESS_FLAGS, { positionals: true });
+        if (o.help) {
+          out(USAGE);
+          return 0;
+        }
+        const data = requireData(o.data);
+        const { rows, report } = await regressCommand({
+          data,
+          out: o.out ?? defaultOut(data, 'regress'),
+          overwrite: o.overwrite === true,
+          subsets: [...o.subsets, ...positionals],
+          models: splitList(o.models),
+          features: splitList(o.features),
+          sizes: o.n,
+          seeds: o.seeds,
+          testDraws: o.test_draws,
+          cnn: { epochs: o.epochs, backend: o.backend },
+          command: commandLine('mmmi-bench', argv),
+          stream: io.progressStream,
+          say: err,
+        });
+        out(`${rows.length} regressions; report: ${report.folder} (${report.markdown})`);
+        return 0;
+      }
+      throw new UsageError(`unknown command '${command}' (commands: estimate, regress)`);
     },
     { name: 'mmmi-bench', err, helpHint: 'mmmi-bench --help for usage' },
   );

@@ -8,7 +8,7 @@
  * errors are correlated in an unknown way, so such a row has no standard error.
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
-import { mulberry32, type MiEstimate } from '@mmmi/estimators';
+import { mulberry32, type MiEstimate, type Pca } from '@mmmi/estimators';
 import { union, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
@@ -122,6 +122,7 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
     return p;
   };
   const rows: EstimateRow[] = [];
+  const fits = new Map<string, Pca>();
   for (const pair of plan.pairs)
     for (const spec of plan.specs) {
       const draws = await pool(spec.source);
@@ -135,7 +136,7 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
           });
           if (todo.length === 0) continue;
           const { rows: idx, fitRows } = subsample(draws.count, n, seed, plan.fitDraws);
-          const sides = terms(pair).map((t) => ({ ...t, ...pairedFeatures(draws, t.a, t.b, spec, idx, fitRows) }));
+          const sides = terms(pair).map((t) => ({ ...t, ...pairedFeatures(draws, t.a, t.b, spec, idx, fitRows, { drawsKey: `${n}|${seed}`, fits }) }));
           const features = sides.some((s) => s.pcaInSample) ? `${spec.text}${IN_SAMPLE}` : spec.text;
           for (const entry of todo) {
             const results: MiEstimate[] = [];

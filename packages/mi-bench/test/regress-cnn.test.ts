@@ -45,7 +45,8 @@ describe('CNN regression of θ from images', () => {
     expect(tf.memory().numTensors).toBe(before);
     const bayes = bayesOptimum(structure, [0]);
     const se = r2StandardErrorGaussian(bayes.r2, 1000);
-    console.log(`CNN: R² ${r.r2.toFixed(3)} ± ${r.r2StandardError.toFixed(3)} (Bayes ${bayes.r2.toFixed(4)}), ${r.seconds.toFixed(1)} s`, r.details);
+    const epochs = r.details.model === 'cnn' ? r.details.curve.length : 0;
+    console.log(`CNN: R² ${r.r2.toFixed(3)} ± ${r.r2StandardError.toFixed(3)} (Bayes ${bayes.r2.toFixed(4)}), ${epochs} epochs, ${r.seconds.toFixed(1)} s`);
     expect(r.r2).toBeGreaterThan(0.4);
     expect(r.r2).toBeLessThanOrEqual(bayes.r2 + 3 * se);
     expect(r.details.model).toBe('cnn');

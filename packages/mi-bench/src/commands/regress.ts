@@ -1,0 +1,63 @@
+/**
+ * The regress command's work: open the dataset, check the plan, resume from the journal, run
+ * with progress (terminal and log file), write the report folder.
+ */
+import { join } from 'node:path';
+import { Progress, type ProgressStream } from '@mmmi/cli-kit';
+import { openDataset } from '../dataset.js';
+import { RowJournal } from '../journal.js';
+import { prepareOutputFolder } from '../output.js';
+import { planRegressions, regressCount, regressKey, runRegressions, type RegressOptions } from '../regress-run.js';
+import { writeRegressReport, type ReportFiles } from '../report/index.js';
+import type { RegressRow } from '../results.js';
+
+export interface RegressCommand extends Omit<RegressOptions, 'progress' | 'onRow' | 'done'> {
+  data: string;
+  out: string;
+  overwrite: boolean;
+  command: string;
+  stream?: ProgressStream | null;
+  say?: (line: string) => void;
+}
+
+export async function regressCommand(c: RegressCommand): Promise<{ rows: RegressRow[]; report: ReportFiles }> {
+  const say = c.say ?? (() => {});
+  const data = await openDataset(c.data);
+  try {
+    const options: RegressOptions = {
+      subsets: c.subsets,
+      models: c.models,
+      features: c.features,
+      sizes: c.sizes,
+      seeds: c.seeds,
+      testDraws: c.testDraws,
+      cnn: c.cnn && { epochs: c.cnn.epochs, patience: c.cnn.patience, batchSize: c.cnn.batchSize, learningRate: c.cnn.learningRate, backend: c.cnn.backend },
+    };
+    const plan = planRegressions(data, options);
+    prepareOutputFolder(c.out, c.overwrite);
+    if (!data.miExactInImages) say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly; the Bayes line holds for the latents only`);
+    const journal = new RowJournal<RegressRow>(join(c.out, '.regress.journal.jsonl'), { data: data.source, ...options }, regressKey);
+    if (journal.discarded) say(journal.discarded);
+    const progress = new Progress({ label: 'regress', total: regressCount(plan, c.seeds), unit: 'fits', stream: c.stream, logFile: join(c.out, 'regress.log') });
+    if (journal.resumed) {
+      progress.resume(journal.resumed);
+      progress.log(`resuming: ${journal.resumed} fits done by an earlier run`);
+    }
+    const rows = await runRegressions(data, {
+      ...options,
+      cnn: { ...options.cnn, onEpoch: (p) => progress.logOnly(`cnn epoch ${JSON.stringify(p)}`) },
+      progress,
+      done: journal,
+      onRow: (r) => {
+        journal.add(r);
+        progress.logOnly(`${r.subset} ${r.model} ${r.features} n=${r.n} seed=${r.seed}: R² ${r.r2.toFixed(4)} (Bayes ${r.bayesR2.toFixed(4)}) in ${r.seconds.toFixed(2)} s`);
+      },
+    });
+    progress.finish();
+    const report = await writeRegressReport(c.out, rows, { command: c.command, title: `Regression of θ on ${data.name} (${data.map})` });
+    journal.remove();
+    return { rows, report };
+  } finally {
+    await data.close();
+  }
+}

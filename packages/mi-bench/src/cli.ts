@@ -13,6 +13,7 @@
  */
 import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
 import { estimateCommand } from './commands/estimate.js';
+import { pmiCommand } from './commands/pmi.js';
 import { regressCommand } from './commands/regress.js';
 import { ESTIMATOR_NAMES } from './estimator-registry.js';
 import { commandLine } from './output.js';
@@ -46,6 +47,16 @@ const REGRESS_FLAGS = {
   backend: { kind: 'string', help: '(cnn) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
 
+const PMI_FLAGS = {
+  ...DATA_FLAGS,
+  pair: { kind: 'string', repeatable: true, valueName: '"X_S;θ"', help: 'θ and a group of modalities, e.g. "X1;θ", "X1,X2;θ" (repeatable)' },
+  features: { kind: 'string', default: 'pca8', valueName: '<a,b,…>', help: 'what the critic sees of the images: pixels, latents, pca<k>, latents:pca<k>' },
+  n: { kind: 'int', min: 20, default: 2000, help: "the critic's training draws (half of them its held-out estimate)" },
+  scored: { kind: 'int', min: 10, default: 1000, help: 'draws scored against the exact PMI (disjoint from the training draws)' },
+  steps: { kind: 'int', min: 1, default: 1000, help: 'Adam steps of the critic (early stopping on held-out batches)' },
+  backend: { kind: 'string', help: 'tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
+} as const satisfies OptionTable;
+
 const USAGE = `usage:
   mmmi-bench estimate --data <path> --pair "X1;θ" [--pair …] [options]
         MI estimates beside the exact MI of each pair: estimates.csv/json/md, estimate-vs-truth and error-vs-n figures
@@ -53,11 +64,17 @@ const USAGE = `usage:
   mmmi-bench regress --data <path> --subsets X1 X1,X2 X1..X10 [options]
         θ regressed from each subset: test MSE and R² beside the Bayes optimum Var(θ)·exp(−2 I(X_S; θ)), R² vs MI figure
 
+  mmmi-bench pmi --data <path> --pair "X1;θ" [options]
+        an InfoNCE critic's per-sample scores against the exact pointwise MI: Pearson, Spearman, scatter
+
 options (estimate):
 ${formatOptionHelp(ESTIMATE_FLAGS)}
 
 options (regress):
 ${formatOptionHelp(REGRESS_FLAGS)}
+
+options (pmi):
+${formatOptionHelp(PMI_FLAGS)}
 
 Exit codes: 0 done, 1 the run failed, 2 the command or an input is wrong.`;
 
@@ -147,7 +164,31 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         out(`${rows.length} regressions; report: ${report.folder} (${report.markdown})`);
         return 0;
       }
-      throw new UsageError(`unknown command '${command}' (commands: estimate, regress)`);
+      if (command === 'pmi') {
+        const { values: o } = parseOptions(rest, PMI_FLAGS);
+        if (o.help) {
+          out(USAGE);
+          return 0;
+        }
+        const data = requireData(o.data);
+        const { rows, report } = await pmiCommand({
+          data,
+          out: o.out ?? defaultOut(data, 'pmi'),
+          overwrite: o.overwrite === true,
+          pairs: o.pair,
+          features: splitList(o.features),
+          n: o.n,
+          scored: o.scored,
+          seeds: o.seeds,
+          critic: { steps: o.steps, backend: o.backend },
+          command: commandLine('mmmi-bench', argv),
+          stream: io.progressStream,
+        });
+        for (const r of rows) out(`${r.pair} ${r.features} seed ${r.seed}: Pearson ${r.pearson.toFixed(3)}, Spearman ${r.spearman.toFixed(3)}`);
+        out(`report: ${report.folder}`);
+        return 0;
+      }
+      throw new UsageError(`unknown command '${command}' (commands: estimate, regress, pmi, study)`);
     },
     { name: 'mmmi-bench', err, helpHint: 'mmmi-bench --help for usage' },
   );

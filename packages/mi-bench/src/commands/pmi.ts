@@ -1,0 +1,40 @@
+/** The pmi command's work: open the dataset, check the plan, train and score with progress, write the report folder. */
+import { join } from 'node:path';
+import { Progress, type ProgressStream } from '@mmmi/cli-kit';
+import { openDataset } from '../dataset.js';
+import { prepareOutputFolder } from '../output.js';
+import { planPmi, runPmi, type PmiOptions } from '../pmi-run.js';
+import { writePmiReport, type PmiReportFiles } from '../report/index.js';
+import type { PmiRow } from '../results.js';
+
+export interface PmiCommand extends Omit<PmiOptions, 'progress'> {
+  data: string;
+  out: string;
+  overwrite: boolean;
+  command: string;
+  stream?: ProgressStream | null;
+}
+
+export async function pmiCommand(c: PmiCommand): Promise<{ rows: PmiRow[]; report: PmiReportFiles }> {
+  const data = await openDataset(c.data);
+  try {
+    const plan = planPmi(data, c);
+    prepareOutputFolder(c.out, c.overwrite);
+    const total = plan.pairs.length * plan.specs.length * c.seeds;
+    const progress = new Progress({ label: 'pmi', total, unit: 'critics', stream: c.stream, logFile: join(c.out, 'pmi.log') });
+    const { rows, points } = await runPmi(data, {
+      ...c,
+      critic: {
+        ...c.critic,
+        onProgress: (p) => progress.logOnly(`critic step ${JSON.stringify(p)}`),
+        log: (line) => progress.logOnly(line),
+      },
+      progress,
+    });
+    progress.finish();
+    const report = await writePmiReport(c.out, rows, points, { command: c.command, title: `InfoNCE critic scores vs exact PMI on ${data.name} (${data.map})` });
+    return { rows, report };
+  } finally {
+    await data.close();
+  }
+}

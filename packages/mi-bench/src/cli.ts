@@ -15,7 +15,9 @@ import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTabl
 import { estimateCommand } from './commands/estimate.js';
 import { pmiCommand } from './commands/pmi.js';
 import { regressCommand } from './commands/regress.js';
-import { ESTIMATOR_NAMES } from './estimator-registry.js';
+import { studyCommand } from './commands/study.js';
+import type { StudyMap } from './study.js';
+import { ESTIMATOR_NAMES, VARIATIONAL } from './estimator-registry.js';
 import { commandLine } from './output.js';
 
 const DATA_FLAGS = {
@@ -34,6 +36,8 @@ const ESTIMATE_FLAGS = {
   n: { kind: 'ints', min: 2, default: [500, 2000], valueName: '<n,…>', help: 'sample sizes' },
   fit_draws: { kind: 'int', min: 0, default: 2000, help: 'draws set aside (disjoint from the estimate) to fit PCA features on' },
   external_command: { kind: 'string', valueName: '"<program> <args…>"', help: 'the external estimator: run as <program> <args…> <x.npy> <y.npy>, prints the MI in nats' },
+  steps: { kind: 'int', min: 1, default: 1000, help: '(variational) Adam steps of each critic, early stopping on held-out batches' },
+  backend: { kind: 'string', help: '(variational) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
 
 const REGRESS_FLAGS = {
@@ -57,6 +61,25 @@ const PMI_FLAGS = {
   backend: { kind: 'string', help: 'tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
 
+const STUDY_FLAGS = {
+  out: { kind: 'string', default: './output_dir/bench/study', valueName: '<folder>', help: 'the study folder (datasets, one report folder per map and step, README.md)' },
+  overwrite: { kind: 'boolean', help: 'rewrite a finished study’s README (finished steps are still reused)' },
+  maps: { kind: 'string', default: 'identity,tanh,flow', valueName: '<a,b,…>', help: 'modality maps: identity, tanh, flow (the built-in flow model)' },
+  alpha: { kind: 'float', min: 0, minExclusive: true, default: 1.2, help: 'Fig. 6’s α (local proto-latent sharing)' },
+  beta: { kind: 'float', min: 0, minExclusive: true, default: 1.2, help: 'Fig. 6’s β (θ’s decay over the modalities)' },
+  draws: { kind: 'int', min: 20, default: 3000, help: 'draws generated for the identity and tanh maps' },
+  flow_draws: { kind: 'int', min: 20, default: 500, help: 'draws generated for the flow map (each costs 10 flow solves)' },
+  n: { kind: 'ints', min: 10, default: [250, 2000], valueName: '<n,…>', help: 'sample sizes (a map uses those its draws allow after the fit/test split)' },
+  seeds: { kind: 'int', min: 1, default: 2, help: 'seeds of the classical estimates and the regressions' },
+  features: { kind: 'string', default: 'pca1,pca8', valueName: '<a,b,…>', help: 'features of the estimators and regressions (the first one for the variational estimators and the PMI critic)' },
+  estimators: { kind: 'string', default: 'gaussian,ksg1,ksg2', valueName: '<a,b,…>', help: 'classical estimators (every size and seed)' },
+  variational: { kind: 'string', default: 'infonce,nwj,mine,smile', valueName: '<a,b,…>', help: "variational estimators (largest size, seed 0; '' for none)" },
+  steps: { kind: 'int', min: 1, default: 500, help: 'Adam steps of each variational critic' },
+  models: { kind: 'string', default: 'ridge', valueName: '<a,b>', help: 'regression models: ridge, cnn (cnn needs pixels among --features)' },
+  threads: { kind: 'int', min: 0, default: 0, help: 'flow map threads (0: one per core)' },
+  help: { kind: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionTable;
+
 const USAGE = `usage:
   mmmi-bench estimate --data <path> --pair "X1;θ" [--pair …] [options]
         MI estimates beside the exact MI of each pair: estimates.csv/json/md, estimate-vs-truth and error-vs-n figures
@@ -67,6 +90,9 @@ const USAGE = `usage:
   mmmi-bench pmi --data <path> --pair "X1;θ" [options]
         an InfoNCE critic's per-sample scores against the exact pointwise MI: Pearson, Spearman, scatter
 
+  mmmi-bench study [options]
+        the Fig. 6 study: generates what it needs, runs estimate, regress and pmi per map, writes README.md
+
 options (estimate):
 ${formatOptionHelp(ESTIMATE_FLAGS)}
 
@@ -75,6 +101,9 @@ ${formatOptionHelp(REGRESS_FLAGS)}
 
 options (pmi):
 ${formatOptionHelp(PMI_FLAGS)}
+
+options (study):
+${formatOptionHelp(STUDY_FLAGS)}
 
 Exit codes: 0 done, 1 the run failed, 2 the command or an input is wrong.`;
 
@@ -131,6 +160,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           seeds: o.seeds,
           fitDraws: o.fit_draws,
           externalCommand: o.external_command === undefined ? undefined : splitCommand(o.external_command),
+          estimatorOptions: Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, { steps: o.steps, backend: o.backend }])),
           command: commandLine('mmmi-bench', argv),
           stream: io.progressStream,
           say: err,
@@ -186,6 +216,36 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         });
         for (const r of rows) out(`${r.pair} ${r.features} seed ${r.seed}: Pearson ${r.pearson.toFixed(3)}, Spearman ${r.spearman.toFixed(3)}`);
         out(`report: ${report.folder}`);
+        return 0;
+      }
+      if (command === 'study') {
+        const { values: o } = parseOptions(rest, STUDY_FLAGS);
+        if (o.help) {
+          out(USAGE);
+          return 0;
+        }
+        const features = splitList(o.features);
+        const { readme, steps } = await studyCommand({
+          out: o.out,
+          overwrite: o.overwrite === true,
+          maps: splitList(o.maps) as StudyMap[],
+          alpha: o.alpha,
+          beta: o.beta,
+          draws: o.draws,
+          flowDraws: o.flow_draws,
+          sizes: o.n,
+          seeds: o.seeds,
+          features,
+          estimators: splitList(o.estimators),
+          variational: splitList(o.variational),
+          steps: o.steps,
+          models: splitList(o.models),
+          threads: o.threads,
+          command: commandLine('mmmi-bench', argv),
+          stream: io.progressStream,
+          say: err,
+        });
+        out(`study: ${steps.length} steps in ${(steps.reduce((a, s) => a + s.seconds, 0) / 60).toFixed(1)} min; ${readme}`);
         return 0;
       }
       throw new UsageError(`unknown command '${command}' (commands: estimate, regress, pmi, study)`);

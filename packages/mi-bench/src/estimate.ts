@@ -140,7 +140,10 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
           const features = sides.some((s) => s.pcaInSample) ? `${spec.text}${IN_SAMPLE}` : spec.text;
           for (const entry of todo) {
             const results: MiEstimate[] = [];
-            for (const s of sides) results.push(await entry.estimator.estimate(s.data, { seed, ...entry.options, ...o.estimatorOptions?.[entry.name] }));
+            for (const s of sides) {
+              const sized = entry.optionsFor?.(s.data.n, s.data.dx, s.data.dy);
+              results.push(await entry.estimator.estimate(s.data, { seed, ...entry.options, ...sized, ...o.estimatorOptions?.[entry.name] }));
+            }
             const estimate = results.reduce((acc, r, i) => acc + sides[i].sign * r.estimate, 0);
             const row: EstimateRow = {
               dataset: data.name,

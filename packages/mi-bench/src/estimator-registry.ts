@@ -4,7 +4,19 @@
  * 16-dimensional side) is refused before any draw is read.
  */
 import { InputError } from '@mmmi/cli-kit';
-import { binned, externalEstimator, gaussian, ksg1, ksg2, type MiEstimator } from '@mmmi/estimators';
+import {
+  binned,
+  checkVariationalInput,
+  externalEstimator,
+  gaussian,
+  IMAGE_VALUES,
+  ksg1,
+  ksg2,
+  resolveOptions,
+  VARIATIONAL_ESTIMATORS,
+  type MiEstimator,
+  type VariationalOptions,
+} from '@mmmi/estimators';
 
 export interface EstimatorEntry {
   name: string;
@@ -15,6 +27,8 @@ export interface EstimatorEntry {
   refuses(n: number, dx: number, dy: number): string | null;
   /** Whether it needs the raw image values (a CNN critic) rather than any features. */
   needsImages?: boolean;
+  /** Options that depend on the sample size and sides (a critic's batch size, its encoders). */
+  optionsFor?(n: number, dx: number, dy: number): Record<string, unknown>;
 }
 
 const anyEstimator = (e: MiEstimator<never>) => e as unknown as MiEstimator<Record<string, unknown>>;
@@ -44,7 +58,46 @@ export const CLASSICAL: Record<string, Omit<EstimatorEntry, 'name'>> = {
   },
 };
 
-export const ESTIMATOR_NAMES: readonly string[] = Object.keys(CLASSICAL);
+/**
+ * A variational estimator's options for n samples: minibatches of min(128, n/10) pairs, so that
+ * half the draws train and the held-out half holds the monitor batches of early stopping and
+ * the estimate's own batches at every size the harness takes. InfoNCE is capped at log K of
+ * its batch K: at small n the cap shows in the estimates, as it should.
+ */
+function variationalOptions(n: number, dx: number, dy: number, cnn: boolean): VariationalOptions {
+  const batchSize = Math.max(2, Math.min(128, Math.floor(n / 10)));
+  const encoder = (d: number) => (cnn && d % IMAGE_VALUES === 0 ? 'cnn' : 'mlp');
+  return { batchSize, xEncoder: encoder(dx), yEncoder: encoder(dy) };
+}
+
+function variationalEntry(bound: keyof typeof VARIATIONAL_ESTIMATORS, cnn: boolean): Omit<EstimatorEntry, 'name'> {
+  return {
+    estimator: anyEstimator(VARIATIONAL_ESTIMATORS[bound]),
+    options: {},
+    needsImages: cnn,
+    optionsFor: (n, dx, dy) => ({ ...variationalOptions(n, dx, dy, cnn) }),
+    refuses: (n, dx, dy) => {
+      if (cnn && dx % IMAGE_VALUES !== 0 && dy % IMAGE_VALUES !== 0) return `its CNN critic reads 3×32×32 images; neither side is one (${dx} and ${dy} values)`;
+      try {
+        const o = resolveOptions(variationalOptions(n, dx, dy, cnn));
+        checkVariationalInput({ n, dx, dy, x: new Float64Array(n * dx), y: new Float64Array(n * dy) }, o);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  };
+}
+
+/** The variational estimators: an MLP critic on features, or (name-cnn) a CNN critic on raw images. */
+export const VARIATIONAL: Record<string, Omit<EstimatorEntry, 'name'>> = Object.fromEntries(
+  (Object.keys(VARIATIONAL_ESTIMATORS) as (keyof typeof VARIATIONAL_ESTIMATORS)[]).flatMap((b) => [
+    [b, variationalEntry(b, false)],
+    [`${b}-cnn`, variationalEntry(b, true)],
+  ]),
+);
+
+export const ESTIMATOR_NAMES: readonly string[] = [...Object.keys(CLASSICAL), ...Object.keys(VARIATIONAL)];
 
 /** The entries for the names given (and an external command, named 'external'), unknown names refused with the list. */
 export function resolveEstimators(names: readonly string[], externalCommand?: readonly string[]): EstimatorEntry[] {
@@ -60,7 +113,7 @@ export function resolveEstimators(names: readonly string[], externalCommand?: re
       });
       continue;
     }
-    const entry = CLASSICAL[name];
+    const entry = CLASSICAL[name] ?? VARIATIONAL[name];
     if (!entry) throw new InputError(`--estimators: unknown estimator '${name}' (known: ${[...ESTIMATOR_NAMES, 'external'].join(', ')})`);
     out.push({ name, ...entry });
   }

@@ -64,8 +64,10 @@ export const CLASSICAL: Record<string, Omit<EstimatorEntry, 'name'>> = {
  * the estimate's own batches at every size the harness takes. InfoNCE is capped at log K of
  * its batch K: at small n the cap shows in the estimates, as it should.
  */
+export const criticBatchSize = (n: number): number => Math.max(2, Math.min(128, Math.floor(n / 10)));
+
 function variationalOptions(n: number, dx: number, dy: number, cnn: boolean): VariationalOptions {
-  const batchSize = Math.max(2, Math.min(128, Math.floor(n / 10)));
+  const batchSize = criticBatchSize(n);
   const encoder = (d: number) => (cnn && d % IMAGE_VALUES === 0 ? 'cnn' : 'mlp');
   return { batchSize, xEncoder: encoder(dx), yEncoder: encoder(dy) };
 }

@@ -19,6 +19,7 @@ import { InputError, type Progress } from '@mmmi/cli-kit';
 import { fitCritic, type VariationalOptions } from '@mmmi/estimators';
 import { pointwiseMutualInformation, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
+import { criticBatchSize } from './estimator-registry.js';
 import { subsample } from './estimate.js';
 import { pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
 import { isEmptyGroup, parsePair, type MiPair } from './pairs.js';
@@ -101,7 +102,7 @@ export async function runPmi(data: BenchDataset, o: PmiOptions): Promise<{ rows:
         const pool = spec.source === 'latents' ? latents : pixels!;
         // x: the modalities, y: θ; PCA (if any) fitted on the training draws
         const theta = { mods: [], theta: true };
-        const fitted = await fitCritic(pairedFeatures(pool, group, theta, spec, train, train).data, { bound: 'infonce', seed, ...o.critic });
+        const fitted = await fitCritic(pairedFeatures(pool, group, theta, spec, train, train).data, { bound: 'infonce', seed, batchSize: criticBatchSize(o.n), ...o.critic });
         try {
           const test = pairedFeatures(pool, group, theta, spec, scored, train).data;
           const score = fitted.pointwiseScores(test.x, test.y, test.n);

@@ -21,7 +21,11 @@ import { ESTIMATOR_NAMES, VARIATIONAL } from './estimator-registry.js';
 import { commandLine } from './output.js';
 
 const DATA_FLAGS = {
-  data: { kind: 'string', valueName: '<path>', help: 'the dataset: a folder of shards (one shard, or an index made by `mmmi-generate index`), an index or a shard' },
+  data: {
+    kind: 'string',
+    valueName: '<path>',
+    help: 'the dataset: a folder of shards (one shard, or an index made by `mmmi-generate index`), an index or a shard',
+  },
   out: { kind: 'string', valueName: '<folder>', help: 'report folder (default ./output_dir/bench/<dataset>/<command>)' },
   overwrite: { kind: 'boolean', help: 'replace a finished report in --out' },
   seeds: { kind: 'int', min: 1, default: 3, help: 'repetitions on independent subsamples (seeds 0 … k − 1)' },
@@ -31,20 +35,39 @@ const DATA_FLAGS = {
 const ESTIMATE_FLAGS = {
   ...DATA_FLAGS,
   pair: { kind: 'string', repeatable: true, valueName: '"A;B[|C]"', help: 'a pair in the MI table notation, e.g. "X1;θ", "X1,X2;θ", "X1;X2|θ" (repeatable)' },
-  estimators: { kind: 'string', default: 'gaussian,ksg1,ksg2', valueName: '<a,b,…>', help: `estimators, comma-separated: ${[...ESTIMATOR_NAMES, 'external'].join(', ')}` },
+  estimators: {
+    kind: 'string',
+    default: 'gaussian,ksg1,ksg2',
+    valueName: '<a,b,…>',
+    help: `estimators, comma-separated: ${[...ESTIMATOR_NAMES, 'external'].join(', ')}`,
+  },
   features: { kind: 'string', default: 'pca8', valueName: '<a,b,…>', help: 'what the estimators see: pixels, latents, pca<k> (of the pixels), latents:pca<k>' },
   n: { kind: 'ints', min: 2, default: [500, 2000], valueName: '<n,…>', help: 'sample sizes' },
   fit_draws: { kind: 'int', min: 0, default: 2000, help: 'draws set aside (disjoint from the estimate) to fit PCA features on' },
-  external_command: { kind: 'string', valueName: '"<program> <args…>"', help: 'the external estimator: run as <program> <args…> <x.npy> <y.npy>, prints the MI in nats' },
+  external_command: {
+    kind: 'string',
+    valueName: '"<program> <args…>"',
+    help: 'the external estimator: run as <program> <args…> <x.npy> <y.npy>, prints the MI in nats',
+  },
   steps: { kind: 'int', min: 1, default: 1000, help: '(variational) Adam steps of each critic, early stopping on held-out batches' },
   backend: { kind: 'string', help: '(variational) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
 
 const REGRESS_FLAGS = {
   ...DATA_FLAGS,
-  subsets: { kind: 'string', repeatable: true, valueName: '<S> …', help: 'subsets of modalities to regress θ on: X1, X1,X2, X1..X10 (repeatable; several may follow one flag)' },
+  subsets: {
+    kind: 'string',
+    repeatable: true,
+    valueName: '<S> …',
+    help: 'subsets of modalities to regress θ on: X1, X1,X2, X1..X10 (repeatable; several may follow one flag)',
+  },
   models: { kind: 'string', default: 'ridge', valueName: '<a,b>', help: 'ridge (on every --features), cnn (a small CNN on the raw images among them)' },
-  features: { kind: 'string', default: 'pca32,pixels', valueName: '<a,b,…>', help: 'what the regressors see: pixels, latents, pca<k>, latents:pca<k> (PCA fitted on the training draws)' },
+  features: {
+    kind: 'string',
+    default: 'pca32,pixels',
+    valueName: '<a,b,…>',
+    help: 'what the regressors see: pixels, latents, pca<k>, latents:pca<k> (PCA fitted on the training draws)',
+  },
   n: { kind: 'ints', min: 10, default: [500, 2000], valueName: '<n,…>', help: 'training sizes' },
   test_draws: { kind: 'int', min: 10, default: 1000, help: 'test draws (the same for every size of a seed)' },
   epochs: { kind: 'int', min: 1, default: 30, help: '(cnn) most epochs; early stopping on a validation split' },
@@ -62,7 +85,12 @@ const PMI_FLAGS = {
 } as const satisfies OptionTable;
 
 const STUDY_FLAGS = {
-  out: { kind: 'string', default: './output_dir/bench/study', valueName: '<folder>', help: 'the study folder (datasets, one report folder per map and step, README.md)' },
+  out: {
+    kind: 'string',
+    default: './output_dir/bench/study',
+    valueName: '<folder>',
+    help: 'the study folder (datasets, one report folder per map and step, README.md)',
+  },
   overwrite: { kind: 'boolean', help: 'rewrite a finished study’s README (finished steps are still reused)' },
   maps: { kind: 'string', default: 'identity,tanh,flow', valueName: '<a,b,…>', help: 'modality maps: identity, tanh, flow (the built-in flow model)' },
   alpha: { kind: 'float', min: 0, minExclusive: true, default: 1.2, help: 'Fig. 6’s α (local proto-latent sharing)' },
@@ -71,7 +99,12 @@ const STUDY_FLAGS = {
   flow_draws: { kind: 'int', min: 20, default: 500, help: 'draws generated for the flow map (each costs 10 flow solves)' },
   n: { kind: 'ints', min: 10, default: [250, 2000], valueName: '<n,…>', help: 'sample sizes (a map uses those its draws allow after the fit/test split)' },
   seeds: { kind: 'int', min: 1, default: 2, help: 'seeds of the classical estimates and the regressions' },
-  features: { kind: 'string', default: 'pca1,pca8', valueName: '<a,b,…>', help: 'features of the estimators and regressions (the first one for the variational estimators and the PMI critic)' },
+  features: {
+    kind: 'string',
+    default: 'pca1,pca8',
+    valueName: '<a,b,…>',
+    help: 'features of the estimators and regressions (the first one for the variational estimators and the PMI critic)',
+  },
   estimators: { kind: 'string', default: 'gaussian,ksg1,ksg2', valueName: '<a,b,…>', help: 'classical estimators (every size and seed)' },
   variational: { kind: 'string', default: 'infonce,nwj,mine,smile', valueName: '<a,b,…>', help: "variational estimators (largest size, seed 0; '' for none)" },
   steps: { kind: 'int', min: 1, default: 500, help: 'Adam steps of each variational critic' },

@@ -67,7 +67,9 @@ function resolveSource(path: string): { kind: 'index' | 'shard'; file: string } 
   const shards = files.filter((f) => f.endsWith('.npz') && files.includes(f.replace(/\.npz$/, '.manifest.json')));
   if (shards.length === 1) return { kind: 'shard', file: join(path, shards[0]) };
   if (shards.length > 1)
-    throw new InputError(`${path} holds ${shards.length} shards and no index: run \`mmmi-generate index ${path}\` to read them as one dataset, or name one shard`);
+    throw new InputError(
+      `${path} holds ${shards.length} shards and no index: run \`mmmi-generate index ${path}\` to read them as one dataset, or name one shard`,
+    );
   throw new InputError(`${path}: no dataset shard (.npz with its .manifest.json) or index in this folder`);
 }
 

@@ -85,7 +85,8 @@ export function planEstimates(data: BenchDataset, o: EstimateOptions): Plan {
   const pairs = o.pairs.map((p) => parsePair(p, data.structure));
   const entries = resolveEstimators(o.estimators, o.externalCommand);
   const specs = o.features.map(parseFeatures);
-  if (specs.some((s) => s.source === 'latents') && !data.hasNoise) throw new InputError(`${data.source}: the shards do not store the exact latents (Noise); use pixel features`);
+  if (specs.some((s) => s.source === 'latents') && !data.hasNoise)
+    throw new InputError(`${data.source}: the shards do not store the exact latents (Noise); use pixel features`);
   const sizes = [...o.sizes];
   if (sizes.length === 0) throw new InputError('--n: give at least one sample size');
   if (!(Number.isInteger(o.seeds) && o.seeds >= 1)) throw new InputError(`--seeds ${o.seeds}: at least one`);

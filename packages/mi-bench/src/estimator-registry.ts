@@ -39,22 +39,27 @@ export const CLASSICAL: Record<string, Omit<EstimatorEntry, 'name'>> = {
     estimator: anyEstimator(gaussian),
     options: { biasCorrected: true },
     refuses: (n, dx, dy) =>
-      n > dx + dy + 1 ? null : `${dx + dy} dimensions need more than ${dx + dy + 1} draws for a regular covariance (n = ${n}); reduce them, e.g. --features pca16`,
+      n > dx + dy + 1
+        ? null
+        : `${dx + dy} dimensions need more than ${dx + dy + 1} draws for a regular covariance (n = ${n}); reduce them, e.g. --features pca16`,
   },
   ksg1: {
     estimator: anyEstimator(ksg1),
     options: { k: 3 },
-    refuses: (n, dx, dy) => (dx + dy > 64 ? `k-NN in ${dx + dy} dimensions measures nothing useful; reduce them, e.g. --features pca8` : n < 8 ? `n = ${n} is too few` : null),
+    refuses: (n, dx, dy) =>
+      dx + dy > 64 ? `k-NN in ${dx + dy} dimensions measures nothing useful; reduce them, e.g. --features pca8` : n < 8 ? `n = ${n} is too few` : null,
   },
   ksg2: {
     estimator: anyEstimator(ksg2),
     options: { k: 3 },
-    refuses: (n, dx, dy) => (dx + dy > 64 ? `k-NN in ${dx + dy} dimensions measures nothing useful; reduce them, e.g. --features pca8` : n < 8 ? `n = ${n} is too few` : null),
+    refuses: (n, dx, dy) =>
+      dx + dy > 64 ? `k-NN in ${dx + dy} dimensions measures nothing useful; reduce them, e.g. --features pca8` : n < 8 ? `n = ${n} is too few` : null,
   },
   binned: {
     estimator: anyEstimator(binned),
     options: {},
-    refuses: (n, dx, dy) => (dx !== 1 || dy !== 1 ? `bins one-dimensional sides only (here ${dx} and ${dy}); use --features pca1 or a θ pair` : n < 8 ? `n = ${n} is too few` : null),
+    refuses: (n, dx, dy) =>
+      dx !== 1 || dy !== 1 ? `bins one-dimensional sides only (here ${dx} and ${dy}); use --features pca1 or a θ pair` : n < 8 ? `n = ${n} is too few` : null,
   },
 };
 
@@ -106,7 +111,8 @@ export function resolveEstimators(names: readonly string[], externalCommand?: re
   const out: EstimatorEntry[] = [];
   for (const name of names) {
     if (name === 'external') {
-      if (!externalCommand?.length) throw new InputError('--estimators external needs --external_command "<program> <args…>" (it is run as <program> <args…> <x.npy> <y.npy>)');
+      if (!externalCommand?.length)
+        throw new InputError('--estimators external needs --external_command "<program> <args…>" (it is run as <program> <args…> <x.npy> <y.npy>)');
       out.push({
         name,
         estimator: anyEstimator(externalEstimator(externalCommand, 'external')),

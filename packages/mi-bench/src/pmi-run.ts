@@ -65,7 +65,8 @@ export function planPmi(data: BenchDataset, o: PmiOptions): PmiPlan {
   if (!data.hasNoise) throw new InputError(`${data.source}: the shards do not store the exact latents (Noise), which the exact PMI is computed from`);
   if (!(Number.isInteger(o.n) && o.n >= 20)) throw new InputError(`--n ${o.n}: the critic needs at least 20 training draws`);
   if (!(Number.isInteger(o.scored) && o.scored >= 10)) throw new InputError(`--scored ${o.scored}: score at least 10 draws`);
-  if (o.n + o.scored > data.count) throw new InputError(`--n ${o.n} and --scored ${o.scored} need ${o.n + o.scored} draws; the dataset ${data.source} has ${data.count}`);
+  if (o.n + o.scored > data.count)
+    throw new InputError(`--n ${o.n} and --scored ${o.scored} need ${o.n + o.scored} draws; the dataset ${data.source} has ${data.count}`);
   return { pairs, specs };
 }
 
@@ -102,7 +103,12 @@ export async function runPmi(data: BenchDataset, o: PmiOptions): Promise<{ rows:
         const pool = spec.source === 'latents' ? latents : pixels!;
         // x: the modalities, y: θ; PCA (if any) fitted on the training draws
         const theta = { mods: [], theta: true };
-        const fitted = await fitCritic(pairedFeatures(pool, group, theta, spec, train, train).data, { bound: 'infonce', seed, batchSize: criticBatchSize(o.n), ...o.critic });
+        const fitted = await fitCritic(pairedFeatures(pool, group, theta, spec, train, train).data, {
+          bound: 'infonce',
+          seed,
+          batchSize: criticBatchSize(o.n),
+          ...o.critic,
+        });
         try {
           const test = pairedFeatures(pool, group, theta, spec, scored, train).data;
           const score = fitted.pointwiseScores(test.x, test.y, test.n);

@@ -42,7 +42,7 @@ export interface Subset {
 /** Modalities as a label, consecutive runs of three or more written as a range. */
 export function subsetLabel(mods: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < mods.length; ) {
+  for (let i = 0; i < mods.length;) {
     let j = i;
     while (j + 1 < mods.length && mods[j + 1] === mods[j] + 1) j++;
     if (j - i >= 2) parts.push(`X_${mods[i] + 1}..X_${mods[j] + 1}`);
@@ -63,7 +63,8 @@ export function parseSubset(text: string, nMod: number): Subset {
   return { text, label: subsetLabel(g.mods), mods: [...g.mods] };
 }
 
-export const regressKey = (r: Pick<RegressRow, 'subset' | 'model' | 'features' | 'n' | 'seed'>): string => [r.subset, r.model, r.features, r.n, r.seed].join('|');
+export const regressKey = (r: Pick<RegressRow, 'subset' | 'model' | 'features' | 'n' | 'seed'>): string =>
+  [r.subset, r.model, r.features, r.n, r.seed].join('|');
 
 interface Job {
   model: RegressModelName;
@@ -84,14 +85,16 @@ export function planRegressions(data: BenchDataset, o: RegressOptions): RegressP
   const subsets = o.subsets.map((s) => parseSubset(s, data.nMod));
   const specs = o.features.map(parseFeatures);
   if (specs.length === 0) throw new InputError('--features: name at least one');
-  if (specs.some((s) => s.source === 'latents') && !data.hasNoise) throw new InputError(`${data.source}: the shards do not store the exact latents (Noise); use pixel features`);
+  if (specs.some((s) => s.source === 'latents') && !data.hasNoise)
+    throw new InputError(`${data.source}: the shards do not store the exact latents (Noise); use pixel features`);
   const jobs: Job[] = [];
   for (const name of o.models) {
     if (!REGRESS_MODELS.includes(name as RegressModelName)) throw new InputError(`--models: unknown model '${name}' (known: ${REGRESS_MODELS.join(', ')})`);
     const model = name as RegressModelName;
     const usable = model === 'cnn' ? specs.filter((s) => s.pca === null) : specs;
     if (usable.length === 0) throw new InputError('--models cnn: the CNN reads raw images; add --features pixels (or latents)');
-    if (model === 'cnn' && data.modDim !== 3072) throw new InputError(`--models cnn: the CNN reads 3×32×32 images; this dataset's modalities have ${data.modDim} values`);
+    if (model === 'cnn' && data.modDim !== 3072)
+      throw new InputError(`--models cnn: the CNN reads 3×32×32 images; this dataset's modalities have ${data.modDim} values`);
     for (const spec of usable) jobs.push({ model, spec });
   }
   if (jobs.length === 0) throw new InputError('--models: name at least one of ridge, cnn');
@@ -101,9 +104,11 @@ export function planRegressions(data: BenchDataset, o: RegressOptions): RegressP
   const testDraws = o.testDraws ?? 1000;
   if (!(Number.isInteger(testDraws) && testDraws >= 10)) throw new InputError(`--test_draws ${testDraws}: at least 10`);
   const poolCount = testDraws + Math.max(...sizes);
-  if (poolCount > data.count) throw new InputError(`--n ${Math.max(...sizes)} with ${testDraws} test draws needs ${poolCount} draws; the dataset ${data.source} has ${data.count}`);
+  if (poolCount > data.count)
+    throw new InputError(`--n ${Math.max(...sizes)} with ${testDraws} test draws needs ${poolCount} draws; the dataset ${data.source} has ${data.count}`);
   for (const s of specs)
-    if (s.pca !== null && s.pca >= Math.min(...sizes)) throw new InputError(`--features ${s.text}: ${s.pca} components need more than ${Math.min(...sizes)} training draws`);
+    if (s.pca !== null && s.pca >= Math.min(...sizes))
+      throw new InputError(`--features ${s.text}: ${s.pca} components need more than ${Math.min(...sizes)} training draws`);
   return { subsets, jobs, sizes, testDraws, poolCount };
 }
 

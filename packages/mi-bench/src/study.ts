@@ -87,7 +87,9 @@ export function planStudy(o: StudyOptions): MapPlan[] {
     const draws = map === 'flow' ? o.flowDraws : o.draws;
     const sizes = o.sizes.filter((n) => n <= draws - fitSplit(draws));
     if (sizes.length === 0)
-      throw new InputError(`--n ${o.sizes.join(',')}: the ${map} map's ${draws} draws leave ${draws - fitSplit(draws)} for estimates after the PCA fit split; lower --n or raise the draws`);
+      throw new InputError(
+        `--n ${o.sizes.join(',')}: the ${map} map's ${draws} draws leave ${draws - fitSplit(draws)} for estimates after the PCA fit split; lower --n or raise the draws`,
+      );
     const folder = resolve(o.out, 'datasets', map);
     const datasetName = `fig6_${map}`;
     const tokens = [

@@ -20,7 +20,14 @@ beforeAll(async () => {
 
 describe('runPmi', () => {
   it('scores draws against their exact PMI, whose mean is the MI', async () => {
-    const { rows, points } = await runPmi(data, { pairs: ['X1,X2;θ'], features: ['pixels'], n: 2000, scored: 1000, seeds: 1, critic: { steps: 300, backend: 'cpu' } });
+    const { rows, points } = await runPmi(data, {
+      pairs: ['X1,X2;θ'],
+      features: ['pixels'],
+      n: 2000,
+      scored: 1000,
+      seeds: 1,
+      critic: { steps: 300, backend: 'cpu' },
+    });
     expect(rows).toHaveLength(1);
     const r = rows[0];
     const pmi = Float64Array.from(points[0].pmi);

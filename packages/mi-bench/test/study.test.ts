@@ -53,7 +53,14 @@ describe('study', () => {
     const first = await studyCommand(options(out));
     expect(first.steps.map((s) => s.step)).toEqual(['generate', 'estimate', 'estimate (variational)', 'regress', 'pmi']);
     expect(first.steps.every((s) => !s.reused)).toBe(true);
-    for (const f of ['tanh/estimate/estimates.csv', 'tanh/estimate-variational/estimates.csv', 'tanh/regress/regressions.csv', 'tanh/pmi/pmi.csv', 'all-maps/estimate/estimate_vs_truth.png', 'all-maps/regress/r2_vs_mi.png'])
+    for (const f of [
+      'tanh/estimate/estimates.csv',
+      'tanh/estimate-variational/estimates.csv',
+      'tanh/regress/regressions.csv',
+      'tanh/pmi/pmi.csv',
+      'all-maps/estimate/estimate_vs_truth.png',
+      'all-maps/regress/r2_vs_mi.png',
+    ])
       expect(existsSync(join(out, f)), f).toBe(true);
     const readme = readFileSync(first.readme, 'utf8');
     expect(readme).toContain('mmmi-bench estimate --data');

@@ -42,7 +42,13 @@ export async function estimateCommand(c: EstimateCommand): Promise<{ rows: Estim
     };
     const journal = new RowJournal<EstimateRow>(join(c.out, '.estimate.journal.jsonl'), { data: data.source, ...options }, estimateKey);
     if (journal.discarded) say(journal.discarded);
-    const progress = new Progress({ label: 'estimate', total: estimateCount(plan, c.seeds), unit: 'estimates', stream: c.stream, logFile: join(c.out, 'estimate.log') });
+    const progress = new Progress({
+      label: 'estimate',
+      total: estimateCount(plan, c.seeds),
+      unit: 'estimates',
+      stream: c.stream,
+      logFile: join(c.out, 'estimate.log'),
+    });
     if (journal.resumed) {
       progress.resume(journal.resumed);
       progress.log(`resuming: ${journal.resumed} estimates done by an earlier run`);
@@ -53,7 +59,9 @@ export async function estimateCommand(c: EstimateCommand): Promise<{ rows: Estim
       done: journal,
       onRow: (r) => {
         journal.add(r);
-        progress.logOnly(`${r.pair} ${r.estimator} ${r.features} n=${r.n} seed=${r.seed}: ${r.estimate.toFixed(4)} (truth ${r.truth.toFixed(4)}) in ${r.seconds.toFixed(2)} s`);
+        progress.logOnly(
+          `${r.pair} ${r.estimator} ${r.features} n=${r.n} seed=${r.seed}: ${r.estimate.toFixed(4)} (truth ${r.truth.toFixed(4)}) in ${r.seconds.toFixed(2)} s`,
+        );
       },
     });
     progress.finish();

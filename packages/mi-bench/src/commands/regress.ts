@@ -35,10 +35,17 @@ export async function regressCommand(c: RegressCommand): Promise<{ rows: Regress
     };
     const plan = planRegressions(data, options);
     prepareOutputFolder(c.out, c.overwrite);
-    if (!data.miExactInImages) say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly; the Bayes line holds for the latents only`);
+    if (!data.miExactInImages)
+      say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly; the Bayes line holds for the latents only`);
     const journal = new RowJournal<RegressRow>(join(c.out, '.regress.journal.jsonl'), { data: data.source, ...options }, regressKey);
     if (journal.discarded) say(journal.discarded);
-    const progress = new Progress({ label: 'regress', total: regressCount(plan, c.seeds), unit: 'fits', stream: c.stream, logFile: join(c.out, 'regress.log') });
+    const progress = new Progress({
+      label: 'regress',
+      total: regressCount(plan, c.seeds),
+      unit: 'fits',
+      stream: c.stream,
+      logFile: join(c.out, 'regress.log'),
+    });
     if (journal.resumed) {
       progress.resume(journal.resumed);
       progress.log(`resuming: ${journal.resumed} fits done by an earlier run`);
@@ -50,7 +57,9 @@ export async function regressCommand(c: RegressCommand): Promise<{ rows: Regress
       done: journal,
       onRow: (r) => {
         journal.add(r);
-        progress.logOnly(`${r.subset} ${r.model} ${r.features} n=${r.n} seed=${r.seed}: R² ${r.r2.toFixed(4)} (Bayes ${r.bayesR2.toFixed(4)}) in ${r.seconds.toFixed(2)} s`);
+        progress.logOnly(
+          `${r.subset} ${r.model} ${r.features} n=${r.n} seed=${r.seed}: R² ${r.r2.toFixed(4)} (Bayes ${r.bayesR2.toFixed(4)}) in ${r.seconds.toFixed(2)} s`,
+        );
       },
     });
     progress.finish();

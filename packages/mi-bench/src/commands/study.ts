@@ -72,15 +72,59 @@ export async function studyCommand(o: StudyOptions & { command: string; overwrit
     const seedsFlag = ['--seeds', String(o.seeds)];
 
     const classical = join(base, 'estimate');
-    const classicalArgv = ['estimate', '--data', data, ...pairs.flatMap((p) => ['--pair', p]), '--estimators', o.estimators.join(','), '--features', o.features.join(','), '--n', plan.sizes.join(','), ...seedsFlag, '--out', classical];
+    const classicalArgv = [
+      'estimate',
+      '--data',
+      data,
+      ...pairs.flatMap((p) => ['--pair', p]),
+      '--estimators',
+      o.estimators.join(','),
+      '--features',
+      o.features.join(','),
+      '--n',
+      plan.sizes.join(','),
+      ...seedsFlag,
+      '--out',
+      classical,
+    ];
     await step(plan.map, 'estimate', classical, classicalArgv, (command) =>
-      estimateCommand({ data, out: classical, overwrite: true, pairs, estimators: o.estimators, features: o.features, sizes: plan.sizes, seeds: o.seeds, fitDraws: plan.draws - largest, command, stream, say }),
+      estimateCommand({
+        data,
+        out: classical,
+        overwrite: true,
+        pairs,
+        estimators: o.estimators,
+        features: o.features,
+        sizes: plan.sizes,
+        seeds: o.seeds,
+        fitDraws: plan.draws - largest,
+        command,
+        stream,
+        say,
+      }),
     );
     estimates.push(...readRows<EstimateRow>(join(classical, 'estimates.json')));
 
     if (o.variational.length) {
       const variational = join(base, 'estimate-variational');
-      const argv = ['estimate', '--data', data, ...pairs.flatMap((p) => ['--pair', p]), '--estimators', o.variational.join(','), '--features', o.features.join(','), '--n', String(largest), '--seeds', '1', '--steps', String(o.steps), '--out', variational];
+      const argv = [
+        'estimate',
+        '--data',
+        data,
+        ...pairs.flatMap((p) => ['--pair', p]),
+        '--estimators',
+        o.variational.join(','),
+        '--features',
+        o.features.join(','),
+        '--n',
+        String(largest),
+        '--seeds',
+        '1',
+        '--steps',
+        String(o.steps),
+        '--out',
+        variational,
+      ];
       await step(plan.map, 'estimate (variational)', variational, argv, (command) =>
         estimateCommand({
           data,
@@ -104,17 +148,77 @@ export async function studyCommand(o: StudyOptions & { command: string; overwrit
     const regress = join(base, 'regress');
     const subsets = studySubsets(nMod);
     const testDraws = plan.draws - largest;
-    const regressArgv = ['regress', '--data', data, '--subsets', ...subsets, '--models', o.models.join(','), '--features', o.features.join(','), '--n', plan.sizes.join(','), ...seedsFlag, '--test_draws', String(testDraws), '--out', regress];
+    const regressArgv = [
+      'regress',
+      '--data',
+      data,
+      '--subsets',
+      ...subsets,
+      '--models',
+      o.models.join(','),
+      '--features',
+      o.features.join(','),
+      '--n',
+      plan.sizes.join(','),
+      ...seedsFlag,
+      '--test_draws',
+      String(testDraws),
+      '--out',
+      regress,
+    ];
     await step(plan.map, 'regress', regress, regressArgv, (command) =>
-      regressCommand({ data, out: regress, overwrite: true, subsets, models: o.models, features: o.features, sizes: plan.sizes, seeds: o.seeds, testDraws, command, stream, say }),
+      regressCommand({
+        data,
+        out: regress,
+        overwrite: true,
+        subsets,
+        models: o.models,
+        features: o.features,
+        sizes: plan.sizes,
+        seeds: o.seeds,
+        testDraws,
+        command,
+        stream,
+        say,
+      }),
     );
     regressions.push(...readRows<RegressRow>(join(regress, 'regressions.json')));
 
     const pmi = join(base, 'pmi');
     const scored = plan.draws - largest;
-    const pmiArgv = ['pmi', '--data', data, '--pair', 'X1;θ', '--features', o.features[0], '--n', String(largest), '--scored', String(scored), '--seeds', '1', '--steps', String(o.steps), '--out', pmi];
+    const pmiArgv = [
+      'pmi',
+      '--data',
+      data,
+      '--pair',
+      'X1;θ',
+      '--features',
+      o.features[0],
+      '--n',
+      String(largest),
+      '--scored',
+      String(scored),
+      '--seeds',
+      '1',
+      '--steps',
+      String(o.steps),
+      '--out',
+      pmi,
+    ];
     await step(plan.map, 'pmi', pmi, pmiArgv, (command) =>
-      pmiCommand({ data, out: pmi, overwrite: true, pairs: ['X1;θ'], features: [o.features[0]], n: largest, scored, seeds: 1, critic: { steps: o.steps }, command, stream }),
+      pmiCommand({
+        data,
+        out: pmi,
+        overwrite: true,
+        pairs: ['X1;θ'],
+        features: [o.features[0]],
+        n: largest,
+        scored,
+        seeds: 1,
+        critic: { steps: o.steps },
+        command,
+        stream,
+      }),
     );
     pmis.push(...readRows<PmiRow>(join(pmi, 'pmi.json')));
   }
@@ -127,7 +231,14 @@ export async function studyCommand(o: StudyOptions & { command: string; overwrit
   return { steps, readme };
 }
 
-function studyReadme(o: StudyOptions & { command: string }, out: string, steps: StudyStep[], estimates: EstimateRow[], regressions: RegressRow[], pmis: PmiRow[]): string {
+function studyReadme(
+  o: StudyOptions & { command: string },
+  out: string,
+  steps: StudyStep[],
+  estimates: EstimateRow[],
+  regressions: RegressRow[],
+  pmis: PmiRow[],
+): string {
   const rel = (p: string) => relative(out, p) || '.';
   const total = steps.reduce((a, s) => a + s.seconds, 0);
   const lines = [
@@ -148,7 +259,9 @@ function studyReadme(o: StudyOptions & { command: string }, out: string, steps: 
     '',
     '| map | step | seconds | folder | command |',
     '|---|---|---|---|---|',
-    ...steps.map((s) => `| ${s.map} | ${s.step}${s.reused ? ' (reused)' : ''} | ${s.seconds.toFixed(1)} | \`${rel(s.folder)}\` | \`${s.command.replace(/\|/g, '\\|')}\` |`),
+    ...steps.map(
+      (s) => `| ${s.map} | ${s.step}${s.reused ? ' (reused)' : ''} | ${s.seconds.toFixed(1)} | \`${rel(s.folder)}\` | \`${s.command.replace(/\|/g, '\\|')}\` |`,
+    ),
     '',
     '## Figures',
     '',

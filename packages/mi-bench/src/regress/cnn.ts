@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '@mmmi/cli-kit';
 import { Rng } from '@mmmi/latents';
-import { ensureTrainingBackend, type BackendLog } from './backend.js';
+import { ensureTrainingBackend } from '@mmmi/estimators';
 import { checkCount, checkFeatures, checkTargets, checkVaries, type FeatureArray } from './check.js';
 import { fitPlaneScaling, IMAGE_SIZE, imageChannels, toNhwc, type PlaneScaling } from './image-layout.js';
 
@@ -53,7 +53,7 @@ export interface CnnOptions {
   /** Called after every epoch. */
   onEpoch?: (point: CnnEpoch) => void;
   /** Backend decisions (default: silent). */
-  log?: BackendLog;
+  log?: (message: string) => void;
 }
 
 interface Layer {

@@ -9,7 +9,6 @@ export { fitRidge, RidgeModel, type RidgeForm, type RidgeOptions, type RidgeVali
 export { DEFAULT_EXPONENTS, type LambdaTrial } from './lambda-search.js';
 export { trainCnn, CnnModel, type CnnEpoch, type CnnOptions } from './cnn.js';
 export { IMAGE_VALUES, imageChannels } from './image-layout.js';
-export { ensureTrainingBackend } from './backend.js';
 export {
   regressRow,
   regressTheta,

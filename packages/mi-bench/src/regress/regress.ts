@@ -4,7 +4,7 @@
  */
 import { InputError } from '@mmmi/cli-kit';
 import type { RegressRow } from '../results.js';
-import { ensureTrainingBackend } from './backend.js';
+import { ensureTrainingBackend } from '@mmmi/estimators';
 import type { BayesOptimum } from './bayes.js';
 import { checkCount, checkFeatures, checkTargets, checkVaries, type FeatureArray } from './check.js';
 import { trainCnn, type CnnEpoch, type CnnOptions } from './cnn.js';

@@ -18,7 +18,8 @@ import { parseOptions } from '@mmmi/cli-kit';
 import { fitPca, project } from '@mmmi/estimators';
 import { latentModelFromTokens, sampleBatch, type LatentStructure } from '@mmmi/latents';
 import { fileURLToPath } from 'node:url';
-import { bayesOptimum, ensureTrainingBackend, regressTheta, type RegressResult } from '../src/regress/index.js';
+import { ensureTrainingBackend } from '@mmmi/estimators';
+import { bayesOptimum, regressTheta, type RegressResult } from '../src/regress/index.js';
 
 const { values: o } = parseOptions(process.argv.slice(2), {
   sizes: { kind: 'ints', min: 20, default: [2000, 10000], help: 'training draws n for ridge and PCA + ridge' },

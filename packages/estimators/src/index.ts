@@ -9,3 +9,4 @@ export { gaussian, gaussianBias, gaussianMi, SINGULAR_PIVOT, type GaussianOption
 export { fitPca, pcaFeatures, project, reconstruct, type Pca, type PcaFeatures, type PcaFeaturesOptions, type PcaOptions } from './pca.js';
 export { binned, binnedMi, defaultBins, quantileBins, type BinnedOptions } from './binned.js';
 export { externalEstimator, parseExternalOutput, type ExternalOptions } from './external.js';
+export * from './variational/index.js';

@@ -378,7 +378,7 @@ describe('KSG interface and refusals', () => {
 });
 
 describe('KSG column scaling', () => {
-  it('scales each column to unit variance by default, so one side\'s scale cannot swamp the other', () => {
+  it("scales each column to unit variance by default, so one side's scale cannot swamp the other", () => {
     // ρ = 0.9, x multiplied by 1000: the MI is unchanged (0.830 nats); on the raw max norm ε is set
     // by x alone and variant 1 loses nearly everything, on standardised columns it does not.
     const rng = new SeededRandom(11);

@@ -2,7 +2,17 @@
 export { infonce, mine, nwj, smile, VARIATIONAL_ESTIMATORS } from './estimators.js';
 export { fitCritic, type FitCriticOptions, type FittedCritic } from './fit.js';
 export type { CurvePoint } from './curve.js';
-export { BOUND_NAMES, checkVariationalInput, DEFAULTS as VARIATIONAL_DEFAULTS, IMAGE_VALUES, resolveOptions, type BoundName, type CriticKind, type EncoderKind, type VariationalOptions } from './options.js';
+export {
+  BOUND_NAMES,
+  checkVariationalInput,
+  DEFAULTS as VARIATIONAL_DEFAULTS,
+  IMAGE_VALUES,
+  resolveOptions,
+  type BoundName,
+  type CriticKind,
+  type EncoderKind,
+  type VariationalOptions,
+} from './options.js';
 export { ensureTrainingBackend } from './backend.js';
 export {
   diagonal,

@@ -1,0 +1,110 @@
+/**
+ * The samples as the critics see them: a seeded train/held-out split, standardisation with
+ * statistics of the training rows only (so the held-out rows stay unseen), float32 copies,
+ * and minibatches drawn epoch by epoch without replacement.
+ *
+ * Standardisation, v ↦ (v − mean)/sd, is an invertible affine map of each feature, so it leaves
+ * I(X; Y) unchanged; it only puts every input on the scale the initial weights expect. MLP
+ * sides are standardised per feature; image (CNN) sides per channel (the mean and sd of all
+ * 1024 pixels of a channel), the usual choice for images, which keeps their spatial
+ * structure and does not blow up near-constant pixels. A constant feature keeps sd 1.
+ */
+import { mulberry32 } from '../random.js';
+
+/** Fisher–Yates shuffle of 0…n−1 driven by `random`. */
+export function permutation(n: number, random: () => number): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+/** Seeded split of n rows: `train` rows first of a random permutation, the rest held out (each in permutation order). */
+export function splitRows(n: number, train: number, seed: number): { train: Int32Array; test: Int32Array } {
+  const p = permutation(n, mulberry32(seed ^ 0x5eed5eed));
+  return { train: p.slice(0, train), test: p.slice(train) };
+}
+
+/** Per-feature affine standardisation: value j ↦ (v − mean[j]) · invScale[j]. */
+export interface Standardiser {
+  dim: number;
+  mean: Float64Array;
+  invScale: Float64Array;
+}
+
+/**
+ * Statistics of `rows` of `a` (n×d row-major): per feature (`groupSize` 1) or pooled over
+ * consecutive groups of `groupSize` features (1024 for a CHW image's channels).
+ */
+export function fitStandardiser(a: Float64Array, d: number, rows: Int32Array, groupSize = 1): Standardiser {
+  const groups = Math.ceil(d / groupSize);
+  const sum = new Float64Array(groups);
+  for (const r of rows) for (let j = 0; j < d; j++) sum[Math.floor(j / groupSize)] += a[r * d + j];
+  const count = (g: number) => rows.length * (Math.min(d, (g + 1) * groupSize) - g * groupSize);
+  const groupMean = Float64Array.from(sum, (s, g) => s / count(g));
+  const sq = new Float64Array(groups);
+  for (const r of rows)
+    for (let j = 0; j < d; j++) {
+      const g = Math.floor(j / groupSize);
+      const v = a[r * d + j] - groupMean[g];
+      sq[g] += v * v;
+    }
+  const mean = new Float64Array(d);
+  const invScale = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    const g = Math.floor(j / groupSize);
+    const sd = Math.sqrt(sq[g] / count(g));
+    mean[j] = groupMean[g];
+    invScale[j] = sd > 0 && Number.isFinite(sd) ? 1 / sd : 1;
+  }
+  return { dim: d, mean, invScale };
+}
+
+/** The standardised float32 copy of `rows` of `a` (all rows when omitted), in that order. */
+export function standardise(s: Standardiser, a: Float64Array, rows?: Int32Array): Float32Array {
+  const d = s.dim;
+  const count = rows ? rows.length : a.length / d;
+  const out = new Float32Array(count * d);
+  for (let i = 0; i < count; i++) {
+    const r = rows ? rows[i] : i;
+    for (let j = 0; j < d; j++) out[i * d + j] = (a[r * d + j] - s.mean[j]) * s.invScale[j];
+  }
+  return out;
+}
+
+/** Copies rows `indices` of `a` (rows of d values) into one contiguous array. */
+export function gatherRows(a: Float32Array, d: number, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * d);
+  for (let i = 0; i < indices.length; i++) out.set(a.subarray(indices[i] * d, (indices[i] + 1) * d), i * d);
+  return out;
+}
+
+/** Minibatches of `size` distinct rows out of `count`: each epoch a fresh seeded permutation, cut in order (a short tail is skipped). */
+export class BatchSampler {
+  private order: Int32Array;
+  private at = 0;
+  epochs = 0;
+  constructor(
+    private readonly count: number,
+    private readonly size: number,
+    private readonly random: () => number,
+  ) {
+    if (size > count) throw new RangeError(`a batch of ${size} from ${count} rows`);
+    this.order = permutation(count, random);
+  }
+  next(): Int32Array {
+    if (this.at + this.size > this.count) {
+      this.order = permutation(this.count, this.random);
+      this.at = 0;
+      this.epochs++;
+    }
+    const batch = this.order.subarray(this.at, this.at + this.size);
+    this.at += this.size;
+    return batch;
+  }
+}

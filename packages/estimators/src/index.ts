@@ -1,5 +1,5 @@
 export * from './estimator.js';
-export { mulberry32 } from './random.js';
+export { mulberry32, permutation } from './random.js';
 export { digamma, EULER_GAMMA } from './special.js';
 export { bruteForceNeighbours, KdTree, ksgNeighbours, type KsgNeighbours, type KsgVariant } from './neighbours.js';
 export { ksg, ksg1, ksg2, ksgFromNeighbours, type KsgOptions } from './ksg.js';

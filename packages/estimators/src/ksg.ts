@@ -58,16 +58,21 @@ export interface KsgOptions {
   standardize?: boolean;
 }
 
+/** Mean and standard deviation (divisor n) of column c of n rows × d columns. */
+function columnMoments(v: Float64Array, n: number, d: number, c: number): { mean: number; sd: number } {
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += v[i * d + c];
+  mean /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (v[i * d + c] - mean) ** 2;
+  return { mean, sd: Math.sqrt(ss / n) };
+}
+
 /** A copy of n rows × d columns with each column scaled to unit variance (divisor n); constant columns are left alone. */
 function standardized(v: Float64Array, n: number, d: number): Float64Array {
   const out = new Float64Array(v.length);
   for (let c = 0; c < d; c++) {
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += v[i * d + c];
-    mean /= n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) ss += (v[i * d + c] - mean) ** 2;
-    const sd = Math.sqrt(ss / n);
+    const { mean, sd } = columnMoments(v, n, d, c);
     const inv = sd > 0 ? 1 / sd : 1;
     for (let i = 0; i < n; i++) out[i * d + c] = (v[i * d + c] - mean) * inv;
   }
@@ -80,12 +85,7 @@ const JITTER_SEED = 0x6b5367;
 function jittered(v: Float64Array, n: number, d: number, jitter: number, next: () => number): Float64Array {
   const out = new Float64Array(v.length);
   for (let c = 0; c < d; c++) {
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += v[i * d + c];
-    mean /= n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) ss += (v[i * d + c] - mean) ** 2;
-    const sd = Math.sqrt(ss / n);
+    const { sd } = columnMoments(v, n, d, c);
     const scale = jitter * (sd > 0 ? sd : 1);
     for (let i = 0; i < n; i++) out[i * d + c] = v[i * d + c] + scale * (2 * next() - 1);
   }

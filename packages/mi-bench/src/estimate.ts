@@ -8,7 +8,7 @@
  * errors are correlated in an unknown way, so such a row has no standard error.
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
-import { mulberry32, type MiEstimate, type Pca } from '@mmmi/estimators';
+import { mulberry32, permutation, type MiEstimate, type Pca } from '@mmmi/estimators';
 import { union, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
@@ -42,14 +42,7 @@ export const estimateKey = (r: Pick<EstimateRow, 'pair' | 'features' | 'n' | 'se
 
 /** Draw indices for one (n, seed): n estimation draws and up to `fitCount` others, from a seeded shuffle of the pool. */
 export function subsample(poolCount: number, n: number, seed: number, fitCount: number): { rows: Int32Array; fitRows: Int32Array } {
-  const order = Int32Array.from({ length: poolCount }, (_, i) => i);
-  const random = mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(n, 0x85ebca6b)) >>> 0);
-  for (let i = poolCount - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+  const order = permutation(poolCount, mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(n, 0x85ebca6b)) >>> 0));
   const rows = order.slice(0, n);
   const fitRows = order.slice(n, n + Math.min(fitCount, poolCount - n));
   return { rows, fitRows };

@@ -8,7 +8,7 @@
  * size, the next n the training set (PCA features are fitted on the training draws only).
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
-import { mulberry32, type Pca } from '@mmmi/estimators';
+import { mulberry32, permutation, type Pca } from '@mmmi/estimators';
 import { parseMiQuery, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { parseFeatures, sideFeatures, type FeatureSpec } from './features.js';
@@ -116,15 +116,7 @@ export const regressCount = (plan: RegressPlan, seeds: number): number => plan.s
 
 /** The seed's split of the pool: the test draws, then the training draws of every size (nested). */
 function seedOrder(count: number, seed: number): Int32Array {
-  const order = Int32Array.from({ length: count }, (_, i) => i);
-  const random = mulberry32((Math.imul(seed + 1, 0x2545f491) ^ 0x5bd1e995) >>> 0);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+  return permutation(count, mulberry32((Math.imul(seed + 1, 0x2545f491) ^ 0x5bd1e995) >>> 0));
 }
 
 export async function runRegressions(data: BenchDataset, o: RegressOptions): Promise<RegressRow[]> {

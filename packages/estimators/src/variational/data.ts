@@ -9,20 +9,7 @@
  * 1024 pixels of a channel), the usual choice for images, which keeps their spatial
  * structure and does not blow up near-constant pixels. A constant feature keeps sd 1.
  */
-import { mulberry32 } from '../random.js';
-
-/** Fisher–Yates shuffle of 0…n−1 driven by `random`. */
-export function permutation(n: number, random: () => number): Int32Array {
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
-}
+import { mulberry32, permutation } from '../random.js';
 
 /** Seeded split of n rows: `train` rows first of a random permutation, the rest held out (each in permutation order). */
 export function splitRows(n: number, train: number, seed: number): { train: Int32Array; test: Int32Array } {

@@ -2,12 +2,11 @@
  * The estimate command's work: open the dataset, check the whole plan, resume from the
  * journal, run with progress (terminal and log file), write the report folder.
  */
-import { join } from 'node:path';
-import { Progress, type ProgressStream } from '@mmmi/cli-kit';
+import type { ProgressStream } from '@mmmi/cli-kit';
 import { openDataset } from '../dataset.js';
 import { estimateCount, estimateKey, planEstimates, runEstimates, type EstimateOptions } from '../estimate.js';
-import { RowJournal } from '../journal.js';
 import { prepareOutputFolder } from '../output.js';
+import { startJournaledRun } from './journaled-run.js';
 import { writeEstimateReport, type ReportFiles } from '../report/index.js';
 import type { EstimateRow } from '../results.js';
 
@@ -40,19 +39,16 @@ export async function estimateCommand(c: EstimateCommand): Promise<{ rows: Estim
       externalCommand: c.externalCommand,
       estimatorOptions: c.estimatorOptions,
     };
-    const journal = new RowJournal<EstimateRow>(join(c.out, '.estimate.journal.jsonl'), { data: data.source, ...options }, estimateKey);
-    if (journal.discarded) say(journal.discarded);
-    const progress = new Progress({
-      label: 'estimate',
+    const { journal, progress } = startJournaledRun<EstimateRow>({
+      out: c.out,
+      kind: 'estimate',
+      options: { data: data.source, ...options },
+      key: estimateKey,
       total: estimateCount(plan, c.seeds),
       unit: 'estimates',
       stream: c.stream,
-      logFile: join(c.out, 'estimate.log'),
+      say,
     });
-    if (journal.resumed) {
-      progress.resume(journal.resumed);
-      progress.log(`resuming: ${journal.resumed} estimates done by an earlier run`);
-    }
     const rows = await runEstimates(data, {
       ...options,
       progress,

@@ -2,11 +2,10 @@
  * The regress command's work: open the dataset, check the plan, resume from the journal, run
  * with progress (terminal and log file), write the report folder.
  */
-import { join } from 'node:path';
-import { Progress, type ProgressStream } from '@mmmi/cli-kit';
+import type { ProgressStream } from '@mmmi/cli-kit';
 import { openDataset } from '../dataset.js';
-import { RowJournal } from '../journal.js';
 import { prepareOutputFolder } from '../output.js';
+import { startJournaledRun } from './journaled-run.js';
 import { planRegressions, regressCount, regressKey, runRegressions, type RegressOptions } from '../regress-run.js';
 import { writeRegressReport, type ReportFiles } from '../report/index.js';
 import type { RegressRow } from '../results.js';
@@ -37,19 +36,16 @@ export async function regressCommand(c: RegressCommand): Promise<{ rows: Regress
     prepareOutputFolder(c.out, c.overwrite);
     if (!data.miExactInImages)
       say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly; the Bayes line holds for the latents only`);
-    const journal = new RowJournal<RegressRow>(join(c.out, '.regress.journal.jsonl'), { data: data.source, ...options }, regressKey);
-    if (journal.discarded) say(journal.discarded);
-    const progress = new Progress({
-      label: 'regress',
+    const { journal, progress } = startJournaledRun<RegressRow>({
+      out: c.out,
+      kind: 'regress',
+      options: { data: data.source, ...options },
+      key: regressKey,
       total: regressCount(plan, c.seeds),
       unit: 'fits',
       stream: c.stream,
-      logFile: join(c.out, 'regress.log'),
+      say,
     });
-    if (journal.resumed) {
-      progress.resume(journal.resumed);
-      progress.log(`resuming: ${journal.resumed} fits done by an earlier run`);
-    }
     const rows = await runRegressions(data, {
       ...options,
       cnn: { ...options.cnn, onEpoch: (p) => progress.logOnly(`cnn epoch ${JSON.stringify(p)}`) },

@@ -26,14 +26,17 @@ export type StudyMap = (typeof STUDY_MAPS)[number];
 
 export const FIG6_FILE = fileURLToPath(new URL('../../../generation_arguments/multimodal_decay_DAG.txt', import.meta.url));
 
+/** N_mod of multimodal_decay_DAG.txt (the study's pairs and subsets follow it). */
+export const FIG6_MODALITIES = 10;
+
 /** Fig. 6's pairs for N modalities: I(θ; X_i), then I(X_1; X_i). */
 export function fig6Pairs(nMod: number): string[] {
   return [...Array.from({ length: nMod }, (_, i) => `θ;X${i + 1}`), ...Array.from({ length: nMod - 1 }, (_, i) => `X1;X${i + 2}`)];
 }
 
-/** Prefix subsets X_1, (X_1, X_2), …, (X_1 … X_N): I(X_S; θ) rises with each modality added. */
-export function prefixSubsets(nMod: number): string[] {
-  return Array.from({ length: nMod }, (_, i) => (i === 0 ? 'X1' : `X1..X${i + 1}`));
+/** The regression subsets: X_1 … X_N alone (I(X_i; θ) falls with i, so R² should too) and all N together. */
+export function studySubsets(nMod: number): string[] {
+  return [...Array.from({ length: nMod }, (_, i) => `X${i + 1}`), `X1..X${nMod}`];
 }
 
 export interface StudyOptions {

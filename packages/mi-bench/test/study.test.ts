@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { studyCommand } from '../src/commands/study.js';
-import { fig6Pairs, planStudy, prefixSubsets, type StudyOptions } from '../src/study.js';
+import { fig6Pairs, planStudy, studySubsets, type StudyOptions } from '../src/study.js';
 
 const dir = tempDir('mi-bench-study-');
 const quiet = { stream: null, say: () => {} };
@@ -37,7 +37,7 @@ const options = (out: string): StudyOptions & { command: string; overwrite: bool
 describe('study', () => {
   it("names Fig. 6's pairs and subsets", () => {
     expect(fig6Pairs(3)).toEqual(['θ;X1', 'θ;X2', 'θ;X3', 'X1;X2', 'X1;X3']);
-    expect(prefixSubsets(3)).toEqual(['X1', 'X1..X2', 'X1..X3']);
+    expect(studySubsets(3)).toEqual(['X1', 'X2', 'X3', 'X1..X3']);
   });
 
   it('keeps the sizes each map can afford, refusing a plan with none', () => {

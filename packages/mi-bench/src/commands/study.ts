@@ -15,7 +15,7 @@ import { regressCommand } from './regress.js';
 import { commandLine, prepareOutputFolder } from '../output.js';
 import { writeEstimateReport, writeRegressReport, estimatesMarkdown, regressMarkdown, pmiMarkdown } from '../report/index.js';
 import type { EstimateRow, PmiRow, RegressRow } from '../results.js';
-import { fig6Pairs, finished, generateForMap, planStudy, type StudyOptions } from '../study.js';
+import { FIG6_MODALITIES, fig6Pairs, finished, generateForMap, planStudy, studySubsets, type StudyOptions } from '../study.js';
 
 export interface StudyStep {
   map: string;
@@ -29,9 +29,6 @@ export interface StudyStep {
 
 const readRows = <T>(file: string): T[] => (JSON.parse(readFileSync(file, 'utf8')) as { rows: T[] }).rows;
 
-/** Single-modality subsets X_1 … X_N (I(X_i; θ) falls with i) and all N together. */
-const studySubsets = (nMod: number) => [...Array.from({ length: nMod }, (_, i) => `X${i + 1}`), `X1..X${nMod}`];
-
 export async function studyCommand(o: StudyOptions & { command: string; overwrite: boolean }): Promise<{ steps: StudyStep[]; readme: string }> {
   const say = o.say ?? (() => {});
   const plans = planStudy(o);
@@ -41,7 +38,7 @@ export async function studyCommand(o: StudyOptions & { command: string; overwrit
   const estimates: EstimateRow[] = [];
   const regressions: RegressRow[] = [];
   const pmis: PmiRow[] = [];
-  const nMod = 10;
+  const nMod = FIG6_MODALITIES;
   const pairs = fig6Pairs(nMod);
   const stream: ProgressStream | null | undefined = o.stream;
 

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '@mmmi/cli-kit';
+import { ensureTrainingBackend } from '@mmmi/estimators';
 import { latentModelFromTokens, sampleBatch, type LatentStructure } from '@mmmi/latents';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bayesOptimum, regressTheta, trainCnn, type CnnEpoch } from '../src/regress/index.js';
@@ -18,6 +19,8 @@ let structure: LatentStructure;
 
 beforeAll(async () => {
   ({ structure } = await latentModelFromTokens([`@${ARGS}/simple_fig1_DAG.txt`, '--rho_theta_arg', '[0.02]']));
+  // the tensor counts below need a backend before the first training (the one the CNN then keeps)
+  await ensureTrainingBackend();
 }, 60_000);
 
 const images = (seed: number, count: number, mods: number[]) => {

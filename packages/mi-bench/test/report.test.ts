@@ -343,6 +343,18 @@ describe('plot specifications', () => {
     for (const c of bayesCurve(3)) expect(Math.abs(c.r2 - (1 - Math.exp(-2 * c.mi)))).toBeLessThan(1e-12);
   });
 
+  it('regression, unexplained variance: 1 − R² on a log axis above exp(−2I)', () => {
+    const rows = syntheticRegressions();
+    const plain = dataOf(regressionSpec(rows).spec).filter((v) => v.kind === 'point');
+    const { spec } = regressionSpec(rows, { y: 'unexplained' });
+    const values = dataOf(spec);
+    for (const c of values.filter((v) => v.kind === 'bayes') as { mi: number; r2: number }[]) expect(Math.abs(c.r2 - Math.exp(-2 * c.mi))).toBeLessThan(1e-15);
+    const points = values.filter((v) => v.kind === 'point');
+    points.forEach((p, i) => expect(p.r2).toBeCloseTo(1 - (plain[i].r2 as number), 14));
+    const y = (layersOf(spec)[0].encoding as { y: { scale: { type: string } } }).y;
+    expect(y.scale.type).toBe('log');
+  });
+
   it('PMI scatter: capped points, correlations over all samples in the subtitle', () => {
     const { points } = syntheticPmi();
     const one = pmiScatterSpec(points.slice(0, 1), { maxPoints: 500 });

@@ -264,7 +264,7 @@ function studyReadme(
     '',
     '- `all-maps/estimate/estimate_vs_truth.png`: every estimator against the exact MI (symlog axes: I(X_1; X_i) reaches thousands of nats).',
     '- `all-maps/estimate/error_vs_n.png`: bias against the sample size.',
-    '- `all-maps/regress/r2_vs_mi.png`: test R² against I(X_S; θ), with the Bayes curve 1 − exp(−2I) that no regressor can beat.',
+    '- `all-maps/regress/r2_vs_mi.png`: test R² against I(X_S; θ), with the Bayes curve 1 − exp(−2I) that no regressor can beat; `unexplained_vs_mi.png`: 1 − R² on a log axis above exp(−2I), where the gaps at high MI show.',
     ...o.maps.map((m) => `- \`${m}/pmi/pmi_scatter.png\`: the InfoNCE critic's per-sample scores against the exact PMI (${m} map).`),
     '',
     '## Estimates',

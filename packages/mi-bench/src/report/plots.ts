@@ -304,6 +304,12 @@ export function bayesCurve(hi: number, count = 121): { mi: number; r2: number }[
 export interface RegressionOptions {
   /** default 'largest': each (subset, model, features) at its largest n. */
   n?: NChoice;
+  /**
+   * 'r2' (default): test R² on a linear axis, under 1 − exp(−2I). 'unexplained': 1 − R² on a
+   * log axis, above exp(−2I), a straight line of slope −2 per nat: at a few nats every R² is
+   * within 0.01 of 1 and only this view shows how far each model is from the bound.
+   */
+  y?: 'r2' | 'unexplained';
 }
 
 /** Test R² of each model against I(X_S; θ), under the Bayes bound drawn as a curve over the I range. */
@@ -331,6 +337,15 @@ export function regressionSpec(rows: readonly RegressRow[], opts: RegressionOpti
     bayesR2: s.bayesR2,
     ...(s.sdR2 !== null && Number.isFinite(s.sdR2) ? { lo: s.meanR2 - s.sdR2, hi: s.meanR2 + s.sdR2 } : {}),
   }));
+  const unexplained = opts.y === 'unexplained';
+  if (unexplained) {
+    // 1 − R² replaces R² (the bars flip: 1 − hi is the low end); a log axis needs it positive
+    for (const p of points) {
+      p.r2 = 1 - (p.r2 as number);
+      if (p.lo !== undefined) [p.lo, p.hi] = [Math.max(1 - (p.hi as number), Number.MIN_VALUE), 1 - (p.lo as number)];
+      p.bayesR2 = 1 - (p.bayesR2 as number);
+    }
+  }
   const dodged = dodge(points, (p) => `${p.model as string}\u0000${p.marker as string}`);
   const [, miHi] = paddedDomain(
     points.map((p) => p.mi as number),
@@ -338,7 +353,9 @@ export function regressionSpec(rows: readonly RegressRow[], opts: RegressionOpti
     0.08,
   );
   const panels = firstSeen(points.map((p) => p.panel));
-  const curve: Datum[] = panels.flatMap((panel) => bayesCurve(miHi).map((c) => ({ kind: 'bayes', panel, ...c })));
+  const curve: Datum[] = panels.flatMap((panel) =>
+    bayesCurve(miHi).map((c) => ({ kind: 'bayes', panel, mi: c.mi, r2: unexplained ? Math.exp(-2 * c.mi) : c.r2 })),
+  );
   // One label per subset, above the curve and the subset's highest bar: which modalities a column of points used.
   const labels = new Map<string, Datum>();
   for (const p of points) {
@@ -352,7 +369,13 @@ export function regressionSpec(rows: readonly RegressRow[], opts: RegressionOpti
   const lowest = Math.min(0, ...points.map((p) => (p.lo as number | undefined) ?? (p.r2 as number)));
   const yLo = lowest < 0 ? lowest - 0.04 * (1 - lowest) : 0;
   const x = { field: 'mi', type: 'quantitative', title: 'I(X_S; θ)  [nats]', scale: { domain: [0, miHi], nice: false } };
-  const y = (field: string) => ({ field, type: 'quantitative', title: 'test R²', scale: { domain: [yLo, 1.08], nice: false } });
+  const positive = [...points.flatMap((p) => [p.r2 as number, (p.lo as number | undefined) ?? Infinity]), ...curve.map((c) => c.r2 as number)].filter(
+    (v) => v > 0,
+  );
+  const y = (field: string) =>
+    unexplained
+      ? { field, type: 'quantitative', title: '1 − test R²  (log)', scale: { type: 'log', domain: [Math.min(...positive) / 1.5, 1.5], nice: false } }
+      : { field, type: 'quantitative', title: 'test R²', scale: { domain: [yLo, 1.08], nice: false } };
   const models = firstSeen(points.map((p) => p.model as string));
   const color = { field: 'model', type: 'nominal', title: 'model', scale: { domain: models, range: PALETTE } };
   const layer = [
@@ -375,14 +398,14 @@ export function regressionSpec(rows: readonly RegressRow[], opts: RegressionOpti
   ];
   const subtitle = [
     [...runLine(summary), nNote].filter(Boolean).join(' · '),
-    'mean over seeds, bars ±1 sd; line: Bayes bound R² = 1 − exp(−2I)',
+    unexplained ? 'mean over seeds, bars ±1 sd; line: Bayes bound 1 − R² = exp(−2I)' : 'mean over seeds, bars ±1 sd; line: Bayes bound R² = 1 − exp(−2I)',
     dodged ? 'points at one I set a few pixels apart' : '',
   ].filter(Boolean);
   const spec = panelled(
     [...curve, ...labels.values(), ...points],
     layer,
     { width: 400, height: 300 },
-    { text: 'Regression of θ: test R² vs I(X_S; θ)', subtitle },
+    { text: unexplained ? 'Regression of θ: unexplained variance vs I(X_S; θ)' : 'Regression of θ: test R² vs I(X_S; θ)', subtitle },
   );
   const columns = ['kind', 'dataset', 'map', 'subset', 'model', 'features', 'n', 'seeds', 'mi', 'r2', 'sd', 'bayesR2'];
   return { spec, columns, table: [...points, ...curve] };

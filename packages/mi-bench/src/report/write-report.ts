@@ -190,7 +190,7 @@ export async function writeEstimateReport(folder: string, rows: readonly Estimat
   );
 }
 
-/** regressions.{csv,json,md}, r2_vs_mi.{png,svg,csv}, README.md */
+/** regressions.{csv,json,md}, r2_vs_mi.{png,svg,csv}, unexplained_vs_mi.{png,svg,csv}, README.md */
 export async function writeRegressReport(folder: string, rows: readonly RegressRow[], meta: ReportMeta): Promise<ReportFiles> {
   requireRows(rows, 'regressions');
   const title = meta.title ?? 'Regression of θ vs the Bayes bound';
@@ -211,7 +211,14 @@ export async function writeRegressReport(folder: string, rows: readonly RegressR
         'the same rows and the summary over seeds, with the command',
       ],
     },
-    [{ name: 'r2_vs_mi', what: 'test R² against I(X_S; θ), the Bayes bound R² = 1 − exp(−2I) as a line', build: () => regressionSpec(rows, { n: meta.n }) }],
+    [
+      { name: 'r2_vs_mi', what: 'test R² against I(X_S; θ), the Bayes bound R² = 1 − exp(−2I) as a line', build: () => regressionSpec(rows, { n: meta.n }) },
+      {
+        name: 'unexplained_vs_mi',
+        what: '1 − test R² on a log axis against I(X_S; θ), above the Bayes bound exp(−2I) (a straight line): the gap to the bound at high MI',
+        build: () => regressionSpec(rows, { n: meta.n, y: 'unexplained' }),
+      },
+    ],
     [UNITS, 'Bayes R² = 1 − exp(−2 I(X_S; θ)) and Bayes MSE = Var(θ)·exp(−2 I(X_S; θ)): no regressor does better on average.'],
   );
 }

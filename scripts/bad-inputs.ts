@@ -1,6 +1,6 @@
 /**
  * A demanding user's bad inputs, run against the built CLIs (mmmi-generate, mmmi-latents,
- * mmmi-train, mmmi-fid), each in its own process, and classified:
+ * mmmi-train, mmmi-fid, mmmi-bench), each in its own process, and classified:
  *
  *   clear    stopped with a one-line reason (exit ≠ 0, no stack trace)
  *   stack    a stack trace reached the user
@@ -26,6 +26,7 @@ const bin = {
   latents: join(repo, 'packages/latents/bin/mmmi-latents.js'),
   train: join(repo, 'packages/flow-train/bin/mmmi-train.js'),
   fid: join(repo, 'packages/fid/bin/mmmi-fid.js'),
+  bench: join(repo, 'packages/mi-bench/bin/mmmi-bench.js'),
 };
 const fig1 = join(repo, 'generation_arguments/simple_fig1_DAG.txt');
 
@@ -186,6 +187,37 @@ const CASES: Case[] = [
   { name: 'fid: not an npz', cli: 'fid', args: ['DIR/a.npz', 'DIR/b.npz'], files: { 'a.npz': 'x', 'b.npz': 'y' } },
   { name: 'fid: unknown option', cli: 'fid', args: ['--batchsize', '5', 'DIR/a', 'DIR/b'] },
   { name: 'fid: non-symmetric sigma', cli: 'fid', args: ['DIR/s1.npz', 'DIR/s2.npz'] },
+  // mmmi-bench (the 'done' folder holds 4 draws of simple_fig1_DAG)
+  { name: 'bench: no --data', cli: 'bench', args: ['estimate', '--pair', 'X1;θ'] },
+  { name: 'bench: unknown pair name', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X3;θ'] },
+  { name: 'bench: more samples than draws', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X1;θ', '--n', '100'] },
+  { name: 'bench: Gaussian fit on raw pixels', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X1;θ', '--features', 'pixels', '--n', '4'] },
+  { name: 'bench: two datasets, no index', cli: 'bench', args: ['estimate', '--data', 'DIR/mixed', '--pair', 'X1;θ'] },
+  {
+    name: 'bench: a finished report in --out',
+    cli: 'bench',
+    args: [
+      'estimate',
+      '--data',
+      'DIR/done',
+      '--pair',
+      'X1;θ',
+      '--estimators',
+      'gaussian',
+      '--features',
+      'pca1',
+      '--n',
+      '4',
+      '--seeds',
+      '1',
+      '--out',
+      'DIR/rep',
+    ],
+    files: { 'rep/README.md': '# an earlier report\n' },
+  },
+  { name: 'bench: external estimator without a command', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X1;θ', '--estimators', 'external'] },
+  { name: 'bench: PMI of two modalities', cli: 'bench', args: ['pmi', '--data', 'DIR/done', '--pair', 'X1;X2'] },
+  { name: 'bench: unknown regression model', cli: 'bench', args: ['regress', '--data', 'DIR/done', '--subsets', 'X1', '--models', 'forest'] },
 ];
 
 /** A finished shard (the 'done' folder), a corrupted copy, and two datasets in one folder. */

@@ -151,6 +151,7 @@ export interface EstimateVsTruthOptions {
  */
 /** Above this many nats on either axis, the estimate-vs-truth axes are symmetric-log. */
 export const SYMLOG_ABOVE = 50;
+const SYMLOG_TICKS = [-10, -5, -2, -1, 0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
 
 export function estimateVsTruthSpec(rows: readonly EstimateRow[], opts: EstimateVsTruthOptions = {}): FigureSpec {
   const summary = summariseEstimates(rows);
@@ -187,8 +188,10 @@ export function estimateVsTruthSpec(rows: readonly EstimateRow[], opts: Estimate
   // small value sits in one corner; a symmetric log scale keeps y = x straight and zero in view
   const wide = domain[1] > SYMLOG_ABOVE;
   const scale = { domain, nice: false, zero: false, ...(wide ? { type: 'symlog', constant: 1 } : {}) };
-  const x = { field: 'truth', type: 'quantitative', title: `exact MI  [nats${wide ? ', symlog' : ''}]`, scale };
-  const y = (field: string) => ({ field, type: 'quantitative', title: `estimate  [nats${wide ? ', symlog' : ''}]`, scale });
+  // vega's own symlog ticks skip the few-nat range where most pairs lie: 1-2-5 ticks per decade instead
+  const axis = wide ? { axis: { values: SYMLOG_TICKS.filter((t) => t >= domain[0] && t <= domain[1]), format: 'd' } } : {};
+  const x = { field: 'truth', type: 'quantitative', title: `exact MI  [nats${wide ? ', symlog' : ''}]`, scale, ...axis };
+  const y = (field: string) => ({ field, type: 'quantitative', title: `estimate  [nats${wide ? ', symlog' : ''}]`, scale, ...axis });
   const color = { field: 'estimator', type: 'nominal', title: 'estimator', scale: { domain: estimators, range: PALETTE } };
   const skipped = chosen.length - shown.length;
   const subtitle = [

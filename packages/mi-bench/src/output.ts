@@ -5,7 +5,23 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '@mmmi/cli-kit';
+import { InputError, type ProgressStream } from '@mmmi/cli-kit';
+
+/** What every report-writing command takes besides its own options. */
+export interface ReportCommandBase {
+  /** The dataset: a folder, an index or a shard. */
+  data: string;
+  /** The report folder. */
+  out: string;
+  /** Replace a finished report in `out`. */
+  overwrite: boolean;
+  /** The command line, quoted in the report. */
+  command: string;
+  /** Progress output (default stderr; null for none). */
+  stream?: ProgressStream | null;
+  /** Lines for the user (warnings, resumes). */
+  say?: (line: string) => void;
+}
 
 export function prepareOutputFolder(folder: string, overwrite: boolean): void {
   if (existsSync(folder) && !statSync(folder).isDirectory()) throw new InputError(`--out ${folder}: exists and is not a folder`);

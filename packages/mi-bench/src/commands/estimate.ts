@@ -2,24 +2,14 @@
  * The estimate command's work: open the dataset, check the whole plan, resume from the
  * journal, run with progress (terminal and log file), write the report folder.
  */
-import type { ProgressStream } from '@mmmi/cli-kit';
 import { openDataset } from '../dataset.js';
 import { estimateCount, estimateKey, planEstimates, runEstimates, type EstimateOptions } from '../estimate.js';
-import { prepareOutputFolder } from '../output.js';
+import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
 import { startJournaledRun } from './journaled-run.js';
 import { writeEstimateReport, type ReportFiles } from '../report/index.js';
 import type { EstimateRow } from '../results.js';
 
-export interface EstimateCommand extends Omit<EstimateOptions, 'progress' | 'onRow' | 'done'> {
-  data: string;
-  out: string;
-  overwrite: boolean;
-  /** The command line, quoted in the report. */
-  command: string;
-  stream?: ProgressStream | null;
-  /** Lines for the user (warnings, where the report is). */
-  say?: (line: string) => void;
-}
+export type EstimateCommand = Omit<EstimateOptions, 'progress' | 'onRow' | 'done'> & ReportCommandBase;
 
 export async function estimateCommand(c: EstimateCommand): Promise<{ rows: EstimateRow[]; report: ReportFiles }> {
   const say = c.say ?? (() => {});

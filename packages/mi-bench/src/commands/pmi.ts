@@ -1,19 +1,13 @@
 /** The pmi command's work: open the dataset, check the plan, train and score with progress, write the report folder. */
 import { join } from 'node:path';
-import { Progress, type ProgressStream } from '@mmmi/cli-kit';
+import { Progress } from '@mmmi/cli-kit';
 import { openDataset } from '../dataset.js';
-import { prepareOutputFolder } from '../output.js';
+import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
 import { planPmi, runPmi, type PmiOptions } from '../pmi-run.js';
 import { writePmiReport, type PmiReportFiles } from '../report/index.js';
 import type { PmiRow } from '../results.js';
 
-export interface PmiCommand extends Omit<PmiOptions, 'progress'> {
-  data: string;
-  out: string;
-  overwrite: boolean;
-  command: string;
-  stream?: ProgressStream | null;
-}
+export type PmiCommand = Omit<PmiOptions, 'progress'> & ReportCommandBase;
 
 export async function pmiCommand(c: PmiCommand): Promise<{ rows: PmiRow[]; report: PmiReportFiles }> {
   const data = await openDataset(c.data);

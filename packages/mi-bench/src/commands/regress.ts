@@ -2,22 +2,14 @@
  * The regress command's work: open the dataset, check the plan, resume from the journal, run
  * with progress (terminal and log file), write the report folder.
  */
-import type { ProgressStream } from '@mmmi/cli-kit';
 import { openDataset } from '../dataset.js';
-import { prepareOutputFolder } from '../output.js';
+import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
 import { startJournaledRun } from './journaled-run.js';
 import { planRegressions, regressCount, regressKey, runRegressions, type RegressOptions } from '../regress-run.js';
 import { writeRegressReport, type ReportFiles } from '../report/index.js';
 import type { RegressRow } from '../results.js';
 
-export interface RegressCommand extends Omit<RegressOptions, 'progress' | 'onRow' | 'done'> {
-  data: string;
-  out: string;
-  overwrite: boolean;
-  command: string;
-  stream?: ProgressStream | null;
-  say?: (line: string) => void;
-}
+export type RegressCommand = Omit<RegressOptions, 'progress' | 'onRow' | 'done'> & ReportCommandBase;
 
 export async function regressCommand(c: RegressCommand): Promise<{ rows: RegressRow[]; report: ReportFiles }> {
   const say = c.say ?? (() => {});

@@ -30,6 +30,8 @@ export interface EstimateOptions {
   estimatorOptions?: Record<string, Record<string, unknown>>;
   progress?: Progress;
   onRow?: (row: EstimateRow) => void;
+  /** Each estimate's own details as the estimator returned them (a critic's training curve, KSG's k, …), with its row. */
+  onDetails?: (row: EstimateRow, details: Record<string, unknown>[]) => void;
   /** Rows a previous run of the same command finished (see journal.ts): taken, not recomputed, not ticked (the caller counts them with progress.resume). */
   done?: { get(key: string): EstimateRow | undefined };
 }
@@ -155,6 +157,10 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
             };
             rows.push(row);
             o.onRow?.(row);
+            o.onDetails?.(
+              row,
+              results.map((r) => r.details ?? {}),
+            );
             o.progress?.tick();
           }
         }

@@ -61,6 +61,36 @@ describe('mmmi-bench', () => {
     expect(again.err).toMatch(/holds a finished report \(README.md\); pass --overwrite/);
   });
 
+  it("estimate: a variational critic's training curve goes to the log", async () => {
+    const out = join(dir, 'curve');
+    const r = await run([
+      'estimate',
+      '--data',
+      folder,
+      '--pair',
+      'X1;θ',
+      '--estimators',
+      'infonce',
+      '--features',
+      'latents',
+      '--n',
+      '300',
+      '--seeds',
+      '1',
+      '--steps',
+      '60',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const line = readFileSync(join(out, 'estimate.log'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes(' curve '));
+    const curve = JSON.parse(line!.slice(line!.indexOf(' curve ') + 7)) as { step: number; train: number; heldOut: number }[];
+    expect(curve.length).toBeGreaterThan(0);
+    expect(curve.every((p) => Number.isFinite(p.train) && p.step > 0)).toBe(true);
+  });
+
   it.skipIf(!hasNumpy())('external: your estimator through the harness (a NumPy script: the plain Gaussian MI)', async () => {
     const script = join(dir, 'gaussian_mi.py');
     writeFileSync(

@@ -9,7 +9,7 @@ import { startJournaledRun } from './journaled-run.js';
 import { writeEstimateReport, type ReportFiles } from '../report/index.js';
 import type { EstimateRow } from '../results.js';
 
-export type EstimateCommand = Omit<EstimateOptions, 'progress' | 'onRow' | 'done'> & ReportCommandBase;
+export type EstimateCommand = Omit<EstimateOptions, 'progress' | 'onRow' | 'onDetails' | 'done'> & ReportCommandBase;
 
 export async function estimateCommand(c: EstimateCommand): Promise<{ rows: EstimateRow[]; report: ReportFiles }> {
   const say = c.say ?? (() => {});
@@ -49,6 +49,11 @@ export async function estimateCommand(c: EstimateCommand): Promise<{ rows: Estim
           `${r.pair} ${r.estimator} ${r.features} n=${r.n} seed=${r.seed}: ${r.estimate.toFixed(4)} (truth ${r.truth.toFixed(4)}) in ${r.seconds.toFixed(2)} s`,
         );
       },
+      // a variational critic's training curve (step, train bound, held-out bound, seconds) goes to the log
+      onDetails: (r, details) =>
+        details.forEach((d, term) => {
+          if (Array.isArray(d.curve)) progress.logOnly(`${r.pair} ${r.estimator} n=${r.n} seed=${r.seed} term ${term} curve ${JSON.stringify(d.curve)}`);
+        }),
     });
     progress.finish();
     const report = await writeEstimateReport(c.out, rows, { command: c.command, title: `MI estimates on ${data.name} (${data.map})` });

@@ -16,7 +16,7 @@
  * also the PMI of θ and the images.
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
-import { fitCritic, type VariationalOptions } from '@mmmi/estimators';
+import { fitCritic, type Pca, type VariationalOptions } from '@mmmi/estimators';
 import { pointwiseMutualInformation, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { criticBatchSize } from './estimator-registry.js';
@@ -103,14 +103,16 @@ export async function runPmi(data: BenchDataset, o: PmiOptions): Promise<{ rows:
         const pool = spec.source === 'latents' ? latents : pixels!;
         // x: the modalities, y: θ; PCA (if any) fitted on the training draws
         const theta = { mods: [], theta: true };
-        const fitted = await fitCritic(pairedFeatures(pool, group, theta, spec, train, train).data, {
+        // one PCA fit (on the training draws) for the training and the scored features
+        const cache = { drawsKey: `${seed}`, fits: new Map<string, Pca>() };
+        const fitted = await fitCritic(pairedFeatures(pool, group, theta, spec, train, train, cache).data, {
           bound: 'infonce',
           seed,
           batchSize: criticBatchSize(o.n),
           ...o.critic,
         });
         try {
-          const test = pairedFeatures(pool, group, theta, spec, scored, train).data;
+          const test = pairedFeatures(pool, group, theta, spec, scored, train, cache).data;
           const score = fitted.pointwiseScores(test.x, test.y, test.n);
           const pmi = exactPmi(data, latents, group.mods, scored);
           let meanPmi = 0;

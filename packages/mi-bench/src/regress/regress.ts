@@ -67,6 +67,13 @@ export interface RegressResult {
   details: RidgeDetails | CnnDetails;
 }
 
+/** The result of a fit whose test predictions are in: scored against the test θ, timed from `started`. */
+function scored(input: RegressInput, started: number, predictions: Float64Array, n: number, details: RidgeDetails | CnnDetails): RegressResult {
+  const seconds = (performance.now() - started) / 1000;
+  const score = evaluateRegression(input.testTheta, predictions);
+  return { testMse: score.mse, r2: score.r2, r2StandardError: score.r2StandardError, seconds, n, testRows: predictions.length, predictions, details };
+}
+
 /**
  * Fits the model on the training rows and scores it on the test rows. Every input problem —
  * an unknown model, lengths that do not match, too few draws, non-finite values, a constant
@@ -91,19 +98,14 @@ export async function regressTheta(input: RegressInput): Promise<RegressResult> 
     const started = performance.now();
     const fitted = fitRidge(input.trainFeatures, input.trainTheta, n, dim, input.ridge);
     const predictions = fitted.predict(input.testFeatures, m);
-    const seconds = (performance.now() - started) / 1000;
-    const score = evaluateRegression(input.testTheta, predictions);
     const v = fitted.validation;
-    return {
-      testMse: score.mse,
-      r2: score.r2,
-      r2StandardError: score.r2StandardError,
-      seconds,
-      n,
-      testRows: m,
-      predictions,
-      details: { model, form: fitted.form, lambda: fitted.lambda, relativeLambda: v ? fitted.lambda / v.unit : null, validation: v },
-    };
+    return scored(input, started, predictions, n, {
+      model,
+      form: fitted.form,
+      lambda: fitted.lambda,
+      relativeLambda: v ? fitted.lambda / v.unit : null,
+      validation: v,
+    });
   }
 
   const options: CnnOptions = { ...input.cnn, seed: input.cnn?.seed ?? input.seed ?? 0 };
@@ -113,25 +115,14 @@ export async function regressTheta(input: RegressInput): Promise<RegressResult> 
   const fitted = await trainCnn(input.trainFeatures, input.trainTheta, n, dim, options);
   try {
     const predictions = fitted.predict(input.testFeatures, m);
-    const seconds = (performance.now() - started) / 1000;
-    const score = evaluateRegression(input.testTheta, predictions);
-    return {
-      testMse: score.mse,
-      r2: score.r2,
-      r2StandardError: score.r2StandardError,
-      seconds,
-      n,
-      testRows: m,
-      predictions,
-      details: {
-        model,
-        backend: fitted.backend,
-        curve: fitted.curve,
-        bestEpoch: fitted.bestEpoch,
-        trainRows: fitted.trainRows,
-        validationRows: fitted.validationRows,
-      },
-    };
+    return scored(input, started, predictions, n, {
+      model,
+      backend: fitted.backend,
+      curve: fitted.curve,
+      bestEpoch: fitted.bestEpoch,
+      trainRows: fitted.trainRows,
+      validationRows: fitted.validationRows,
+    });
   } finally {
     fitted.dispose();
   }

@@ -17,3 +17,4 @@ export { designedArgumentFile } from './design/argument-file.js';
 export { necessaryConditionConflicts, type Conflict } from './design/feasibility.js';
 export { parseTarget, parseTargetGrid, parseTargetProfile, type MiTarget } from './design/targets.js';
 export { symmetricEigen, type SymmetricEigen } from './eigen.js';
+export * from './whitening.js';

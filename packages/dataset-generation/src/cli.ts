@@ -2,7 +2,7 @@
  * `mmmi-generate` — the dataset generator's command line; it only parses and prints.
  *
  *   mmmi-generate @args.txt [flags]      generate one shard (job --job_id)
- *   mmmi-generate verify <folder>        check shards against their manifests
+ *   mmmi-generate verify [--invert [--draws k]] <folder>   check shards against their manifests (and invert their maps)
  *   mmmi-generate figures | sweep …      the paper's figures and MI tables (src/figures)
  */
 import { existsSync } from 'node:fs';
@@ -16,14 +16,20 @@ import { GENERATION_FLAGS } from './options.js';
 import { buildIndex, IndexError } from './dataset-index.js';
 import { FlowMapError } from './maps/flow-map.js';
 import { StorageError } from './storage-errors.js';
-import { verifyFolder } from './verify.js';
+import { DEFAULT_INVERT_DRAWS, verifyFolder } from './verify.js';
+import { inversionTable } from './inversion.js';
+
+const VERIFY_FLAGS = {
+  invert: { kind: 'boolean', help: "also map each shard's first draws back (scaling, map, whitening inverses) and compare with the stored latents Noise" },
+  draws: { kind: 'int', min: 1, default: DEFAULT_INVERT_DRAWS, help: `draws per shard that --invert checks (default ${DEFAULT_INVERT_DRAWS})` },
+} as const satisfies OptionTable;
 
 const INDEX_FLAGS = {
   dataset_name: { kind: 'string', help: 'the dataset to index, when the folder holds several' },
 } as const satisfies OptionTable;
 
 const USAGE = `usage: mmmi-generate @args.txt [flags]
-       mmmi-generate verify <folder>
+       mmmi-generate verify [--invert [--draws k]] <folder>   --invert: X mapped back against Noise, per shard
        mmmi-generate index <folder> [--dataset_name name]   one dataset across its shards: <dataset_name>.index.json
        mmmi-generate figures [--out dir] [--only fig6,dag,radii,samples,tables] [@args.txt …]
        mmmi-generate sweep @args.txt --sweep alpha=1.2,1.4,1.6 [--query "X1;theta"] [--out table.csv]
@@ -37,13 +43,6 @@ ${formatOptionHelp(GENERATION_FLAGS)}`;
 
 /** With no arguments at all, the job of the project's default configuration (from the repository root). */
 export const DEFAULT_ARGUMENT_FILE = 'generation_arguments/default.txt';
-
-/** One folder argument and nothing else. */
-function folderArgument(command: string, rest: string[]): string {
-  const { positionals } = parseOptions(rest, {}, { positionals: true, argumentFiles: false });
-  if (positionals.length !== 1) throw new UsageError(`${command} needs one folder, got ${positionals.length ? positionals.join(' ') : 'none'}`);
-  return positionals[0];
-}
 
 export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
   if (argv.length === 0 && existsSync(DEFAULT_ARGUMENT_FILE)) argv = [`@${DEFAULT_ARGUMENT_FILE}`];
@@ -59,12 +58,19 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
     async () => {
       const [command, ...rest] = argv;
       if (command === 'verify') {
-        const folder = folderArgument('verify', rest);
-        const { shards, partial, orphans, locks } = await verifyFolder(folder);
-        for (const s of shards)
+        const parsed = parseOptions(rest, VERIFY_FLAGS, { positionals: true, argumentFiles: false });
+        if (parsed.positionals.length !== 1)
+          throw new UsageError(`verify needs one folder, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}`);
+        if (parsed.given.has('draws') && !parsed.values.invert) throw new UsageError('--draws counts the draws --invert checks: add --invert');
+        const folder = parsed.positionals[0];
+        const invert = parsed.values.invert ? { draws: parsed.values.draws, log: err } : undefined;
+        const { shards, partial, orphans, locks } = await verifyFolder(folder, { invert });
+        for (const s of shards) {
           out(
             `${s.ok ? 'ok     ' : 'FAILED '} ${s.file || s.manifest}${s.count ? ` (${s.count} samples)` : ''}${s.problems.length ? ': ' + s.problems.join('; ') : ''}`,
           );
+          if (s.inversion) for (const line of inversionTable(s.inversion)) out(`        ${line}`);
+        }
         for (const p of partial) out(`partial ${p} (an unfinished job; rerun it to resume)`);
         for (const o of orphans)
           out(`orphan  ${o.name} (${o.bytes} bytes: a temp file of a killed run, unless one is running now; the next run of its job removes it)`);

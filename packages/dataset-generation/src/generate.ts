@@ -17,10 +17,12 @@ import {
   miTable,
   sampleBatch,
   batchStream,
+  marginalWhitening,
   specFromArgs,
   thetaVariance,
   type LatentModel,
   type MiTable,
+  type ModalityWhitening,
 } from '@mmmi/latents';
 import { imageShape, metadataArrays, structureText, type ArrayInput } from './contents.js';
 import { jsonNumber, MANIFEST_FORMAT, RUN_ONLY_ARGUMENTS, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
@@ -31,6 +33,8 @@ import { availableMemory, checkMemory, generationMemoryNeed } from './memory-nee
 import { scaleBatch, SCALINGS } from './scaling.js';
 import { TRANSFORMS } from './maps/transforms.js';
 import { openModalityMap, type ModalityMap } from './maps/modality-map.js';
+import { whitenedMap, WHITENING_FORMULA } from './maps/whitened-map.js';
+import { generationInversion } from './inversion.js';
 import { resolveModel } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ensureFolder, storageError } from './storage-errors.js';
@@ -55,9 +59,11 @@ export interface GenerateIo {
 interface Job {
   options: GenerationOptions;
   /** The flow checkpoint (null for a model-free --transform). */
-  checkpoint: { ref: string; path: string; sha256: string } | null;
+  checkpoint: { ref: string; path: string; sha256: string; recipe: object | null } | null;
   /** The map, once opened. */
   map?: ModalityMap;
+  /** The exact marginal whitening fed to the map (SPEC §3b), or null with --whiten off. */
+  whitening: ModalityWhitening[] | null;
   model: LatentModel;
   mi: MiTable | null;
   miMethod: 'numerical' | 'analytical' | null;
@@ -90,10 +96,14 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
         `--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`,
       );
     }
-    checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256 };
+    // the registry's recipe without its note of how it was measured: the settings are what make the data
+    const recipe = resolved.entry?.sampling;
+    checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256, recipe: recipe ? { ...recipe, measured: undefined } : null };
   }
   const model = await buildLatentModel(spec);
   const structure = structureText(model);
+  // a modality that cannot be whitened (singular Σ_ii) is refused here, before any work
+  const whitening = options.whiten ? marginalWhitening(model.structure) : null;
   let miMethod = options.calculateMi;
   if (miMethod === 'analytical' && !model.structure.vectors.every((v) => v.kind === 'const')) miMethod = 'numerical';
   const mi = miMethod ? miTable(model.structure, miMethod) : null;
@@ -108,6 +118,8 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
         seed: options.sampleSeed,
         stream: batchStream(0, options.jobStream),
         checkpoint: checkpoint?.sha256 ?? null,
+        // what defaults resolved to: they changed between versions, and a registry's recipe can change
+        resolved: { scaling: options.scaling, whiten: options.whiten, recipe: checkpoint?.recipe ?? null },
       }),
     )
     .digest('hex');
@@ -116,6 +128,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   return {
     options,
     checkpoint,
+    whitening,
     model,
     structureText: structure,
     mi,
@@ -299,7 +312,7 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
 
   // The map is opened (and a bad checkpoint found) before the workspace exists; each
   // resource is released in a finally, in reverse order, however the job ends.
-  const map = await openModalityMap(
+  const inner = await openModalityMap(
     job.checkpoint
       ? {
           checkpoint: job.checkpoint.ref,
@@ -315,6 +328,7 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
         }
       : { transform: o.transform! },
   );
+  const map = job.whitening ? whitenedMap(inner, job.whitening) : inner;
   job.map = map;
   try {
     if (map.numClasses !== undefined) checkLabels(o.labels, map.numClasses, map.description.name);
@@ -353,11 +367,13 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
       const arrays = await assemble(job, ws, perDraw);
       if (previewPath) {
         const k = Math.min(o.preview, o.datasetSize);
-        await writePreview(previewPath, await ws.read('X', 0, k * perDraw.X), k, m.nMod);
+        await writePreview(previewPath, await ws.read('X', 0, k * perDraw.X), k, m.nMod, SCALINGS[o.scaling].display);
       }
+      // the proof that the map inverts, on the first draws as stored: X mapped back against Noise (the manifest's `inversion`)
+      const inversion = await generationInversion(map, o.scaling, (a, start, n) => ws.read(a, start, n), perDraw, o.datasetSize, m.nMod, o.labels, progress);
       // the manifest before the workspace goes: an .npz without a manifest is then never this job's finished one
       const file = await sha256File(paths.npz);
-      await writeJsonAtomic(paths.manifest, manifestOf(job, arrays, file));
+      await writeJsonAtomic(paths.manifest, { ...manifestOf(job, arrays, file), ...(inversion && { inversion }) });
       await ws.remove();
       progress.finish('generated');
       logEnd(job, progress, previewPath);
@@ -452,7 +468,7 @@ function logStart(job: Job, progress: Progress): void {
   const { options: o, model } = job;
   progress.log(
     `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}, ${job.arguments.shared_sample_stream ? 'the stream every job shares (--shared_sample_stream)' : `job stream ${o.jobStream}`}) → ${job.paths.npz}; ` +
-      `map: ${o.transform ? `transform ${o.transform} (${TRANSFORMS[o.transform].formula})` : `flow checkpoint ${job.checkpoint!.ref} (${job.checkpoint!.path})`}; scaling: ${o.scaling}` +
+      `map: ${job.whitening ? `whitening (${WHITENING_FORMULA}), then ` : ''}${o.transform ? `transform ${o.transform} (${TRANSFORMS[o.transform].formula})` : `flow checkpoint ${job.checkpoint!.ref} (${job.checkpoint!.path})`}; scaling: ${o.scaling} (${SCALINGS[o.scaling].formula})` +
       (SCALINGS[o.scaling].keepsMiExact
         ? ' (the images keep the MI exactly)'
         : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '@mmmi/formats';
+import type { InversionRecord } from './inversion.js';
 
 export const MANIFEST_FORMAT = 'mmmi-dataset-manifest/1';
 export const TOOLKIT_VERSION = '0.1.0';
@@ -18,12 +19,22 @@ export interface Manifest {
   arguments: Record<string, unknown>;
   /** first_stream: the random stream of the shard's first batch; stream_per_job: false under --shared_sample_stream. */
   seeds: { sample_seed: number; cov_seed: number; job_id: number; first_stream?: number; stream_per_job?: boolean };
-  map: { kind: 'transform' | 'flow'; name: string; formula: string; checkpoint_sha256?: string; flow?: Record<string, unknown> };
+  /** whitening: the exact marginal whitening in front of the map (SPEC §3b), absent when the latents are fed as they are. */
+  map: {
+    kind: 'transform' | 'flow';
+    name: string;
+    formula: string;
+    checkpoint_sha256?: string;
+    flow?: Record<string, unknown>;
+    whitening?: Record<string, unknown>;
+  };
   scaling: string;
   mi_exact_in_images: boolean;
   latent: { paradigm: string; n_mod: number; mod_dim: number; theta_var: number; alignment: object | null; structure: object };
   mi: { method: string; units: 'nats'; labels: string[]; values: (number | string)[] } | null;
   fingerprint: string;
+  /** The inversion check on the shard's first draws (src/inversion.ts): X mapped back against Noise; absent in manifests made before it. */
+  inversion?: InversionRecord;
 }
 
 /** Arguments that do not change which dataset a shard belongs to (its job and stream, size, place, hardware). */
@@ -43,8 +54,22 @@ export function datasetFingerprint(m: Manifest): string {
       .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
   return createHash('sha256')
-    .update(JSON.stringify({ data, seed: m.seeds.sample_seed, map: m.map.checkpoint_sha256 ?? m.map.name }))
+    .update(JSON.stringify({ data, seed: m.seeds.sample_seed, map: m.map.checkpoint_sha256 ?? m.map.name, ...resolvedSettings(m) }))
     .digest('hex');
+}
+
+/**
+ * What a shard's defaults resolved to, where arguments alone do not say it (a default that
+ * changed between versions: the scaling, the whitening, the flow's solver and guidance).
+ * Manifests from before these settings were recorded resolve to what those versions did.
+ */
+function resolvedSettings(m: Manifest): Record<string, unknown> {
+  const flow = m.map.flow as { ode_method?: string; time_grid?: unknown; cfg_scale?: number } | undefined;
+  return {
+    scaling: m.scaling,
+    whitening: m.map.whitening !== undefined,
+    ...(flow ? { solver: [flow.ode_method, flow.time_grid, flow.cfg_scale] } : {}),
+  };
 }
 
 /** The first random stream of a manifest's shard; manifests from before per-job streams used 1024 for every job. */

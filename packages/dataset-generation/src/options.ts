@@ -19,7 +19,12 @@ export const GENERATION_FLAGS: OptionTable = {
   scaling: {
     kind: 'choice',
     choices: Object.keys(SCALINGS),
-    help: 'output scaling: minmax-batch (reference), clamp, or float (no rescale, no quantisation)',
+    help: "output scaling: affine (x/2 + 1/2, float32; the default with a flow: MI exact), float (x unchanged; the default with --transform), minmax-batch (the reference's per-batch min–max and 8 bits: MI approximate), clamp (x/2 + 1/2 clamped, 8 bits: MI approximate)",
+  },
+  whiten: {
+    kind: 'choice',
+    choices: ['on', 'off'],
+    help: "feed the map each modality's latent whitened, w_i = Σ_ii^(−1/2)·z_i, exactly the unit noise a flow was trained on (SPEC §3b; MI unchanged): on (default with a flow), off (the reference; default with --transform)",
   },
   ode_method: { kind: 'choice', choices: ['euler', 'midpoint', 'heun2', 'rk4', 'dopri5'], help: "ODE solver of the flow map (default: the checkpoint's)" },
   ode_nfe: { kind: 'int', min: 1, help: "time-grid steps of the flow map (default: the checkpoint's; the reference uses 9)" },
@@ -88,6 +93,8 @@ export interface GenerationOptions {
     threads?: number;
   };
   scaling: ScalingName;
+  /** Feed the map whitened latents (SPEC §3b). */
+  whiten: boolean;
   sigmaMaxBytes: number;
   preview: number;
   labels: number[];
@@ -146,7 +153,9 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
       // the thread count changes only float rounding, so every core is used unless told otherwise
       threads: (v.threads as number | undefined) ?? 0,
     },
-    scaling: (v.scaling as ScalingName | undefined) ?? 'minmax-batch',
+    // exact by default: a flow's [−1, 1] images by one fixed affine map, a transform's values as they are
+    scaling: (v.scaling as ScalingName | undefined) ?? (transform ? 'float' : 'affine'),
+    whiten: v.whiten === undefined ? !transform : v.whiten === 'on',
     sigmaMaxBytes: get('sigma_max_mb', DEFAULTS.sigma_max_mb) * 2 ** 20,
     preview: get('preview', DEFAULTS.preview),
     labels,

@@ -1,8 +1,9 @@
 /**
  * A preview grid of the first samples: one row per modality, one column per draw, each
- * 32×32 RGB tile shown as stored (values in [0, 1]; other ranges are min–max scaled per
- * tile for display only), each pixel drawn as a ZOOM×ZOOM block so that 32×32 images can
- * be seen.
+ * 32×32 RGB tile drawn from the stored values for display only: `clamp` clamps them to
+ * [0, 1] (images of a [0, 1] scaling whose exact float values overshoot it a little),
+ * `stretch` maps a tile's own min–max onto [0, 1] where its values leave [0, 1] (unbounded
+ * transforms); each pixel drawn as a ZOOM×ZOOM block so that 32×32 images can be seen.
  */
 import { writePng } from '@mmmi/formats';
 
@@ -10,7 +11,14 @@ const SIDE = 32;
 const GAP = 4;
 export const PREVIEW_ZOOM = 3;
 
-export async function writePreview(path: string, x: Float32Array, draws: number, nMod: number, zoom = PREVIEW_ZOOM): Promise<void> {
+export async function writePreview(
+  path: string,
+  x: Float32Array,
+  draws: number,
+  nMod: number,
+  display: 'clamp' | 'stretch' = 'stretch',
+  zoom = PREVIEW_ZOOM,
+): Promise<void> {
   const tile = SIDE * zoom;
   const width = draws * (tile + GAP) + GAP;
   const height = nMod * (tile + GAP) + GAP;
@@ -24,7 +32,7 @@ export async function writePreview(path: string, x: Float32Array, draws: number,
         min = Math.min(min, x[off + t]);
         max = Math.max(max, x[off + t]);
       }
-      const inUnit = min >= 0 && max <= 1;
+      const inUnit = display === 'clamp' || (min >= 0 && max <= 1);
       const scale = inUnit ? 1 : max > min ? 1 / (max - min) : 0;
       const shift = inUnit ? 0 : min;
       for (let yy = 0; yy < SIDE; yy++)

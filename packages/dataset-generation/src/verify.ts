@@ -7,12 +7,28 @@
  * another; each is reported with the other's name. An `.npz` that no manifest names is a
  * failed shard too. Left-overs are listed apart: temp files of killed runs (`orphans`, which
  * a rerun of their job removes) and shard locks (`locks`: a live run, or a stale lock).
+ *
+ * With `invert` (`verify --invert`): the proof per shard that its map is invertible. The
+ * first k draws of X and Noise are read, X is mapped back — the scaling's inverse, the map
+ * reopened as the manifest records it (a transform by name; a flow checkpoint by its recorded
+ * file or registry name, refused unless its sha256 is the manifest's, with the recorded
+ * solver, time grid and guidance), the whitening's inverse rebuilt from the manifest's latent
+ * structure — and compared with Noise (src/inversion.ts: the figures, the solver's
+ * convergence, the tolerance and why). A failed inversion fails the shard.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
 import { InputError } from '@mmmi/cli-kit';
+import { resolveModel } from '@mmmi/flow-train';
+import { marginalWhitening, structureFromDescription, type StructureDescription } from '@mmmi/latents';
+import { inversionCheck, type InversionRecord } from './inversion.js';
+import { ShardReader } from './loader.js';
 import { datasetFingerprint, firstStream, MANIFEST_FORMAT, type Manifest } from './manifest.js';
+import { openFlowMap, type FlowMapInfo } from './maps/flow-map.js';
+import type { ModalityMap } from './maps/modality-map.js';
+import { TRANSFORMS, transformMap, type TransformName } from './maps/transforms.js';
+import { whitenedMap } from './maps/whitened-map.js';
 import { staleReason, type LockOwner } from './shard-lock.js';
 
 export interface ShardReport {
@@ -21,7 +37,17 @@ export interface ShardReport {
   ok: boolean;
   problems: string[];
   count?: number;
+  /** With `invert`: the inversion check of the shard's first draws. */
+  inversion?: InversionRecord;
 }
+
+export interface VerifyOptions {
+  /** Map the first `draws` draws of each shard back and compare with Noise (`verify --invert`). */
+  invert?: { draws: number; log?: (message: string) => void };
+}
+
+/** Draws `verify --invert` checks per shard unless told otherwise. */
+export const DEFAULT_INVERT_DRAWS = 4;
 
 export interface FolderReport {
   shards: ShardReport[];
@@ -33,7 +59,7 @@ export interface FolderReport {
   locks: string[];
 }
 
-export async function verifyFolder(folder: string): Promise<FolderReport> {
+export async function verifyFolder(folder: string, options: VerifyOptions = {}): Promise<FolderReport> {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new InputError(`${folder} is not a folder of shards (no such folder)`);
   const names = readdirSync(folder);
   const shards: ShardReport[] = [];
@@ -76,6 +102,12 @@ export async function verifyFolder(folder: string): Promise<FolderReport> {
       } catch (e) {
         report.problems.push(`cannot read the shard: ${(e as Error).message}`);
       }
+    }
+    if (options.invert && report.problems.length === 0) {
+      const { record, problem } = await invertShard(path, manifest, options.invert.draws, options.invert.log);
+      if (record) report.inversion = record;
+      if (problem) report.problems.push(`inversion: ${problem}`);
+      else if (record && !record.ok) report.problems.push(...record.problems.map((p) => `inversion: ${p}`));
     }
     report.ok = report.problems.length === 0;
   }
@@ -129,4 +161,102 @@ function flagSharedStreams(manifests: Map<ShardReport, Manifest>): void {
       report.ok = false;
     }
   }
+}
+
+/** The inversion check of one shard (see the module comment); a shard whose map cannot be reopened gets a problem instead. */
+async function invertShard(
+  path: string,
+  manifest: Manifest,
+  draws: number,
+  log: (message: string) => void = () => {},
+): Promise<{ record?: InversionRecord; problem?: string }> {
+  const reopened = await reopenMap(manifest, log);
+  if ('problem' in reopened) return { problem: reopened.problem };
+  const { map } = reopened;
+  try {
+    const shard = await ShardReader.open(path, { check: 'none' });
+    try {
+      if (!shard.hasNoise) return { problem: `${path} stores no float32 Noise of X's shape to compare with` };
+      const k = Math.min(draws, shard.count);
+      const labels = manifestLabels(manifest, shard.nMod);
+      const batch = (await shard.batches(k, 0, { noise: true }).next()).value;
+      if (!batch) return { problem: `${path} holds no draws` };
+      const record = await inversionCheck(map, manifest.scaling, batch.x, batch.noise!, k, shard.nMod, labels);
+      // the map as the manifest names it (a checkpoint reopened from its file is named by its path)
+      return { record: { ...record, map: manifest.map.name } };
+    } finally {
+      await shard.close();
+    }
+  } finally {
+    await map.dispose();
+  }
+}
+
+/** Each modality's label: the manifest's `labels` argument (one per modality), else 0. */
+function manifestLabels(m: Manifest, nMod: number): number[] {
+  const labels = m.arguments.labels;
+  return Array.isArray(labels) && labels.length === nMod ? labels.map(Number) : new Array<number>(nMod).fill(0);
+}
+
+/** The shard's map as its manifest records it, with the whitening in front when it was used. */
+async function reopenMap(m: Manifest, log: (message: string) => void): Promise<{ map: ModalityMap } | { problem: string }> {
+  let inner: ModalityMap;
+  if (m.map.kind === 'transform') {
+    if (!(m.map.name in TRANSFORMS)) return { problem: `the manifest's transform '${m.map.name}' is not one of ${Object.keys(TRANSFORMS).join(', ')}` };
+    inner = transformMap(m.map.name as TransformName);
+  } else {
+    const flow = (m.map.flow ?? {}) as Partial<FlowMapInfo>;
+    const want = m.map.checkpoint_sha256 ?? flow.sha256;
+    if (!want || !flow.ode_method || flow.cfg_scale === undefined || flow.time_grid === undefined)
+      return { problem: "the manifest's map.flow does not record the checkpoint's sha256, ode_method, time_grid and cfg_scale" };
+    const path = await recordedCheckpoint(flow, want, m.arguments.registry as string | undefined);
+    if ('problem' in path) return path;
+    try {
+      inner = await openFlowMap(path.file, {
+        // the recorded settings; the engine as recorded (auto falls back to tfjs, with the reason logged, where ONNX Runtime does not load)
+        overrides: { odeMethod: flow.ode_method, cfgScale: flow.cfg_scale },
+        timeGrid: Array.isArray(flow.time_grid) ? flow.time_grid : undefined,
+        engine: flow.engine?.engine === 'tfjs' ? 'tfjs' : 'auto',
+        threads: 0,
+        log,
+      });
+    } catch (e) {
+      return { problem: `cannot reopen the flow checkpoint ${path.file}: ${(e as Error).message}` };
+    }
+    const got = (inner as Awaited<ReturnType<typeof openFlowMap>>).info;
+    if (got.ode_method !== flow.ode_method || got.cfg_scale !== flow.cfg_scale || JSON.stringify(got.time_grid) !== JSON.stringify(flow.time_grid)) {
+      await inner.dispose();
+      return {
+        problem: `the reopened flow integrates with ${got.ode_method}, cfg ${got.cfg_scale}, grid ${JSON.stringify(got.time_grid)}; the manifest records ${flow.ode_method}, cfg ${flow.cfg_scale}, grid ${JSON.stringify(flow.time_grid)}`,
+      };
+    }
+  }
+  if (!m.map.whitening) return { map: inner };
+  try {
+    return { map: whitenedMap(inner, marginalWhitening(structureFromDescription(m.latent.structure as StructureDescription))) };
+  } catch (e) {
+    await inner.dispose();
+    return { problem: `cannot rebuild the whitening from the manifest's latent structure: ${(e as Error).message}` };
+  }
+}
+
+/** The recorded checkpoint file, else the recorded registry name, whichever has the manifest's sha256. */
+async function recordedCheckpoint(flow: Partial<FlowMapInfo>, want: string, registry: string | undefined): Promise<{ file: string } | { problem: string }> {
+  const tried: string[] = [];
+  if (flow.file && existsSync(flow.file)) {
+    const { sha256 } = await sha256File(flow.file);
+    if (sha256 === want) return { file: flow.file };
+    tried.push(`${flow.file} has sha256 ${sha256}`);
+  } else if (flow.file) tried.push(`${flow.file} does not exist`);
+  if (flow.name && flow.name !== flow.file) {
+    try {
+      const resolved = await resolveModel(flow.name, { registry });
+      const { sha256 } = await sha256File(resolved.path);
+      if (sha256 === want) return { file: resolved.path };
+      tried.push(`the registry's ${flow.name} (${resolved.path}) has sha256 ${sha256}`);
+    } catch (e) {
+      tried.push(`${flow.name}: ${(e as Error).message}`);
+    }
+  }
+  return { problem: `refusing to invert with another checkpoint than the one that made the shard (sha256 ${want}): ${tried.join('; ')}` };
 }

@@ -101,8 +101,10 @@ describe('DAG, radii, samples, MI table', () => {
     const plain = await writeSampleGrid(out, [ARGS('simple_fig1_DAG')], { samples: 8 });
     expect(plain.data.templates).toBe(0);
     expect(readFileSync(plain.figure.svg, 'utf8').match(/<image /g)).toHaveLength(16);
-    // the default: the registry's default flow model (the built-in cifar10-small), which the caption names
-    expect(plain.data.caption).toMatch(/^flow-map samples: latents → flow model cifar10-small \((onnx|tfjs)\) → clamp scaling$/);
+    // the default: whitened latents through the registry's default flow model (the built-in cifar10-small) with its recipe, which the caption names
+    expect(plain.data.caption).toMatch(
+      /^flow-map samples: whitened latents → flow model cifar10-small \((onnx|tfjs), guidance \d+(\.\d+)?\) → affine scaling$/,
+    );
     expect(readFileSync(plain.figure.svg, 'utf8')).toContain('flow-map samples');
   });
 

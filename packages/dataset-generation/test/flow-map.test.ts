@@ -23,11 +23,15 @@ import {
   CHECKPOINT_VERSION,
   type ParamValues,
 } from '@mmmi/flow-train';
-import { latentModelFromTokens, miTable } from '@mmmi/latents';
+import { latentModelFromTokens, marginalWhitening, miTable, structureFromDescription } from '@mmmi/latents';
 import { Rng } from '@mmmi/latents';
 import { openWebGpuAdapter } from '@mmmi/fid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, prepareJob } from '../src/generate.js';
+import type { Manifest } from '../src/manifest.js';
+
+// every job's inversion check (src/inversion.ts; tested in inversion.test.ts) would multiply the time of these tiny jobs on tfjs several times over
+process.env.MMMI_INVERSION_DRAWS = '0';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'mmmi-flowmap-'));
@@ -117,6 +121,12 @@ describe('flow map', { timeout: 400_000 }, () => {
     const noise = npz.get('Noise')!;
     expect(X.shape).toEqual([3, 2, 3, 32, 32]);
     const labels = Array.from(npz.get('labels')!.data as Int32Array).slice(0, 2);
+    // the flow is fed the whitened latents (the default): Σ_ii^(−1/2)·Noise from the manifest's structure
+    const manifest = JSON.parse(readFileSync(r.manifestPath, 'utf8')) as Manifest;
+    expect(manifest.map.whitening).toBeDefined();
+    const whitenings = marginalWhitening(structureFromDescription(manifest.latent.structure as never));
+    const fed = new Float64Array(noise.data.length);
+    for (let d = 0; d < 3; d++) for (let m = 0; m < 2; m++) whitenings[m].whiten(noise.data as Float32Array, (d * 2 + m) * 3072, fed, (d * 2 + m) * 3072);
     // independent: flow-train's API on the saved latents, NCHW → NHWC by hand
     const model = new FlowModel(config, weights);
     const px = 3 * 32 * 32;
@@ -124,8 +134,7 @@ describe('flow map', { timeout: 400_000 }, () => {
     let maxRef = 0;
     for (let m = 0; m < 2; m++) {
       const nhwc = new Float32Array(3 * px);
-      for (let d = 0; d < 3; d++)
-        for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) nhwc[d * px + p * 3 + c] = (noise.data as Float32Array)[(d * 2 + m) * px + c * 1024 + p];
+      for (let d = 0; d < 3; d++) for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) nhwc[d * px + p * 3 + c] = fed[(d * 2 + m) * px + c * 1024 + p];
       const { x } = integrateFlow(
         model,
         model.params,
@@ -152,14 +161,13 @@ describe('flow map', { timeout: 400_000 }, () => {
     let moved = 0;
     for (let i = 0; i < X.data.length; i++) moved = Math.max(moved, Math.abs((X.data as Float32Array)[i] - (noise.data as Float32Array)[i]));
     expect(moved).toBeGreaterThan(0.1);
-    const manifest = JSON.parse(readFileSync(r.manifestPath, 'utf8'));
     expect(manifest.map.kind).toBe('flow');
     expect(manifest.map.flow).toMatchObject({ configuration: 'tiny32', ode_method: 'heun2', cfg_scale: 0.3, weights: 'ema' });
     expect(manifest.map.checkpoint_sha256).toMatch(/^[0-9a-f]{64}$/);
     // the MI table is the latents' (the map does not change it)
     const latent = await latentModelFromTokens([`@${repo}generation_arguments/simple_fig1_DAG.txt`]);
     const expected = miTable(latent.structure, 'analytical');
-    expect(manifest.mi.values).toEqual(expected.values.map((v: number) => (Number.isFinite(v) ? v : String(v))));
+    expect(manifest.mi!.values).toEqual(expected.values.map((v: number) => (Number.isFinite(v) ? v : String(v))));
   });
 
   it('overrides (solver, steps, grid, guidance) are used and recorded', async () => {

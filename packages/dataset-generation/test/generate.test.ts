@@ -80,7 +80,7 @@ describe('arguments', () => {
         quiet,
       ),
     ).rejects.toThrow(/--labels .*N_mod = 3/);
-    await expect(generate([...small(dir), '--scaling', 'log'], quiet)).rejects.toThrow(/--scaling log .*expected one of minmax-batch, clamp, float/);
+    await expect(generate([...small(dir), '--scaling', 'log'], quiet)).rejects.toThrow(/--scaling log .*expected one of affine, float, minmax-batch, clamp/);
     await expect(generate([...small(dir), '--dataset_size', '0'], quiet)).rejects.toThrow(/--dataset_size 0 .*≥ 1/);
     // the argument reader that mmmi-latents shares: a forgotten @, stray tokens, an empty file
     const lines: string[] = [];
@@ -301,9 +301,16 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
     const manifest = JSON.parse(readFileSync(r.manifestPath, 'utf8'));
     expect(validate(manifest), JSON.stringify(validate.errors)).toBe(true);
     expect(manifest.mi.labels[0]).toBe('I(X_1; θ)');
-    expect(manifest.mi_exact_in_images).toBe(false);
+    // a transform's default scaling (float) keeps the MI exact; the reference's min–max does not, and the log says so
+    expect(manifest.scaling).toBe('float');
+    expect(manifest.mi_exact_in_images).toBe(true);
     expect(existsSync(join(dir, 'dataset_gen_args.json'))).toBe(true);
     expect(readFileSync(join(dir, 'simple_fig1_DAG_0.log'), 'utf8')).toMatch(/MI \(numerical, nats\)/);
+    const reference = await generate(small(dir, '--scaling', 'minmax-batch', '--dataset_name', 'minmax'), quiet);
+    const approximate = JSON.parse(readFileSync(reference.manifestPath, 'utf8'));
+    expect(validate(approximate), JSON.stringify(validate.errors)).toBe(true);
+    expect(approximate.mi_exact_in_images).toBe(false);
+    expect(readFileSync(join(dir, 'minmax_0.log'), 'utf8')).toMatch(/not invertible: the images keep the MI only approximately/);
   });
 });
 
@@ -806,7 +813,8 @@ describe('shard loader', () => {
     const { ShardReader } = await import('../src/loader.js');
     const { NpzFile } = await import('@mmmi/formats');
     const dir = tmp();
-    const r = await generate(small(dir, '--dataset_size', '9', '--batch_size', '4', '--mod_dim', '12'), quiet);
+    // affine scaling, so that X (Noise/2 + 1/2) and Noise hold no byte run in common
+    const r = await generate(small(dir, '--dataset_size', '9', '--batch_size', '4', '--mod_dim', '12', '--scaling', 'affine'), quiet);
     const intact = readFileSync(r.npzPath);
     const drain = async (shard: Awaited<ReturnType<typeof ShardReader.open>>, from = 0) => {
       let draws = 0;

@@ -36,5 +36,19 @@ describe('modality maps', () => {
     expect(Array.from(scaleBatch('clamp', Float64Array.of(-2, -1, 0, 1, 2)))).toEqual(Array.from(Float32Array.of(0, 0, Math.floor(0.5 * 255) / 255, 1, 1)));
     expect(Array.from(scaleBatch('minmax-batch', Float64Array.of(2, 4, 6)))).toEqual(Array.from(Float32Array.of(0, Math.floor(0.5 * 255) / 255, 1)));
     expect(Array.from(scaleBatch('minmax-batch', Float64Array.of(3, 3)))).toEqual([0, 0]);
+    expect(Array.from(scaleBatch('affine', Float64Array.of(-1.25, -1, 0, 1, 1.5)))).toEqual([-0.125, 0, 0.5, 1, 1.25]);
+  });
+
+  it('the exact scalings invert to the float32 rounding of their input; the 8-bit ones lose up to a quantisation step', () => {
+    const x = grid.map((v) => v / 10);
+    for (const name of Object.keys(SCALINGS) as ScalingName[]) {
+      const y = scaleBatch(name, x);
+      const back = new Float64Array(y.length);
+      SCALINGS[name].invert(y, back);
+      let err = 0;
+      for (let i = 0; i < x.length; i++) if (Math.abs(x[i]) < 1) err = Math.max(err, Math.abs(back[i] - x[i]));
+      if (SCALINGS[name].keepsMiExact) expect(err).toBeLessThan(1e-6);
+      else expect(err).toBeGreaterThan(1e-3);
+    }
   });
 });

@@ -6,6 +6,7 @@
  *                                    of PNG/JPEG, or an .npz image array)
  *   mmmi-fid stats <source> -o out.npz   statistics of an image source, pytorch-fid format
  *   mmmi-fid download-weights        fetch the Inception weights into the cache (SHA-256 checked)
+ *   mmmi-fid realism --data <path>   the offline realism score (./realism/cli.ts)
  *
  * Everything that can fail fast (arguments, missing files, missing weights) is checked
  * before any image is read or the network is built.
@@ -46,6 +47,9 @@ const USAGE = `usage:
                                           the CIFAR-10 reference statistics (cached)
   mmmi-fid download-weights [--force] [--url <url>]
                                           download the Inception weights into the cache
+  mmmi-fid realism --data <path> [--modality i] [--json]
+                                          offline realism score of labelled 32×32 images
+                                          (shipped CIFAR-10 classifier; mmmi-fid realism --help)
 
 Each side <a>, <b> is a statistics .npz (arrays mu and sigma, as pytorch-fid writes them)
 or images: a folder of PNG/JPEG files (recursive) or an .npz image array (dataset shards:
@@ -278,6 +282,11 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const out = io.out ?? ((s: string) => console.log(s));
   const err = io.err ?? ((s: string) => console.error(s));
   const env = io.env ?? process.env;
+  if (argv[0] === 'realism') {
+    // its own option table; loaded only here (it brings TensorFlow.js)
+    const { realismMain } = await import('./realism/cli.js');
+    return realismMain(argv.slice(1), { out, err, env });
+  }
   let network: Network | undefined;
   try {
     return await runCommand(

@@ -93,3 +93,4 @@ export {
   type ReferenceStatsResult,
 } from './cifar10.js';
 export { computeSourceStats, main as fidCliMain, type CliIo, type FeatureFn, type StatsRunOptions } from './cli.js';
+export * from './realism/index.js';

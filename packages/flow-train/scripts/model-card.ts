@@ -153,7 +153,7 @@ the CPUs of a development machine (2 cores, TensorFlow.js wasm backend${threads 
 | data | ${String(meta.provenance.data ?? '')} — ${String(meta.provenance.images ?? '')} images, random horizontal flips |
 | recipe | batch ${String(meta.trainArgs.batch_size)}, AdamW lr ${String(meta.trainArgs.lr)} betas [${String(meta.trainArgs.optimizer_betas)}] weight decay 0.01, no lr decay, label dropout ${String(meta.trainArgs.class_drop_prob)}, skewed timesteps, seed ${String(meta.trainArgs.seed)} |
 | training | ${p.imagesSeen.toLocaleString('en-US')} images seen (${(p.imagesSeen / IMAGES_PER_EPOCH).toFixed(2)} epochs), ${p.optimizerSteps} optimizer steps, ${hours} h wall time on a shared 2-core machine |
-| sampling | ${meta.sampling.odeMethod}, ${JSON.stringify(meta.sampling.odeOptions)} ${meta.sampling.edmSchedule ? 'EDM grid' : 'uniform grid'}, classifier-free guidance w = ${meta.sampling.cfgScale} |
+| sampling | recorded at training: ${meta.sampling.odeMethod}, ${JSON.stringify(meta.sampling.odeOptions)} ${meta.sampling.edmSchedule ? 'EDM grid' : 'uniform grid'}, classifier-free guidance w = ${meta.sampling.cfgScale} |
 
 ## How good is it
 

@@ -33,6 +33,20 @@ export interface RegistryEntry {
   /** Training progress when registered (epoch, images seen). */
   epoch?: number;
   imagesSeen?: number;
+  /**
+   * The sampling recipe measured for this model (solver, grid steps, grid, guidance), which
+   * every caller samples with unless its own flags say otherwise; `measured` says how it was
+   * chosen. Absent: the settings recorded in the checkpoint at training.
+   */
+  sampling?: RegistryRecipe;
+}
+
+export interface RegistryRecipe {
+  ode_method?: string;
+  nfe?: number;
+  grid?: 'reference' | 'uniform' | 'edm' | 'checkpoint';
+  cfg_scale?: number;
+  measured?: string;
 }
 
 export interface Registry {

@@ -126,7 +126,7 @@ export async function integrateFlowRows(
  * the solver's few tensor operations run there: the engine reads its input synchronously,
  * which the webgpu backend cannot do in Node, and a copy to a GPU would gain nothing.
  */
-async function onCpuBackend<T>(f: () => Promise<T>): Promise<T> {
+export async function onCpuBackend<T>(f: () => Promise<T>): Promise<T> {
   const previous = tf.getBackend();
   if (previous === 'cpu') return f();
   await tf.setBackend('cpu');

@@ -15,6 +15,9 @@
  *    the settings' (EDM or uniform with `nfe` steps, or `step_size` subdivisions of [0, 1]),
  *    except that dataset generation (`generation: true`) integrates a PyTorch checkpoint on
  *    the reference generation script's 10 evenly spaced times unless a `step_size` is given.
+ *  - **The registry's recipe**: a registered model's entry may name the sampling recipe
+ *    measured for it (`sampling`: ode_method, nfe, grid, cfg_scale), applied over the
+ *    checkpoint's settings as if the caller had passed those flags.
  *  - **Overrides** (the caller's flags) come last: `odeMethod`, `cfgScale`, `nfe` (grid steps;
  *    drops a `step_size`) and `grid` (reference, uniform, edm with `nfe` steps, or the
  *    checkpoint's); dopri5 integrates over [0, 1] and picks its own steps.
@@ -22,6 +25,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FlowCheckpoint, SamplingSettings } from './checkpoint.js';
+import type { RegistryEntry } from './registry.js';
 import { samplingGrid } from './sample.js';
 import { parseOdeMethod } from './solvers/index.js';
 import { edmGrid, referenceGenerationGrid, uniformGrid } from './time-grid.js';
@@ -106,7 +110,7 @@ export function samplingPlan(ckpt: FlowCheckpoint, options: { overrides?: Sampli
   if (referenceByDefault) settings.edmSchedule = false;
   let timeGrid: number[] | undefined = referenceByDefault && settings.odeOptions.step_size === undefined ? referenceGenerationGrid() : undefined;
 
-  const o = options.overrides ?? {};
+  const o = { ...registryOverrides(ckpt), ...definedOnly(options.overrides ?? {}) };
   if (o.odeMethod !== undefined) settings.odeMethod = parseOdeMethod(o.odeMethod);
   if (o.cfgScale !== undefined) settings.cfgScale = o.cfgScale;
   if (o.nfe !== undefined) settings.odeOptions = { ...settings.odeOptions, nfe: o.nfe };
@@ -122,6 +126,17 @@ export function samplingPlan(ckpt: FlowCheckpoint, options: { overrides?: Sampli
   if (parseOdeMethod(settings.odeMethod) === 'dopri5') timeGrid = [0, 1];
   else if (timeGrid === undefined && settings.odeOptions.step_size === undefined) timeGrid = samplingGrid(settings);
   return { weights: values, weightsKind: kind, settings, timeGrid, argsSource: run.source };
+}
+
+/** The registry entry's measured recipe as sampling overrides (none for a file outside a registry). */
+function registryOverrides(ckpt: FlowCheckpoint & { resolved?: { entry?: RegistryEntry } }): SamplingOverrides {
+  const r = ckpt.resolved?.entry?.sampling;
+  if (!r) return {};
+  return definedOnly({ odeMethod: r.ode_method, nfe: r.nfe, grid: r.grid, cfgScale: r.cfg_scale });
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Whether two model configurations describe the same architecture (their names aside). */

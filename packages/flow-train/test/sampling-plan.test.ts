@@ -110,6 +110,32 @@ describe('samplingPlan', () => {
     expect(() => samplingPlan(ckpt)).toThrow(/broken\/args.json: not valid JSON/);
   });
 
+  it("a registry entry's measured recipe replaces the checkpoint's settings, and the caller's flags win over it", async () => {
+    const file = join(dir, 'recipe', 'checkpoint.pth');
+    mkdirSync(join(dir, 'recipe'));
+    copyFileSync(join(FIXTURES, 'tiny_checkpoint.pth'), file);
+    const bytes = readFileSync(file);
+    await registerModel(registry, 'recipe', {
+      file,
+      sha256: sha256Hex(bytes),
+      bytes: bytes.length,
+      config: 'tiny',
+      parameters: 301_603,
+      created: new Date().toISOString(),
+      sampling: { ode_method: 'midpoint', nfe: 4, grid: 'uniform', cfg_scale: 2, measured: 'test' },
+    });
+    const ckpt = await loadModel('recipe', { registry });
+    const plan = samplingPlan(ckpt);
+    expect(plan.settings).toMatchObject({ odeMethod: 'midpoint', cfgScale: 2 });
+    expect(plan.timeGrid).toEqual(uniformGrid(4));
+    const flagged = samplingPlan(ckpt, { overrides: { cfgScale: 0.5, odeMethod: 'euler' } });
+    expect(flagged.settings).toMatchObject({ odeMethod: 'euler', cfgScale: 0.5 });
+    expect(flagged.timeGrid).toEqual(uniformGrid(4));
+    // the same file outside a registry samples with its own settings
+    const plain = samplingPlan(await readCheckpointFile(file, undefined, tiny));
+    expect(plain.settings.cfgScale).not.toBe(2);
+  });
+
   it('sameArchitecture ignores the name only', () => {
     expect(sameArchitecture(tiny, { ...tiny, name: 'other' })).toBe(true);
     expect(sameArchitecture(tiny, { ...tiny, numHeads: 2 })).toBe(false);

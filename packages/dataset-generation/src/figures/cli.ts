@@ -21,8 +21,8 @@ figures writes SVG + PNG figures and the numbers behind each (CSV/JSON) into DIR
   fig6     I(θ; X_i), I(X_1; X_i) vs i for multimodal_decay_DAG over α, β ∈ {1.2, 1.4, 1.6} (exact, d = 3072)
   dag      the DAG of each configuration, edges labelled with their coefficients
   radii    norms of unit-Gaussian draws vs the latents' norms, the alignment percentile marked
-  samples  modalities × samples grid of a small shard through the registry's default flow model (clamp scaling;
-           --model_free: tanh instead), templates beside
+  samples  modalities × samples grid of a small shard through the registry's default flow model (whitened latents,
+           the registry's recipe, affine scaling shown clamped; --model_free: tanh instead), templates beside
   tables   the MI table of each configuration (Markdown, CSV, JSON)
 Each @args.txt (with the flags after it) is one configuration; without any: simple_fig1_DAG and galaxy_rot_curve_0_1_DAG.
 sweep prints a Markdown table of the queries (default: the whole MI table) over every combination of the --sweep values.`;

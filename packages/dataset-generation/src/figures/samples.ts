@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { encodePng, readNpz } from '@mmmi/formats';
 import { latentModelFromTokens } from '@mmmi/latents';
 import { generate } from '../generate.js';
+import { SCALINGS, type ScalingName } from '../scaling.js';
 import { configName, sub, toJson, writeFigure, writeText, type WrittenFigure } from './plot.js';
 
 const SIDE = 32;
@@ -46,7 +47,7 @@ export interface SampleGridOptions {
   samples?: number;
   /** Model-free samples (--transform tanh) instead of the registry's default flow model. */
   modelFree?: boolean;
-  /** Extra generation flags (default: the flow map with --scaling clamp; model-free: --transform tanh --scaling clamp). */
+  /** Extra generation flags (default: the flow map with generation's defaults: whitened latents, affine scaling; model-free: --transform tanh). */
   generateFlags?: readonly string[];
 }
 
@@ -58,7 +59,7 @@ export async function writeSampleGrid(
 ): Promise<{ data: SampleGridData; figure: WrittenFigure; json: string }> {
   const name = configName(tokens);
   const samples = opts.samples ?? 8;
-  const flags = opts.generateFlags ?? (opts.modelFree ? ['--transform', 'tanh', '--scaling', 'clamp'] : ['--checkpoint_path', 'default', '--scaling', 'clamp']);
+  const flags = opts.generateFlags ?? (opts.modelFree ? ['--transform', 'tanh'] : ['--checkpoint_path', 'default']);
   const run = [...tokens, ...flags, '--dataset_size', String(samples), '--job_id', '0', '--preview', '0', '--dataset_loc', join(dir, 'datasets', name)];
   const result = await generate(run, { stream: { write: () => true } as unknown as NodeJS.WriteStream });
   const npz = await readNpz(result.npzPath);
@@ -75,7 +76,12 @@ export async function writeSampleGrid(
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
-  if (lo >= 0 && hi <= 1) [lo, hi] = [0, 1];
+  const manifest = JSON.parse(readFileSync(result.manifestPath, 'utf8')) as {
+    scaling: ScalingName;
+    map: { kind: string; name: string; flow?: { engine?: { engine: string }; cfg_scale?: number }; whitening?: object };
+  };
+  // images of a [0, 1] scaling are shown clamped (a flow's exact float output overshoots a little); other values stretched
+  if ((lo >= 0 && hi <= 1) || SCALINGS[manifest.scaling].display === 'clamp') [lo, hi] = [0, 1];
   // Template images: for image / .npy templates, T[k] of each modality.
   const { structure, spec } = await latentModelFromTokens(tokens);
   const withTemplates = spec.paradigm === 'constructive' && (spec.templates.method === 'images' || spec.templates.method === 'npy');
@@ -88,12 +94,12 @@ export async function writeSampleGrid(
   const parts: string[] = [];
   const text = (x: number, y: number, s: string, size = 15, anchor = 'middle') =>
     parts.push(`<text x="${x}" y="${y}" font-family="DejaVu Sans" font-size="${size}" text-anchor="${anchor}">${esc(s)}</text>`);
-  const scaling = flags.includes('--scaling') ? flags[flags.indexOf('--scaling') + 1] : 'minmax-batch';
-  const map = (JSON.parse(readFileSync(result.manifestPath, 'utf8')) as { map: { kind: string; name: string; flow?: { engine?: { engine: string } } } }).map;
+  const { map, scaling } = manifest;
+  const whitened = map.whitening ? 'whitened ' : '';
   const caption =
     map.kind === 'flow'
-      ? `flow-map samples: latents → flow model ${map.name} (${map.flow?.engine?.engine ?? 'tfjs'}) → ${scaling} scaling`
-      : `model-free samples: latents → ${map.name} → ${scaling} scaling`;
+      ? `flow-map samples: ${whitened}latents → flow model ${map.name} (${map.flow?.engine?.engine ?? 'tfjs'}, guidance ${map.flow?.cfg_scale}) → ${scaling} scaling`
+      : `model-free samples: ${whitened}latents → ${map.name} → ${scaling} scaling`;
   text(width / 2, 22, `Samples of ${name}`, 18);
   text(width / 2, 42, caption, 12);
   for (let k = 0; k < nT; k++) text(colX(k) + TILE / 2, top - 8, `template T${sub(k + 1)}`, 12);

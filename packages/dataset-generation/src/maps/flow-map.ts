@@ -11,11 +11,13 @@
  * the checkpoint's own args). Our checkpoints use the settings recorded at training.
  * `--ode_method`, `--ode_nfe`, `--ode_grid` and `--cfg_scale` override either; the manifest
  * records what was used. `--threads` integrates shards of each batch on worker threads
- * (flow-train's ModelThreads) on the one-threaded wasm and cpu backends.
+ * (flow-train's ModelThreads) on the one-threaded wasm and cpu backends. `invert` undoes
+ * the integration step by step with the same solver, grid, guidance and engine (flow-train's
+ * `invertFlowRows`), for `verify --invert` and each job's inversion check.
  */
 import { InputError } from '@mmmi/cli-kit';
 import type { FlowMemory } from '../memory-need.js';
-import type { ModalityMap } from './modality-map.js';
+import type { MapInversion, ModalityMap } from './modality-map.js';
 import {
   buildArchitecture,
   EngineError,
@@ -24,6 +26,7 @@ import {
   FlowModel,
   openEngine,
   integrateFlowRows,
+  invertFlowRows,
   loadModel,
   ModelThreads,
   samplingGrid,
@@ -69,6 +72,8 @@ export interface FlowMap extends ModalityMap {
   numClasses: number;
   memory: FlowMemory;
   apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array>;
+  /** Images → the latents they were integrated from: flow-train's `invertFlowRows` per modality, same solver, grid, guidance and engine. */
+  invert(y: Float32Array | Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<MapInversion>;
 }
 
 export interface OpenFlowMapOptions {
@@ -80,6 +85,29 @@ export interface OpenFlowMapOptions {
   overrides?: FlowOverrides;
   /** Threads for the integration (wasm and cpu; 0 = one per core; default 1). */
   threads?: number;
+  /** An explicit time grid, over the plan's (reopening a recorded map: its manifest's `time_grid`). */
+  timeGrid?: readonly number[];
+}
+
+const SIZE = 32;
+const PIXELS = 3 * SIZE * SIZE;
+
+/** Modality m of a batch [count, nMod, 3·32·32] of CHW images (the reference's reshape of a latent) as NHWC rows for the model. */
+function toHwc(x: ArrayLike<number>, count: number, nMod: number, m: number): Float32Array {
+  const nhwc = new Float32Array(count * PIXELS);
+  for (let d = 0; d < count; d++) {
+    const src = (d * nMod + m) * PIXELS;
+    for (let ch = 0; ch < 3; ch++) for (let p = 0; p < SIZE * SIZE; p++) nhwc[d * PIXELS + p * 3 + ch] = x[src + ch * SIZE * SIZE + p];
+  }
+  return nhwc;
+}
+
+/** NHWC rows back into modality m of a CHW batch `out`. */
+function fromHwc(nhwc: Float32Array, out: Float32Array | Float64Array, count: number, nMod: number, m: number): void {
+  for (let d = 0; d < count; d++) {
+    const dst = (d * nMod + m) * PIXELS;
+    for (let ch = 0; ch < 3; ch++) for (let p = 0; p < SIZE * SIZE; p++) out[dst + ch * SIZE * SIZE + p] = nhwc[d * PIXELS + p * 3 + ch];
+  }
 }
 
 /** A flow map that cannot be opened as asked (engine, provider): a user error. */
@@ -97,7 +125,9 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   }
   // the one rule of what a checkpoint samples with (flow-train's samplingPlan), with the reference grid for PyTorch checkpoints
   const plan = samplingPlan(ckpt, { overrides: options.overrides, generation: true });
-  const { settings, timeGrid: grid } = plan;
+  const { settings } = plan;
+  const grid = options.timeGrid ? [...options.timeGrid] : plan.timeGrid;
+  if (options.timeGrid) delete settings.odeOptions.step_size;
   const weightValues = plan.weights;
   const useEma = plan.weightsKind === 'ema';
   const engine = await openEngine(
@@ -130,8 +160,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     threads: engineInfo.threads,
     engine: engineInfo,
   };
-  const size = 32;
-  const pixels = 3 * size * size;
+  const pixels = PIXELS;
   log(
     `flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`,
   );
@@ -162,20 +191,27 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     numClasses: c.numClasses,
     async apply(x, count, nMod, labels) {
       const out = new Float32Array(count * nMod * pixels);
-      const nhwc = new Float32Array(count * pixels);
       for (let m = 0; m < nMod; m++) {
-        // CHW (the reference's reshape of a latent) → HWC for tfjs
-        for (let d = 0; d < count; d++) {
-          const src = (d * nMod + m) * pixels;
-          for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) nhwc[d * pixels + p * 3 + ch] = x[src + ch * size * size + p];
-        }
-        const img = await integrateFlowRows(model, weights, nhwc, new Int32Array(count).fill(labels[m]), settings, { timeGrid: grid, threads, engine });
-        for (let d = 0; d < count; d++) {
-          const dst = (d * nMod + m) * pixels;
-          for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) out[dst + ch * size * size + p] = img[d * pixels + p * 3 + ch];
-        }
+        const img = await integrateFlowRows(model, weights, toHwc(x, count, nMod, m), new Int32Array(count).fill(labels[m]), settings, {
+          timeGrid: grid,
+          threads,
+          engine,
+        });
+        fromHwc(img, out, count, nMod, m);
       }
       return out;
+    },
+    // the inverse of apply, modality by modality: the same layouts, solver, grid, guidance and engine (flow-train's invertFlowRows)
+    async invert(y, count, nMod, labels) {
+      const x = new Float64Array(count * nMod * pixels);
+      const solver = [];
+      for (let m = 0; m < nMod; m++) {
+        const labelRows = new Int32Array(count).fill(labels[m]);
+        const { x0, report } = await invertFlowRows(model, weights, toHwc(y, count, nMod, m), labelRows, settings, { timeGrid: grid, threads, engine });
+        fromHwc(x0, x, count, nMod, m);
+        solver.push(report);
+      }
+      return { x, converged: solver.every((r) => r.converged), solver };
     },
     async dispose() {
       await engine?.close();

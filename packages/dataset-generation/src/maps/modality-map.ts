@@ -5,6 +5,7 @@
  * manifest. A new map is one file in this folder implementing this interface, and one case
  * in `openModalityMap`.
  */
+import type { InversionReport } from '@mmmi/flow-train';
 import type { Manifest } from '../manifest.js';
 import type { FlowMemory } from '../memory-need.js';
 import { openFlowMap, type OpenFlowMapOptions } from './flow-map.js';
@@ -21,7 +22,23 @@ export interface ModalityMap {
   readonly memory?: FlowMemory;
   /** x: [count, nMod, modDim] latents → the data, same layout. */
   apply(x: Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<Float32Array | Float64Array>;
+  /**
+   * The inverse, where the map has one: the map's outputs y ([count, nMod, modDim], as `apply`
+   * returns them) → its inputs, with how the solve went (`verify --invert`, the manifest's
+   * `inversion`).
+   */
+  invert?(y: Float32Array | Float64Array, count: number, nMod: number, labels: readonly number[]): Promise<MapInversion>;
   dispose(): Promise<void>;
+}
+
+/** What a map's inverse gives back. */
+export interface MapInversion {
+  /** The map's inputs, [count, nMod, modDim]. */
+  x: Float64Array;
+  /** False when an iterative solve did not meet its tolerance (true for a closed-form inverse). */
+  converged: boolean;
+  /** Maps inverted by a solver: its report for each modality (index i = modality i + 1). */
+  solver?: InversionReport[];
 }
 
 export type MapChoice = { transform: TransformName } | { checkpoint: string; flow: OpenFlowMapOptions };

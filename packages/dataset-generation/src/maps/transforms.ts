@@ -41,13 +41,22 @@ export function applyTransform(name: TransformName, values: Float64Array): Float
   return out;
 }
 
-/** A transform as a modality map: instant, exact, no classes. */
+/** The closed-form inverse of a transform, elementwise. */
+export function invertTransform(name: TransformName, values: Float64Array | Float32Array): Float64Array {
+  const g = TRANSFORMS[name].invert;
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = g(values[i]);
+  return out;
+}
+
+/** A transform as a modality map: instant, exact, no classes; its inverse is the closed form. */
 export function transformMap(name: TransformName): ModalityMap {
   const t = TRANSFORMS[name];
   return {
     description: { kind: 'transform', name, formula: t.formula },
     keepsMiExact: true,
     apply: async (x) => applyTransform(name, x),
+    invert: async (y) => ({ x: invertTransform(name, y), converged: true }),
     dispose: async () => {},
   };
 }

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '@mmmi/cli-kit';
 import type { SamplingSettings } from '../checkpoint.js';
 import type { FlowModel } from '../flow-model.js';
+import type { InversionReport } from '../solvers/invert.js';
 import type { UNetConfig } from '../unet/config.js';
 import { buildArchitecture } from '../unet/architecture.js';
 import type { ParamValues } from '../unet/params.js';
@@ -36,6 +37,24 @@ export interface SamplingThreads {
   publish(values: ParamValues): void;
   /** Worker `k` integrates the flow from `x0` (NHWC rows) with `labels`; resolves to x at t = 1. */
   integrate(k: number, x0: Float32Array, labels: Int32Array, settings: SamplingSettings, timeGrid?: readonly number[]): Promise<Float32Array>;
+}
+
+/** What invertFlowRows needs from the threads. */
+export interface InversionThreads extends SamplingThreads {
+  /** Worker `k` inverts the flow from images `x1` (NHWC rows) with `labels`; resolves to x at t = 0 and the solver's report (no forward check). */
+  invert(
+    k: number,
+    x1: Float32Array,
+    labels: Int32Array,
+    settings: SamplingSettings,
+    timeGrid: readonly number[] | undefined,
+    options: { tolerance?: number; maxIterations?: number },
+  ): Promise<InvertedRows>;
+}
+
+export interface InvertedRows {
+  x: Float32Array;
+  report: InversionReport;
 }
 
 /**
@@ -89,12 +108,25 @@ export interface IntegrateRequest {
   timeGrid?: number[];
 }
 
-export type WorkerRequest = GradientsRequest | IntegrateRequest;
+export interface InvertRequest {
+  type: 'invert';
+  id: number;
+  version: number;
+  x1: Float32Array;
+  labels: Int32Array;
+  settings: SamplingSettings;
+  timeGrid?: number[];
+  tolerance?: number;
+  maxIterations?: number;
+}
+
+export type WorkerRequest = GradientsRequest | IntegrateRequest | InvertRequest;
 
 export type WorkerReply =
   | { type: 'ready'; backend: string }
   | { type: 'gradients'; id: number; loss: number }
   | { type: 'integrated'; id: number; x: Float32Array }
+  | { type: 'inverted'; id: number; x: Float32Array; report: InversionReport }
   | { type: 'error'; id?: number; message: string };
 
 // a worker entry must be JavaScript: under the test runner (TypeScript sources) tsx's loader is registered first
@@ -104,7 +136,7 @@ const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
   await import(workerData.entry);
 })().catch((e) => { throw e; });`;
 
-type Result = number | Float32Array;
+type Result = number | Float32Array | InvertedRows;
 
 interface Pending {
   resolve: (result: Result) => void;
@@ -134,7 +166,7 @@ class WorkerHandle {
   }
 }
 
-export class ModelThreads implements GradientThreads, SamplingThreads {
+export class ModelThreads implements GradientThreads, InversionThreads {
   private nextId = 0;
   private version = 0;
   private closed = false;
@@ -175,6 +207,7 @@ export class ModelThreads implements GradientThreads, SamplingThreads {
             if (m.type === 'ready') resolve();
             else if (m.type === 'gradients') handle.settle(m.id, { result: m.loss });
             else if (m.type === 'integrated') handle.settle(m.id, { result: m.x });
+            else if (m.type === 'inverted') handle.settle(m.id, { result: { x: m.x, report: m.report } });
             else if (m.id !== undefined) handle.settle(m.id, { error: new Error(`${name}: ${m.message}`) });
             else {
               const e = new Error(`${name}: ${m.message}`);
@@ -254,6 +287,28 @@ export class ModelThreads implements GradientThreads, SamplingThreads {
       timeGrid: timeGrid ? [...timeGrid] : undefined,
     };
     return this.send<Float32Array>(k, request, [request.x0.buffer, request.labels.buffer] as ArrayBuffer[]);
+  }
+
+  invert(
+    k: number,
+    x1: Float32Array,
+    labels: Int32Array,
+    settings: SamplingSettings,
+    timeGrid: readonly number[] | undefined,
+    options: { tolerance?: number; maxIterations?: number },
+  ): Promise<InvertedRows> {
+    const request: InvertRequest = {
+      type: 'invert',
+      id: this.nextId++,
+      version: this.version,
+      x1: x1.slice(),
+      labels: labels.slice(),
+      settings,
+      timeGrid: timeGrid ? [...timeGrid] : undefined,
+      tolerance: options.tolerance,
+      maxIterations: options.maxIterations,
+    };
+    return this.send<InvertedRows>(k, request, [request.x1.buffer, request.labels.buffer] as ArrayBuffer[]);
   }
 
   /** Stops the workers. Idempotent. */

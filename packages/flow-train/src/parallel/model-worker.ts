@@ -1,17 +1,18 @@
 /**
  * A model thread (see model-threads.ts): its own tfjs engine on the main thread's backend
  * and its own copy of the UNet; reloads the weights from shared memory when they changed,
- * then computes one shard's gradients (written to its shared buffer) or integrates one
- * shard of a sampling batch (sent back).
+ * then computes one shard's gradients (written to its shared buffer), or integrates one
+ * shard of a sampling batch or inverts one (sent back).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectTrainingBackend } from '../backend/index.js';
 import { FlowModel } from '../flow-model.js';
 import { integrateFlow } from '../sample.js';
+import { invertFlow } from '../invert-flow.js';
 import { lossGradients } from '../train-step.js';
 import { flatLayout, slotView } from './flat-params.js';
-import type { GradientsRequest, IntegrateRequest, WorkerInit, WorkerReply, WorkerRequest } from './model-threads.js';
+import type { GradientsRequest, IntegrateRequest, InvertRequest, WorkerInit, WorkerReply, WorkerRequest } from './model-threads.js';
 
 const port = parentPort!;
 const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -47,6 +48,21 @@ try {
     reply({ type: 'integrated', id: r.id, x: out }, [out.buffer as ArrayBuffer]);
   };
 
+  const invertShard = async (r: InvertRequest) => {
+    const size = model.config.imageSize;
+    const x1 = tf.tensor4d(r.x1, [r.labels.length, size, size, model.config.inChannels]);
+    const { x, report } = await invertFlow(model, model.params, x1, r.labels, r.settings, {
+      timeGrid: r.timeGrid,
+      tolerance: r.tolerance,
+      maxIterations: r.maxIterations,
+      forwardCheck: false,
+    });
+    x1.dispose();
+    const out = (await x.data()) as Float32Array;
+    x.dispose();
+    reply({ type: 'inverted', id: r.id, x: out, report }, [out.buffer as ArrayBuffer]);
+  };
+
   port.on('message', async (r: WorkerRequest) => {
     try {
       if (r.version !== loadedVersion) {
@@ -54,6 +70,7 @@ try {
         loadedVersion = r.version;
       }
       if (r.type === 'gradients') await gradientsOf(r);
+      else if (r.type === 'invert') await invertShard(r);
       else await integrateShard(r);
     } catch (e) {
       reply({ type: 'error', id: r.id, message: e instanceof Error ? e.message : String(e) });

@@ -89,8 +89,8 @@ export function stepSizeGrid(start: number, end: number, stepSize: number): numb
   return grid;
 }
 
-/** x1 − x0 of one step, in torchdiffeq's order of operations. */
-function stepIncrement(method: FixedGridMethod, f: VelocityField, t0: number, t1: number, x0: tf.Tensor): tf.Tensor {
+/** x1 − x0 of one step, Φ(x0, t0, h), in torchdiffeq's order of operations (t0, t1 float32; the inverse reuses it). */
+export function stepIncrement(method: FixedGridMethod, f: VelocityField, t0: number, t1: number, x0: tf.Tensor): tf.Tensor {
   const dt = f32(t1 - t0);
   switch (method) {
     case 'euler':

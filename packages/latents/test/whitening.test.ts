@@ -3,7 +3,10 @@
  * eigen-decomposition of the dense block (small d), whitened draws' covariance, and the MI
  * table and per-sample PMI recomputed densely on the whitened joint covariance.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeNpySync } from '@mmmi/formats';
+import { tempDir } from '@mmmi/test-utils';
 import { symmetricEigen } from '../src/eigen.js';
 import { miTable, pointwiseMutualInformation } from '../src/mi.js';
 import { latentModelFromTokens } from '../src/model.js';
@@ -49,7 +52,7 @@ const CASES: Record<string, string[]> = {
     '--percentile_to_align',
     '0.95',
   ],
-  'image-like templates (dense, positive), three θ proto-latents spanning two directions in modality 2': [
+  'random templates, three θ proto-latents, two of them in modality 2': [
     '--mod_dim',
     '5',
     '--N_mod',
@@ -82,11 +85,38 @@ const CASES: Record<string, string[]> = {
   'sampling paradigm, conditionally independent': ['--generation_paradigm', 'sampling', '--mod_dim', '6', '--cov_seed', '3', '--epsilon', '0.1'],
 };
 
+/** Image-like templates as a .npy (N_u_theta, d, N): smooth, positive, in [0, 1], like pixel values of two pictures per θ proto-latent. */
+function imageTemplates(nUTheta: number, d: number, nMod: number): string {
+  const path = join(tempDir('mmmi-whiten-'), 'T.npy');
+  const data = new Float64Array(nUTheta * d * nMod);
+  for (let k = 0; k < nUTheta; k++) for (let t = 0; t < d; t++) for (let i = 0; i < nMod; i++) data[(k * d + t) * nMod + i] = 0.5 + 0.45 * Math.sin(0.7 * t * (k + 1) + 1.3 * i + k);
+  writeNpySync(path, { shape: [nUTheta, d, nMod], data });
+  return path;
+}
+
 async function model(tokens: string[]): Promise<LatentStructure> {
   return (await latentModelFromTokens(tokens)).structure;
 }
 
 describe('marginal whitening', () => {
+  it('Σ_ii^(−1/2) equals the dense matrix power with image-like templates (.npy, values in [0, 1]), two θ proto-latents', async () => {
+    const d = 8;
+    const m = await model(['--mod_dim', String(d), '--N_mod', '2', '--N_u_theta', '2', '--T_vectors_method', imageTemplates(2, d, 2), '--rho_theta_arg', '[0.9,0.6]']);
+    const whitenings = marginalWhitening(m);
+    for (let i = 0; i < 2; i++) {
+      expect(whitenings[i].spanDim).toBe(2);
+      const minusHalf = densePower(imageBlock(m, i, i), d, -0.5);
+      const unit = new Float64Array(d);
+      const col = new Float64Array(d);
+      for (let t = 0; t < d; t++) {
+        unit.fill(0);
+        unit[t] = 1;
+        whitenings[i].whiten(unit, 0, col, 0);
+        for (let a = 0; a < d; a++) expect(col[a]).toBeCloseTo(minusHalf[a * d + t], 10);
+      }
+    }
+  });
+
   for (const [name, tokens] of Object.entries(CASES)) {
     it(`Σ_ii^(∓1/2) equal the dense matrix powers: ${name}`, async () => {
       const m = await model(tokens);

@@ -89,7 +89,8 @@ const CASES: Record<string, string[]> = {
 function imageTemplates(nUTheta: number, d: number, nMod: number): string {
   const path = join(tempDir('mmmi-whiten-'), 'T.npy');
   const data = new Float64Array(nUTheta * d * nMod);
-  for (let k = 0; k < nUTheta; k++) for (let t = 0; t < d; t++) for (let i = 0; i < nMod; i++) data[(k * d + t) * nMod + i] = 0.5 + 0.45 * Math.sin(0.7 * t * (k + 1) + 1.3 * i + k);
+  for (let k = 0; k < nUTheta; k++)
+    for (let t = 0; t < d; t++) for (let i = 0; i < nMod; i++) data[(k * d + t) * nMod + i] = 0.5 + 0.45 * Math.sin(0.7 * t * (k + 1) + 1.3 * i + k);
   writeNpySync(path, { shape: [nUTheta, d, nMod], data });
   return path;
 }
@@ -101,7 +102,18 @@ async function model(tokens: string[]): Promise<LatentStructure> {
 describe('marginal whitening', () => {
   it('Σ_ii^(−1/2) equals the dense matrix power with image-like templates (.npy, values in [0, 1]), two θ proto-latents', async () => {
     const d = 8;
-    const m = await model(['--mod_dim', String(d), '--N_mod', '2', '--N_u_theta', '2', '--T_vectors_method', imageTemplates(2, d, 2), '--rho_theta_arg', '[0.9,0.6]']);
+    const m = await model([
+      '--mod_dim',
+      String(d),
+      '--N_mod',
+      '2',
+      '--N_u_theta',
+      '2',
+      '--T_vectors_method',
+      imageTemplates(2, d, 2),
+      '--rho_theta_arg',
+      '[0.9,0.6]',
+    ]);
     const whitenings = marginalWhitening(m);
     for (let i = 0; i < 2; i++) {
       expect(whitenings[i].spanDim).toBe(2);

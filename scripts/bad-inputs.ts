@@ -141,6 +141,16 @@ const CASES: Case[] = [
   },
   { name: 'verify a corrupted shard', cli: 'generate', args: ['verify', 'DIR/corrupt'] },
   { name: 'verify a missing folder', cli: 'generate', args: ['verify', 'DIR/none'] },
+  // whitening, scaling and inversion (issue #22)
+  { name: 'whiten: not on or off', cli: 'generate', args: gen('--whiten', 'yes') },
+  {
+    name: 'whiten a modality without a local proto-latent',
+    cli: 'generate',
+    args: gen('--whiten', 'on', '--N_u', '1', '--DAG_ul', '[[1],[0]]', '--rho_arg', '[0.9]'),
+  },
+  { name: 'scaling: unknown name', cli: 'generate', args: gen('--scaling', 'unit') },
+  { name: 'verify --draws without --invert', cli: 'generate', args: ['verify', 'DIR/done', '--draws', '2'] },
+  { name: 'verify --invert with 0 draws', cli: 'generate', args: ['verify', 'DIR/done', '--invert', '--draws', '0'] },
   { name: 'index of a folder without shards', cli: 'generate', args: ['index', 'DIR'] },
   { name: 'index with shards of two datasets', cli: 'generate', args: ['index', 'DIR/mixed'] },
   { name: 'dataset folder is a file', cli: 'generate', args: [`@${fig1}`, ...free, '--dataset_loc', 'DIR/file'], files: { file: 'x' } },
@@ -187,6 +197,9 @@ const CASES: Case[] = [
   { name: 'fid: not an npz', cli: 'fid', args: ['DIR/a.npz', 'DIR/b.npz'], files: { 'a.npz': 'x', 'b.npz': 'y' } },
   { name: 'fid: unknown option', cli: 'fid', args: ['--batchsize', '5', 'DIR/a', 'DIR/b'] },
   { name: 'fid: non-symmetric sigma', cli: 'fid', args: ['DIR/s1.npz', 'DIR/s2.npz'] },
+  { name: 'fid realism: missing data', cli: 'fid', args: ['realism', '--data', 'DIR/none.npz'] },
+  { name: 'fid realism: not a shard', cli: 'fid', args: ['realism', '--data', 'DIR/a.npz'], files: { 'a.npz': 'x' } },
+  { name: 'fid realism: a modality beyond the shard', cli: 'fid', args: ['realism', '--data', 'DIR/done', '--modality', '5'] },
   // mmmi-bench (the 'done' folder holds 4 draws of simple_fig1_DAG)
   { name: 'bench: no --data', cli: 'bench', args: ['estimate', '--pair', 'X1;θ'] },
   { name: 'bench: unknown pair name', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X3;θ'] },

@@ -373,7 +373,13 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
       const inversion = await generationInversion(map, o.scaling, (a, start, n) => ws.read(a, start, n), perDraw, o.datasetSize, m.nMod, o.labels, progress);
       // the manifest before the workspace goes: an .npz without a manifest is then never this job's finished one
       const file = await sha256File(paths.npz);
-      await writeJsonAtomic(paths.manifest, { ...manifestOf(job, arrays, file), ...(inversion && { inversion }) });
+      const manifest = manifestOf(job, arrays, file);
+      // images whose map folds on a checked draw do not pin their latents down: the MI holds only approximately
+      if (inversion && !inversion.ok && manifest.mi_exact_in_images) {
+        manifest.mi_exact_in_images = false;
+        progress.log('the inversion check failed: these images carry the MI table only approximately (mi_exact_in_images: false)');
+      }
+      await writeJsonAtomic(paths.manifest, { ...manifest, ...(inversion && { inversion }) });
       await ws.remove();
       progress.finish('generated');
       logEnd(job, progress, previewPath);

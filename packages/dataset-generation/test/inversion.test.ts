@@ -208,6 +208,21 @@ describe('inversion of the built-in flow model', { timeout: 600_000 }, () => {
     expect(out).toMatch(/inversion of the first 2 draws .*scaling affine; map cifar10-small\): passed/);
     expect(out).toMatch(/^ +2 +6 +\S+ +\S+ +ok +heun2 (\d+,){17}\d+ +\S+$/m);
 
+    expect(m.mi_exact_in_images).toBe(true);
+    // the recorded recipe's 9 uniform steps fold (see the README): the job still writes its shard, and its manifest says the MI is then approximate
+    const coarse = tmp();
+    await generate(
+      [
+        `@${repo}generation_arguments/default.txt`,
+        ...['--dataset_loc', coarse, '--dataset_size', '1', '--preview', '0', '--ode_grid', 'uniform', '--ode_nfe', '9'],
+      ],
+      quiet,
+    );
+    const folded = manifestOf(coarse, 'default');
+    expect(folded.inversion!.ok).toBe(false);
+    expect(folded.mi_exact_in_images).toBe(false);
+    expect(readFileSync(join(coarse, 'default_0.log'), 'utf8')).toMatch(/the inversion check failed: these images carry the MI table only approximately/);
+
     // the manifest names another checkpoint: refused before any inversion
     writeFileSync(join(dir, 'default_0.manifest.json'), JSON.stringify({ ...m, map: { ...m.map, checkpoint_sha256: 'f'.repeat(64) } }));
     const refused = await verifyInvert(dir);

@@ -24,6 +24,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { InputError } from '@mmmi/cli-kit';
 import type { FlowCheckpoint, SamplingSettings } from './checkpoint.js';
 import type { RegistryEntry } from './registry.js';
 import { samplingGrid } from './sample.js';
@@ -117,6 +118,10 @@ export function samplingPlan(ckpt: FlowCheckpoint, options: { overrides?: Sampli
   if (o.grid !== undefined || o.nfe !== undefined) {
     const gridKind = o.grid ?? (referenceByDefault ? 'uniform' : settings.edmSchedule ? 'edm' : 'uniform');
     const nfe = settings.odeOptions.nfe ?? 9;
+    if (gridKind === 'edm' && nfe < 2)
+      throw new InputError(
+        `${nfe} time-grid step${nfe === 1 ? '' : 's'} on the EDM grid (${options.overrides?.grid === undefined ? "the model's recipe" : 'as asked'}): it needs at least 2; ask for more steps, or a uniform grid`,
+      );
     delete settings.odeOptions.step_size;
     if (gridKind === 'reference') timeGrid = referenceGenerationGrid();
     else if (gridKind === 'uniform') timeGrid = uniformGrid(nfe);

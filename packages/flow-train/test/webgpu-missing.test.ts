@@ -35,7 +35,7 @@ describe.skipIf(found.length > 0)('no WebGPU adapter', () => {
       '--n',
       '1',
       '--nfe',
-      '1',
+      '2',
       '--engine',
       'tfjs',
       '--backend',

@@ -14,7 +14,7 @@ import { writePng } from '@mmmi/formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpointFile, sha256Hex } from '../src/checkpoint.js';
 import { main } from '../src/cli.js';
-import { loadModel, registerModel } from '../src/registry.js';
+import { loadModel, registerModel, type RegistryEntry } from '../src/registry.js';
 import { samplingPlan, sameArchitecture, weightsToSampleWith } from '../src/sampling-plan.js';
 import { edmGrid, referenceGenerationGrid, uniformGrid } from '../src/time-grid.js';
 import { unetConfig } from '../src/unet/config.js';
@@ -30,8 +30,8 @@ let registry: string;
 let emaValues: ParamValues;
 let liveValues: ParamValues;
 
-/** Registers `file` (copied into its own folder, with `argsJson` beside it when given) as `name`, configuration tiny. */
-async function register(name: string, fixture: string, argsJson?: object): Promise<string> {
+/** Registers `file` (copied into its own folder, with `argsJson` beside it when given) as `name`, configuration tiny; `entry` adds to its registry entry. */
+async function register(name: string, fixture: string, argsJson?: object, entry: Partial<RegistryEntry> = {}): Promise<string> {
   const folder = join(dir, name);
   mkdirSync(folder);
   const file = join(folder, 'checkpoint.pth');
@@ -45,6 +45,7 @@ async function register(name: string, fixture: string, argsJson?: object): Promi
     config: 'tiny',
     parameters: 301_603,
     created: new Date().toISOString(),
+    ...entry,
   });
   return file;
 }
@@ -111,17 +112,7 @@ describe('samplingPlan', () => {
   });
 
   it("a registry entry's measured recipe replaces the checkpoint's settings, and the caller's flags win over it", async () => {
-    const file = join(dir, 'recipe', 'checkpoint.pth');
-    mkdirSync(join(dir, 'recipe'));
-    copyFileSync(join(FIXTURES, 'tiny_checkpoint.pth'), file);
-    const bytes = readFileSync(file);
-    await registerModel(registry, 'recipe', {
-      file,
-      sha256: sha256Hex(bytes),
-      bytes: bytes.length,
-      config: 'tiny',
-      parameters: 301_603,
-      created: new Date().toISOString(),
+    const file = await register('recipe', 'tiny_checkpoint.pth', undefined, {
       sampling: { ode_method: 'midpoint', nfe: 4, grid: 'uniform', cfg_scale: 2, measured: 'test' },
     });
     const ckpt = await loadModel('recipe', { registry });

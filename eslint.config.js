@@ -8,7 +8,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['packages/*/{src,test,bench}/**/*.ts', 'scripts/*.ts'],
+    files: ['packages/*/{src,test,bench}/**/*.ts', 'scripts/*.ts', 'scripts/bad-inputs/*.ts'],
     languageOptions: {
       // each package's tsconfig.test.json covers its src/, test/ and bench/
       parserOptions: { project: ['packages/*/tsconfig.test.json', 'scripts/tsconfig.json'], tsconfigRootDir: import.meta.dirname },

@@ -1,236 +1,39 @@
 /**
  * A demanding user's bad inputs, run against the built CLIs (mmmi-generate, mmmi-latents,
- * mmmi-train, mmmi-fid, mmmi-bench), each in its own process, and classified:
+ * mmmi-train, mmmi-fid, mmmi-bench) and the Python reader, each in its own process, and
+ * classified (see bad-inputs/case.ts): clear, stack, silent, lost, hang, leak.
  *
- *   clear    stopped with a one-line reason (exit ≠ 0, no stack trace)
- *   stack    a stack trace reached the user
- *   silent   exit 0 where the input should have been refused
- *   lost     a complete shard that was there before was changed or removed
+ *   npm run build && npx tsx scripts/bad-inputs.ts [--list] [--only <text in the name>]
  *
- *   npm run build && npx tsx scripts/bad-inputs.ts [--list]
- *
- * Prints one line per case and the counts (target: 0 stack, 0 silent, 0 lost). Each case
- * runs in a scratch folder holding a finished model-free shard, whose bytes are compared
- * after the case.
+ * Prints one line per case and the counts (target: everything clear). The cases live in
+ * `bad-inputs/`, a file per round or area; each runs in a scratch folder holding a finished
+ * model-free shard, whose bytes (and those of the case's `keep` files) are compared after it.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
-
-const repo = fileURLToPath(new URL('..', import.meta.url));
-const bin = {
-  generate: join(repo, 'packages/dataset-generation/bin/mmmi-generate.js'),
-  latents: join(repo, 'packages/latents/bin/mmmi-latents.js'),
-  train: join(repo, 'packages/flow-train/bin/mmmi-train.js'),
-  fid: join(repo, 'packages/fid/bin/mmmi-fid.js'),
-  bench: join(repo, 'packages/mi-bench/bin/mmmi-bench.js'),
-};
-const fig1 = join(repo, 'generation_arguments/simple_fig1_DAG.txt');
-
-interface Case {
-  name: string;
-  cli: keyof typeof bin;
-  /** Arguments; `DIR` is the case's scratch folder. */
-  args: string[];
-  /** Files to write into the scratch folder first. */
-  files?: Record<string, string | Buffer>;
-  env?: Record<string, string>;
-}
-
-const free = ['--transform', 'identity', '--dataset_size', '4', '--preview', '0'];
-
-/** A valid 32×32 8-bit grey PNG of one value. */
-function greyPng(value: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body) >>> 0, 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(32, 0);
-  ihdr.writeUInt32BE(32, 4);
-  ihdr[8] = 8;
-  const row = Buffer.alloc(33, value);
-  row[0] = 0;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: 32 }, () => row)))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-const gen = (...extra: string[]) => [`@${fig1}`, ...free, '--dataset_loc', 'DIR/out', ...extra];
-const pngHeader = (colorType: number, depth: number) => {
-  const b = Buffer.alloc(40);
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b);
-  b[24] = depth;
-  b[25] = colorType;
-  return b;
-};
+import { bin, fig1, free, repo, type Case, type CaseResult, type Outcome } from './bad-inputs/case.js';
+import { cases as firstRound } from './bad-inputs/first-round.js';
+import { cases as signalsAndLocks } from './bad-inputs/signals-and-locks.js';
+import { cases as overwrite } from './bad-inputs/overwrite.js';
+import { cases as indexAndSeeds } from './bad-inputs/index-and-seeds.js';
+import { cases as pythonReader } from './bad-inputs/python-reader.js';
+import { cases as external } from './bad-inputs/external.js';
+import { cases as latentsMemory } from './bad-inputs/latents-memory.js';
+import { cases as fsAndCache } from './bad-inputs/fs-and-cache.js';
+import { cases as parsing } from './bad-inputs/parsing.js';
 
 const CASES: Case[] = [
-  // argument files and tokens
-  { name: 'forgotten @ before the argument file', cli: 'generate', args: [fig1, '--dataset_loc', 'DIR/out'] },
-  { name: 'bare @', cli: 'generate', args: ['@', ...free, '--dataset_loc', 'DIR/out'] },
-  { name: 'stray token', cli: 'generate', args: gen('oops') },
-  { name: 'inline comment in a file', cli: 'generate', args: ['@DIR/a.txt', ...free, '--dataset_loc', 'DIR/out'], files: { 'a.txt': '--N_mod 2 # two\n' } },
-  { name: 'empty argument file', cli: 'generate', args: ['@DIR/e.txt', '--dataset_loc', 'DIR/out'], files: { 'e.txt': '# nothing\n' } },
-  { name: 'self-including file', cli: 'generate', args: ['@DIR/s.txt'], files: { 's.txt': '--N_mod 2\n@DIR/s.txt\n' } },
-  { name: 'two files including each other', cli: 'generate', args: ['@DIR/p.txt'], files: { 'p.txt': '@DIR/q.txt\n', 'q.txt': '@DIR/p.txt\n' } },
-  { name: 'missing argument file', cli: 'generate', args: ['@DIR/none.txt'] },
-  { name: 'argument file is a folder', cli: 'generate', args: ['@DIR'] },
-  { name: 'unknown flag', cli: 'generate', args: gen('--datset_size', '3') },
-  { name: 'flag without value', cli: 'generate', args: gen('--dataset_size') },
-  { name: 'non-integer size', cli: 'generate', args: gen('--dataset_size', '2.5') },
-  { name: 'negative size', cli: 'generate', args: gen('--dataset_size', '-3') },
-  { name: 'zero size', cli: 'generate', args: gen('--dataset_size', '0') },
-  { name: 'list with spaces split', cli: 'generate', args: gen('--rho_arg', '[0.1,', '0.2]') },
-  { name: 'list of wrong length', cli: 'generate', args: gen('--rho_arg', '[0.1,0.2,0.3]') },
-  { name: 'matrix of wrong shape', cli: 'generate', args: gen('--DAG_ul', '[[1,0,0],[0,1,0]]') },
-  { name: 'not JSON', cli: 'generate', args: gen('--rho_arg', '[0.1;0.2]') },
-  { name: 'NaN coefficient', cli: 'generate', args: gen('--alpha', 'NaN') },
-  { name: 'percentile as percent', cli: 'generate', args: gen('--percentile_to_align', '95') },
-  { name: 'labels too few for N_mod', cli: 'generate', args: gen('--labels', '[1]') },
-  { name: 'unknown transform', cli: 'generate', args: gen('--transform', 'sigmoid') },
-  { name: 'unknown scaling', cli: 'generate', args: gen('--scaling', 'log') },
-  { name: 'transform and checkpoint both', cli: 'generate', args: gen('--checkpoint_path', 'default') },
-  { name: 'missing checkpoint file', cli: 'generate', args: [`@${fig1}`, '--checkpoint_path', 'DIR/none.safetensors', '--dataset_loc', 'DIR/out'] },
-  { name: 'unknown registry name', cli: 'generate', args: [`@${fig1}`, '--checkpoint_path', 'no-such-model', '--dataset_loc', 'DIR/out'] },
-  {
-    name: 'checkpoint that is not a checkpoint',
-    cli: 'generate',
-    args: [`@${fig1}`, '--checkpoint_path', 'DIR/x.safetensors', '--dataset_loc', 'DIR/out'],
-    files: { 'x.safetensors': 'hello' },
-  },
-  { name: 'labels beyond the model classes', cli: 'generate', args: [`@${fig1}`, '--labels', '[1,11]', '--dataset_size', '2', '--dataset_loc', 'DIR/out'] },
-  { name: 'mod_dim other than 3072 with a flow', cli: 'generate', args: [`@${fig1}`, '--mod_dim', '16', '--dataset_loc', 'DIR/out'] },
-  { name: 'cuda provider not installed', cli: 'generate', args: [`@${fig1}`, '--engine', 'onnx', '--ep', 'cuda', '--dataset_loc', 'DIR/out'] },
-  { name: 'job id beyond the streams', cli: 'generate', args: gen('--job_id', String(2 ** 20)) },
-  {
-    name: 'template folder with the wrong count',
-    cli: 'generate',
-    args: gen('--T_vectors_method', 'DIR/tpl', '--mod_dim', '3072'),
-    files: { 'tpl/a.png': pngHeader(2, 8) },
-  },
-  {
-    name: 'grey template PNGs',
-    cli: 'generate',
-    args: [...gen('--mod_dim', '3072', '--T_vectors_method', 'DIR/grey')],
-    files: { 'grey/a.png': greyPng(100), 'grey/b.png': greyPng(200) },
-  },
-  {
-    name: 'npy templates of the wrong shape',
-    cli: 'generate',
-    args: gen('--T_vectors_method', 'DIR/t.npy'),
-    files: { 't.npy': Buffer.from('\x93NUMPY\x01\x00v\x00' + "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 4, 2), }".padEnd(117) + '\n', 'latin1') },
-  },
-  // overwriting, racing
-  { name: 'another job into a finished shard name', cli: 'generate', args: [`@${fig1}`, ...free, '--dataset_loc', 'DIR/done', '--sample_seed', '5'] },
-  { name: 'foreign .npz at the shard name', cli: 'generate', args: gen(), files: { 'out/simple_fig1_DAG_0.npz': 'not mine' } },
-  {
-    name: 'lock held by a live process',
-    cli: 'generate',
-    args: gen(),
-    files: { 'out/.simple_fig1_DAG_0.lock': `{"pid": ${process.pid}, "host": "${(await import('node:os')).hostname()}", "started": "now"}` },
-  },
-  { name: 'verify a corrupted shard', cli: 'generate', args: ['verify', 'DIR/corrupt'] },
-  { name: 'verify a missing folder', cli: 'generate', args: ['verify', 'DIR/none'] },
-  // whitening, scaling and inversion (issue #22)
-  { name: 'whiten: not on or off', cli: 'generate', args: gen('--whiten', 'yes') },
-  {
-    name: 'whiten a modality without a local proto-latent',
-    cli: 'generate',
-    args: gen('--whiten', 'on', '--N_u', '1', '--DAG_ul', '[[1],[0]]', '--rho_arg', '[0.9]'),
-  },
-  { name: 'scaling: unknown name', cli: 'generate', args: gen('--scaling', 'unit') },
-  { name: 'verify --draws without --invert', cli: 'generate', args: ['verify', 'DIR/done', '--draws', '2'] },
-  { name: 'verify --invert with 0 draws', cli: 'generate', args: ['verify', 'DIR/done', '--invert', '--draws', '0'] },
-  { name: 'index of a folder without shards', cli: 'generate', args: ['index', 'DIR'] },
-  { name: 'index with shards of two datasets', cli: 'generate', args: ['index', 'DIR/mixed'] },
-  { name: 'dataset folder is a file', cli: 'generate', args: [`@${fig1}`, ...free, '--dataset_loc', 'DIR/file'], files: { file: 'x' } },
-  // mmmi-latents
-  { name: 'latents: unknown query modality', cli: 'latents', args: ['mi', `@${fig1}`, '--query', 'X7;theta'] },
-  { name: 'latents: malformed query', cli: 'latents', args: ['mi', `@${fig1}`, '--query', 'X1;;'] },
-  { name: 'latents: stray token', cli: 'latents', args: ['mi', `@${fig1}`, 'extra'] },
-  { name: 'latents: unknown command', cli: 'latents', args: ['mutual', `@${fig1}`] },
-  { name: 'latents: not positive definite', cli: 'latents', args: ['mi', `@${fig1}`, '--cov_theta', '[5,5]'] },
-  // mmmi-train
-  { name: 'train: unknown flag', cli: 'train', args: ['train', '--epoch', '3'] },
-  { name: 'train: bad JSON options', cli: 'train', args: ['train', '--ode_options', '{nfe: 5}'] },
-  {
-    name: 'train: no data and no network',
-    cli: 'train',
-    args: ['train', '--dataset', 'cifar10', '--config', 'tiny', '--output_dir', 'DIR/run'],
-    env: { MMMI_CACHE: 'DIR/cache', MMMI_CIFAR10_URL: 'http://127.0.0.1:9/none.tar.gz' },
-  },
-  { name: 'train: image folder missing', cli: 'train', args: ['train', '--dataset', 'imagefolder', '--data_path', 'DIR/none'] },
-  {
-    name: 'train: --resume of a missing file',
-    cli: 'train',
-    args: ['train', '--dataset', 'cifar10', '--resume', 'DIR/none.safetensors', '--output_dir', 'DIR/run'],
-  },
-  { name: 'train: unknown configuration', cli: 'train', args: ['train', '--config', 'huge'] },
-  {
-    name: 'train: webgpu without adapter',
-    cli: 'train',
-    args: ['sample', '--checkpoint', 'default', '--engine', 'tfjs', '--backend', 'webgpu', '--n', '1'],
-    env: { MMMI_WEBGPU_BACKENDS: 'default' },
-  },
-  {
-    name: 'train: sample --threads negative',
-    cli: 'train',
-    args: ['sample', '--checkpoint', 'default', '--engine', 'tfjs', '--backend', 'cpu', '--threads', '-1'],
-  },
-  { name: 'train: sample --n not a number', cli: 'train', args: ['sample', '--checkpoint', 'default', '--n', 'many'] },
-  { name: 'train: sample unknown solver', cli: 'train', args: ['sample', '--checkpoint', 'default', '--ode_method', 'rk45'] },
-  { name: 'train: sample label out of range', cli: 'train', args: ['sample', '--checkpoint', 'default', '--labels', '12'] },
-  { name: 'train: export without --out', cli: 'train', args: ['export', '--checkpoint', 'default'] },
-  { name: 'train: info of a missing file', cli: 'train', args: ['info', 'DIR/none.safetensors'] },
-  // mmmi-fid
-  { name: 'fid: missing statistics file', cli: 'fid', args: ['DIR/a.npz', 'DIR/b.npz'] },
-  { name: 'fid: not an npz', cli: 'fid', args: ['DIR/a.npz', 'DIR/b.npz'], files: { 'a.npz': 'x', 'b.npz': 'y' } },
-  { name: 'fid: unknown option', cli: 'fid', args: ['--batchsize', '5', 'DIR/a', 'DIR/b'] },
-  { name: 'fid: non-symmetric sigma', cli: 'fid', args: ['DIR/s1.npz', 'DIR/s2.npz'] },
-  { name: 'fid realism: missing data', cli: 'fid', args: ['realism', '--data', 'DIR/none.npz'] },
-  { name: 'fid realism: not a shard', cli: 'fid', args: ['realism', '--data', 'DIR/a.npz'], files: { 'a.npz': 'x' } },
-  { name: 'fid realism: a modality beyond the shard', cli: 'fid', args: ['realism', '--data', 'DIR/done', '--modality', '5'] },
-  // mmmi-bench (the 'done' folder holds 4 draws of simple_fig1_DAG)
-  { name: 'bench: no --data', cli: 'bench', args: ['estimate', '--pair', 'X1;θ'] },
-  { name: 'bench: unknown pair name', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X3;θ'] },
-  { name: 'bench: more samples than draws', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X1;θ', '--n', '100'] },
-  { name: 'bench: Gaussian fit on raw pixels', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X1;θ', '--features', 'pixels', '--n', '4'] },
-  { name: 'bench: two datasets, no index', cli: 'bench', args: ['estimate', '--data', 'DIR/mixed', '--pair', 'X1;θ'] },
-  {
-    name: 'bench: a finished report in --out',
-    cli: 'bench',
-    args: [
-      'estimate',
-      '--data',
-      'DIR/done',
-      '--pair',
-      'X1;θ',
-      '--estimators',
-      'gaussian',
-      '--features',
-      'pca1',
-      '--n',
-      '4',
-      '--seeds',
-      '1',
-      '--out',
-      'DIR/rep',
-    ],
-    files: { 'rep/README.md': '# an earlier report\n' },
-  },
-  { name: 'bench: external estimator without a command', cli: 'bench', args: ['estimate', '--data', 'DIR/done', '--pair', 'X1;θ', '--estimators', 'external'] },
-  { name: 'bench: PMI of two modalities', cli: 'bench', args: ['pmi', '--data', 'DIR/done', '--pair', 'X1;X2'] },
-  { name: 'bench: unknown regression model', cli: 'bench', args: ['regress', '--data', 'DIR/done', '--subsets', 'X1', '--models', 'forest'] },
+  ...firstRound,
+  ...signalsAndLocks,
+  ...overwrite,
+  ...indexAndSeeds,
+  ...pythonReader,
+  ...external,
+  ...latentsMemory,
+  ...fsAndCache,
+  ...parsing,
 ];
 
 /** A finished shard (the 'done' folder), a corrupted copy, and two datasets in one folder. */
@@ -260,36 +63,90 @@ function prepare(dir: string): void {
   stats([1, 0.5, 0.1, 1]);
 }
 
-const doneBytes = (dir: string) => readFileSync(join(dir, 'done', 'simple_fig1_DAG_0.npz'));
+/** Runs the command; kills it (a hang) past `timeoutMs`, or sends the case's signal. */
+function runCase(c: Case, args: string[], env: NodeJS.ProcessEnv): Promise<CaseResult & { timedOut: boolean }> {
+  const command = c.cli === 'python' ? bin.python : process.execPath;
+  const argv = c.cli === 'python' ? args : [bin[c.cli], ...args];
+  return new Promise((done) => {
+    const child = spawn(command, argv, { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let timedOut = false;
+    const limit = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, c.timeoutMs ?? 300_000);
+    const signal = c.signal ? setTimeout(() => child.kill(c.signal!.name), c.signal.afterMs) : undefined;
+    child.on('close', (status, sig) => {
+      clearTimeout(limit);
+      if (signal) clearTimeout(signal);
+      done({ status, signal: sig, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** A stack trace, a Python traceback, or a raw errno / JavaScript error class in the user's view. */
+function rawError(err: string): boolean {
+  return (
+    /^\s+at /m.test(err) ||
+    /Traceback \(most recent call last\)/.test(err) ||
+    /\b(TypeError|RangeError|ReferenceError|SyntaxError)\b/.test(err) ||
+    /\bE(NOENT|ACCES|ROFS|NOSPC|LOOP|NAMETOOLONG|ISDIR|NOTDIR|EXIST|PERM|BUSY|XDEV|NOTEMPTY|MFILE):/.test(err)
+  );
+}
 
 const list = process.argv.includes('--list');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const chosen = only ? CASES.filter((c) => c.name.includes(only)) : CASES;
 const base = mkdtempSync(join(tmpdir(), 'mmmi-bad-inputs-'));
-const counts = { clear: 0, stack: 0, silent: 0, lost: 0 };
+const counts: Record<Outcome, number> = { clear: 0, stack: 0, silent: 0, lost: 0, hang: 0, leak: 0 };
 const exits: Record<string, number> = {};
 try {
-  for (const c of CASES) {
+  for (const c of chosen) {
     const dir = join(base, String(CASES.indexOf(c)));
     mkdirSync(dir, { recursive: true });
     prepare(dir);
-    const before = doneBytes(dir);
     for (const [name, content] of Object.entries(c.files ?? {})) {
       const path = join(dir, name.replace('DIR/', ''));
       mkdirSync(join(path, '..'), { recursive: true });
       writeFileSync(path, typeof content === 'string' ? content.replaceAll('DIR', dir) : content);
     }
+    c.setup?.(dir);
+    const kept = ['done/simple_fig1_DAG_0.npz', ...(c.keep ?? [])].map((f) => ({
+      f,
+      bytes: existsSync(join(dir, f)) ? readFileSync(join(dir, f)) : undefined,
+    }));
     const sub = (s: string) => s.replaceAll('DIR', dir);
-    const env = { ...process.env, ...Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, sub(v)])) };
-    const r = spawnSync(process.execPath, [bin[c.cli], ...c.args.map(sub)], { encoding: 'utf8', env, timeout: 300_000, cwd: repo });
-    const err = `${r.stderr ?? ''}`;
-    const stack = /^\s+at .+:\d+:\d+\)?$/m.test(err) || /^\s+at /m.test(err);
-    let after: Buffer | undefined;
-    try {
-      after = doneBytes(dir);
-    } catch {
-      after = undefined;
+    const env = {
+      ...process.env,
+      PYTHONPATH: join(repo, 'packages/dataset-generation/python'),
+      ...Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, sub(v)])),
+    };
+    const r = await runCase(c, c.args.map(sub), env);
+    const err = r.stderr;
+    const lostFile = kept.find(({ f, bytes }) => {
+      try {
+        return !bytes || !readFileSync(join(dir, f)).equals(bytes);
+      } catch {
+        return true;
+      }
+    });
+    let kind: Outcome;
+    let why = '';
+    if (r.timedOut) [kind, why] = ['hang', `still running after ${(c.timeoutMs ?? 300_000) / 1000} s`];
+    else if (lostFile) [kind, why] = ['lost', `${lostFile.f} changed or removed`];
+    else if (rawError(err)) kind = 'stack';
+    else if (c.signal && r.status !== (c.signal.name === 'SIGINT' ? 130 : 143) && r.signal === null && r.status !== 2)
+      [kind, why] = ['leak', `exit ${r.status} after ${c.signal.name} (expected ${c.signal.name === 'SIGINT' ? 130 : 143})`];
+    else if (!c.expectOk && !c.signal && r.status === 0) kind = 'silent';
+    else if (c.expectOk && r.status !== 0) [kind, why] = ['silent', `exit ${r.status} where the command is valid`];
+    else {
+      const found = c.check?.(dir, r);
+      [kind, why] = found ? [found.outcome, found.why] : ['clear', ''];
     }
-    const lost = !after || !after.equals(before);
-    const kind = lost ? 'lost' : stack ? 'stack' : r.status === 0 ? 'silent' : 'clear';
     counts[kind]++;
     exits[String(r.status)] = (exits[String(r.status)] ?? 0) + 1;
     const line =
@@ -298,17 +155,18 @@ try {
         .split('\n')
         .filter((l) => !/^\s+at /.test(l))
         .pop() ?? '';
-    process.stdout.write(`${kind.padEnd(6)} ${c.cli.padEnd(8)} ${c.name}: exit ${r.status}${list || kind !== 'clear' ? ` — ${line.slice(0, 200)}` : ''}\n`);
-    rmSync(dir, { recursive: true, force: true });
+    const detail = why ? `${why}; ${line}` : line;
+    process.stdout.write(`${kind.padEnd(6)} ${c.cli.padEnd(8)} ${c.name}: exit ${r.status}${list || kind !== 'clear' ? ` — ${detail.slice(0, 240)}` : ''}\n`);
     chmodSync(base, 0o755);
+    spawnSync('chmod', ['-R', 'u+rwX', dir]);
+    rmSync(dir, { recursive: true, force: true });
   }
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
+const tally = (Object.entries(counts) as [Outcome, number][]).map(([k, n]) => `${n} ${k}`).join(', ');
 process.stdout.write(
-  `\n${CASES.length} cases: ${counts.clear} clear, ${counts.stack} stack traces, ${counts.silent} silent, ${counts.lost} lost; exit codes ${Object.entries(
-    exits,
-  )
+  `\n${chosen.length} cases: ${tally}; exit codes ${Object.entries(exits)
     .map(([code, n]) => `${code}: ${n}`)
-    .join(', ')} (2 the input is wrong, 1 the run failed)\n`,
+    .join(', ')} (2 the input is wrong, 1 the run failed, 130/143 stopped by a signal)\n`,
 );

@@ -149,12 +149,11 @@ try {
     }
     counts[kind]++;
     exits[String(r.status)] = (exits[String(r.status)] ?? 0) + 1;
-    const line =
-      err
-        .trim()
-        .split('\n')
-        .filter((l) => !/^\s+at /.test(l))
-        .pop() ?? '';
+    const lines = err
+      .trim()
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l));
+    const line = lines.find((l) => /\berror:/.test(l)) ?? lines.pop() ?? '';
     const detail = why ? `${why}; ${line}` : line;
     process.stdout.write(`${kind.padEnd(6)} ${c.cli.padEnd(8)} ${c.name}: exit ${r.status}${list || kind !== 'clear' ? ` — ${detail.slice(0, 240)}` : ''}\n`);
     chmodSync(base, 0o755);

@@ -17,7 +17,7 @@ import { expandArgumentFiles, type Token } from './argument-files.js';
 import { UsageError } from './errors.js';
 import { closestName } from './suggest.js';
 
-export type OptionKind = 'int' | 'float' | 'string' | 'boolean' | 'choice' | 'json' | 'jsonOrString' | 'floats' | 'ints';
+export type OptionKind = 'int' | 'float' | 'string' | 'name' | 'boolean' | 'choice' | 'json' | 'jsonOrString' | 'floats' | 'ints';
 
 export type ArgValue = number | string | boolean | unknown[] | Record<string, unknown> | null;
 
@@ -55,7 +55,7 @@ type KindValue<D> = D extends { kind: 'int' | 'float' }
     ? boolean
     : D extends { kind: 'choice'; choices: readonly (infer C)[] }
       ? C
-      : D extends { kind: 'string' }
+      : D extends { kind: 'string' | 'name' }
         ? string
         : D extends { kind: 'floats' | 'ints' }
           ? number[]
@@ -187,29 +187,24 @@ function convert(name: string, def: OptionDef, raws: string[], origin: string): 
 function convertKind(def: OptionDef, raws: string[], fail: (what: string) => UsageError): unknown {
   const raw = raws.join(' ');
   switch (def.kind) {
-    case 'int': {
-      if (!/^[+-]?\d+$/.test(raw)) throw fail('expected an integer');
-      return inRange(Number(raw), def, fail);
-    }
-    case 'float': {
-      const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw fail('expected a finite number');
-      return inRange(v, def, fail);
-    }
+    case 'int':
+      return inRange(integerOf(raw, fail, false), def, fail);
+    case 'float':
+      return inRange(decimalOf(raw, fail, false), def, fail);
     case 'floats':
     case 'ints': {
       const parts = raws.flatMap((r) => r.split(',')).filter((p) => p.trim() !== '');
-      const list = parts.map((p) => {
-        const v = Number(p);
-        if (!Number.isFinite(v) || (def.kind === 'ints' && !/^[+-]?\d+$/.test(p.trim())))
-          throw fail(`'${p}' is not ${def.kind === 'ints' ? 'an integer' : 'a finite number'}`);
-        return inRange(v, def, fail);
-      });
+      const list = parts.map((p) => inRange(def.kind === 'ints' ? integerOf(p.trim(), fail, true) : decimalOf(p.trim(), fail, true), def, fail));
       if (def.count !== undefined && list.length !== def.count) throw fail(`expected ${def.count} numbers, got ${list.length}`);
       return list;
     }
     case 'string':
       return raw;
+    case 'name': {
+      const problem = nameProblem(raw);
+      if (problem) throw fail(problem);
+      return raw;
+    }
     case 'boolean':
       if (!(raw in BOOLEAN_WORDS)) throw fail('expected true or false');
       return BOOLEAN_WORDS[raw];
@@ -231,6 +226,46 @@ function convertKind(def: OptionDef, raws: string[], fail: (what: string) => Usa
         return raw;
       }
   }
+}
+
+/** Decimal notation only: `Number` would also read 0x10, 0b1, 1_000 (no), Infinity and '' (as 0). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A decimal integer that a double holds exactly (|v| ≤ 2^53 − 1): beyond, digits would be lost silently. */
+function integerOf(text: string, fail: (what: string) => UsageError, inList: boolean): number {
+  if (!/^[+-]?\d+$/.test(text)) throw fail(inList ? `'${text}' is not an integer` : 'expected an integer');
+  const v = Number(text);
+  if (!Number.isSafeInteger(v)) throw fail(`'${text}' is too large: integers up to ${Number.MAX_SAFE_INTEGER} in magnitude`);
+  return v;
+}
+
+/** A finite number written in decimal (scientific notation allowed). */
+function decimalOf(text: string, fail: (what: string) => UsageError, inList: boolean): number {
+  const v = Number(text);
+  if (!DECIMAL.test(text)) {
+    if (text.trim() !== '' && Number.isFinite(v)) throw fail(`'${text}' is not written in decimal (for this value write ${v})`);
+    throw fail(inList ? `'${text}' is not a finite number` : 'expected a finite number');
+  }
+  if (!Number.isFinite(v)) throw fail(`'${text}' is not a finite number: beyond the range of a double`);
+  return v;
+}
+
+/** Longest name accepted: a file name of 255 bytes must also hold suffixes such as `_<job>.manifest.json.tmp`. */
+export const MAX_NAME_BYTES = 120;
+
+/**
+ * Why `text` cannot name a dataset, run or model (it becomes part of file names inside a
+ * chosen folder), or undefined when it can: non-empty, at most MAX_NAME_BYTES bytes, no path
+ * separator or traversal, no leading '.' (a hidden file), no control characters.
+ */
+export function nameProblem(text: string): string | undefined {
+  if (text.trim() === '') return 'a name cannot be empty';
+  if (/[/\\]/.test(text)) return 'a name cannot hold a path separator (/ or \\): choose the folder with its own flag';
+  if (text === '.' || text === '..' || text.startsWith('.')) return "a name cannot start with '.' (a hidden file, or a way out of the folder)";
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) return 'a name cannot hold control characters';
+  if (Buffer.byteLength(text) > MAX_NAME_BYTES) return `a name is at most ${MAX_NAME_BYTES} bytes (this one has ${Buffer.byteLength(text)})`;
+  return undefined;
 }
 
 function inRange(v: number, def: OptionDef, fail: (what: string) => UsageError): number {

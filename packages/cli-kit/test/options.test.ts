@@ -185,3 +185,83 @@ describe('help and suggestions', () => {
     expect(closestName('xyzzy', ['N_mod', 'N_u'])).toBeUndefined();
   });
 });
+
+describe('numbers are decimal, integers exact, names are names', () => {
+  it('refuses hexadecimal, binary, Infinity and empty text where a number is expected', () => {
+    for (const text of ['0x10', '0b1', '0o7']) expect(error(['--lr', text])).toMatch(/is not written in decimal \(for this value write \d+\)/);
+    for (const text of ['Infinity', '-Infinity', '1e', '.', '1_000', ' ']) expect(error(['--lr', text])).toMatch(/expected a finite number$/);
+    expect(error(['--lr', '1e999'])).toMatch(/beyond the range of a double/);
+    expect(error(['--betas', '0x1,0.5'])).toMatch(/'0x1' is not written in decimal/);
+    expect(parseOptions(['--lr', '2.5e-3'], TABLE).values.lr).toBe(0.0025);
+    expect(parseOptions(['--lr', '.5'], TABLE).values.lr).toBe(0.5);
+    expect(parseOptions(['--lr', '+3.'], TABLE).values.lr).toBe(3);
+  });
+
+  it('refuses integers a double cannot hold exactly, instead of rounding them', () => {
+    expect(error(['--batch_size', '9007199254740993'])).toMatch(/too large/);
+    expect(error(['--labels', '1,99999999999999999999'])).toMatch(/too large/);
+    expect(parseOptions(['--batch_size', String(Number.MAX_SAFE_INTEGER)], TABLE).values.batch_size).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("a 'name' is non-empty, bounded, without separators, traversal, a leading dot or control characters", () => {
+    const table = { dataset_name: { kind: 'name', help: 'a name' } } as const satisfies OptionTable;
+    const refused = (text: string) => {
+      try {
+        parseOptions(['--dataset_name', text], table);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return (e as Error).message;
+      }
+      throw new Error(`accepted ${JSON.stringify(text)}`);
+    };
+    expect(refused('')).toMatch(/empty/);
+    expect(refused('   ')).toMatch(/empty/);
+    expect(refused('../escape')).toMatch(/separator/);
+    expect(refused('a/b')).toMatch(/separator/);
+    expect(refused('a\\b')).toMatch(/separator/);
+    expect(refused('..')).toMatch(/start with '\.'/);
+    expect(refused('.hidden')).toMatch(/start with '\.'/);
+    expect(refused('tab\there')).toMatch(/control/);
+    expect(refused('x'.repeat(121))).toMatch(/at most 120 bytes/);
+    expect(refused('é'.repeat(61))).toMatch(/this one has 122/);
+    expect(parseOptions(['--dataset_name', 'simple_fig1-DAG.v2 ρ'], table).values.dataset_name).toBe('simple_fig1-DAG.v2 ρ');
+  });
+});
+
+describe('argument file encodings and line ends', () => {
+  const utf16 = (text: string, bigEndian: boolean) => {
+    const le = Buffer.from(text, 'utf16le');
+    if (!bigEndian) return Buffer.concat([Buffer.from([0xff, 0xfe]), le]);
+    const be = Buffer.alloc(le.length);
+    for (let i = 0; i < le.length; i += 2) [be[i], be[i + 1]] = [le[i + 1], le[i]];
+    return Buffer.concat([Buffer.from([0xfe, 0xff]), be]);
+  };
+
+  it('reads UTF-16 (either byte order, with its mark), UTF-8 with a mark, and CR, CRLF or LF line ends alike', () => {
+    const dir = tmp();
+    const text = '# a comment\r\n--batch_size 4\r\n--lr 0.5\r\n';
+    const files: Record<string, Buffer> = {
+      'le.txt': utf16(text, false),
+      'be.txt': utf16(text, true),
+      'bom8.txt': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]),
+      'cr.txt': Buffer.from(text.replaceAll('\r\n', '\r')),
+      'lf.txt': Buffer.from(text.replaceAll('\r\n', '\n')),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      writeFileSync(join(dir, name), bytes);
+      const parsed = parseOptions([`@${join(dir, name)}`], TABLE);
+      expect([name, parsed.values.batch_size, parsed.values.lr]).toEqual([name, 4, 0.5]);
+      expect(parsed.sources.lr).toMatch(/:3$/);
+    }
+  });
+
+  it('refuses UTF-16 without a byte-order mark, binary content and invalid UTF-8, saying how to fix it', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'nobom.txt'), Buffer.from('--batch_size 4\n', 'utf16le'));
+    writeFileSync(join(dir, 'binary.txt'), Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48]));
+    writeFileSync(join(dir, 'latin1.txt'), Buffer.from('--lr 0.5 \xe9\n', 'latin1'));
+    expect(error([`@${join(dir, 'nobom.txt')}`])).toMatch(/UTF-16 without a byte-order mark.*iconv -f UTF-16LE/);
+    expect(error([`@${join(dir, 'binary.txt')}`])).toMatch(/not a text file/);
+    expect(error([`@${join(dir, 'latin1.txt')}`])).toMatch(/not valid UTF-8/);
+  });
+});

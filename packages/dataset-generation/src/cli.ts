@@ -25,7 +25,7 @@ const VERIFY_FLAGS = {
 } as const satisfies OptionTable;
 
 const INDEX_FLAGS = {
-  dataset_name: { kind: 'string', help: 'the dataset to index, when the folder holds several' },
+  dataset_name: { kind: 'name', help: 'the dataset to index, when the folder holds several' },
 } as const satisfies OptionTable;
 
 const USAGE = `usage: mmmi-generate @args.txt [flags]

@@ -121,6 +121,9 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
   if (transform && checkpointPath) {
     throw new InputError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
   }
+  const numJobs = v.num_jobs as number | undefined;
+  if (numJobs !== undefined && jobId >= numJobs)
+    throw new InputError(`--job_id ${jobId} with --num_jobs ${numJobs}: job ids of an array of ${numJobs} run from 0 to ${numJobs - 1}`);
   const sharedStream = v.shared_sample_stream === true;
   if (!sharedStream && jobId >= MAX_JOB_STREAMS)
     throw new InputError(`--job_id ${jobId}: each job id draws its own stream of the sample seed, for job ids below ${MAX_JOB_STREAMS}`);

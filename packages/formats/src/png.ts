@@ -8,6 +8,7 @@
  * 16-bit modes instead. Gamma/colour-profile chunks are ignored, as PIL does.
  */
 import { PNG } from 'pngjs';
+import { crc32 } from './crc32.js';
 import { checkRgb, type RgbImage } from './rgb.js';
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -39,8 +40,32 @@ function withoutColorKey(bytes: Uint8Array): Uint8Array {
   return found ? Buffer.concat(keep) : bytes;
 }
 
-/** Throws pngjs's own Error on malformed input; the caller adds the file name. */
+/**
+ * Why the chunk structure of a PNG is broken, in the user's terms, or undefined when it is
+ * whole: pngjs reports a truncated file as "There are some read requests waiting on finished
+ * stream", which names neither the truncation nor the fix. Checks the signature, that every
+ * chunk lies inside the file with a matching CRC-32, and that IEND is reached.
+ */
+export function pngStructureProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return 'not a PNG file (its first 8 bytes are not the PNG signature)';
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let off = 8; ; ) {
+    if (off + 12 > bytes.length) return `the file is truncated: it ends at byte ${bytes.length} before the IEND chunk (copy it again, or re-export it)`;
+    const length = view.getUint32(off, false);
+    const type = String.fromCharCode(...bytes.subarray(off + 4, off + 8));
+    const end = off + 12 + length;
+    if (end > bytes.length) return `the file is truncated: its ${type} chunk needs ${end} bytes and the file has ${bytes.length} (copy it again, or re-export it)`;
+    const stored = view.getUint32(end - 4, false);
+    if (crc32(bytes.subarray(off + 4, end - 4)) !== stored) return `its ${type} chunk at byte ${off} is corrupt (CRC-32 mismatch)`;
+    if (type === 'IEND') return undefined;
+    off = end;
+  }
+}
+
+/** Throws on malformed input (the structure in our words, the rest in pngjs's); the caller adds the file name. */
 export function decodePngRgb(bytes: Uint8Array): RgbImage {
+  const problem = pngStructureProblem(bytes);
+  if (problem) throw new Error(problem);
   const input = withoutColorKey(bytes);
   const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   // skipRescale keeps 16-bit samples as a Uint16Array, so we choose the 8-bit rounding.

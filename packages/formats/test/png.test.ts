@@ -142,3 +142,26 @@ describe.skipIf(!existsSync(ANCHORS))('anchor templates (the paper’s 32×32 pa
     for (const f of files) expect(hex(readImageRgbSync(f).data), f).toBe(got[f].hex);
   });
 });
+
+describe('broken PNG files are named for what is wrong with them', () => {
+  const whole = encodePng(testImage(8, 8));
+  const decodeError = (bytes: Uint8Array) => {
+    try {
+      decodeImageRgb(bytes, 'a.png');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('decoded');
+  };
+
+  it('a truncated file says so, with its length, at any cut', () => {
+    for (const cut of [20, 40, whole.length - 30, whole.length - 4]) expect(decodeError(whole.subarray(0, cut))).toMatch(new RegExp(`truncated.*${cut}`));
+  });
+
+  it('a flipped byte is a CRC mismatch of the chunk that holds it; a GIF is named as one', () => {
+    const bytes = Uint8Array.from(whole);
+    bytes[45] ^= 0xff;
+    expect(decodeError(bytes)).toMatch(/IDAT chunk at byte \d+ is corrupt \(CRC-32 mismatch\)/);
+    expect(decodeError(new TextEncoder().encode('GIF89a……………………'))).toMatch(/GIF images are not supported/);
+  });
+});

@@ -10,7 +10,7 @@ export const REFERENCE_FLAGS: OptionTable = {
   dataset_size: { kind: 'int', min: 1, help: 'number of samples (draws of all modalities) in this job' },
   batch_size: { kind: 'int', min: 1, help: 'images per batch (each draw is N_mod images)' },
   labels: { kind: 'json', help: 'class of each modality, e.g. [1,6]' },
-  dataset_name: { kind: 'string', help: 'output file prefix' },
+  dataset_name: { kind: 'name', help: 'output file prefix' },
   dataset_loc: { kind: 'string', help: 'output folder' },
   checkpoint_path: { kind: 'string', help: 'flow checkpoint file or registry name' },
   timestep_size: { kind: 'int', min: 1, help: 'batches between progress log lines' },

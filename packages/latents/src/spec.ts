@@ -174,6 +174,8 @@ function labelsFlag(values: Record<string, ArgValue | undefined>, nMod: number):
   }
   v.forEach((x, i) => {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) fail(`--labels: entry ${i} (${describe(x)}) is not a class index (integer ≥ 0)`);
+    // the shards store labels as int32: a larger index would wrap to another class
+    if (x > 2 ** 31 - 1) fail(`--labels: entry ${i} (${describe(x)}) is beyond the int32 the dataset files store labels in`);
   });
   return v as number[];
 }

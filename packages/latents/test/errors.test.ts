@@ -74,6 +74,11 @@ describe('specification errors name the flag and the expected shape', () => {
     await expect(build('--labels', '[1,6,2]')).rejects.toThrow(/--labels .*N_mod = 2/);
   });
 
+  it('labels beyond the int32 the shards store them in (they would wrap to another class)', async () => {
+    await expect(build('--labels', '[1,4294967297]')).rejects.toThrow(/--labels: entry 1 \(4294967297\) is beyond the int32/);
+    await expect(build('--labels', '[1,1e20]')).rejects.toThrow(/entry 1 .*beyond the int32/);
+  });
+
   it('wrong matrix shapes', async () => {
     await expect(build('--DAG_ul', '[[1,0],[0,1],[1,1]]')).rejects.toThrow(/--DAG_ul .*expected shape \(N_mod, N_u\) = \(2, 2\), got \(3, 2\)/);
     await expect(build('--DAG_theta', '[[1],[1,0]]')).rejects.toThrow(/--DAG_theta .*expected shape \(N_mod, N_u_theta\) = \(2, 1\)/);

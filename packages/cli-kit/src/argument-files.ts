@@ -93,7 +93,6 @@ export function decodeArgumentFile(bytes: Buffer, path: string): string {
     );
   }
   const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD'))
-    throw new UsageError(`argument file @${path} is not valid UTF-8: save it as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)`);
+  if (text.includes('\uFFFD')) throw new UsageError(`argument file @${path} is not valid UTF-8: save it as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)`);
   return text;
 }

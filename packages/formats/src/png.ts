@@ -49,12 +49,13 @@ function withoutColorKey(bytes: Uint8Array): Uint8Array {
 export function pngStructureProblem(bytes: Uint8Array): string | undefined {
   if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return 'not a PNG file (its first 8 bytes are not the PNG signature)';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let off = 8; ; ) {
+  for (let off = 8; ;) {
     if (off + 12 > bytes.length) return `the file is truncated: it ends at byte ${bytes.length} before the IEND chunk (copy it again, or re-export it)`;
     const length = view.getUint32(off, false);
     const type = String.fromCharCode(...bytes.subarray(off + 4, off + 8));
     const end = off + 12 + length;
-    if (end > bytes.length) return `the file is truncated: its ${type} chunk needs ${end} bytes and the file has ${bytes.length} (copy it again, or re-export it)`;
+    if (end > bytes.length)
+      return `the file is truncated: its ${type} chunk needs ${end} bytes and the file has ${bytes.length} (copy it again, or re-export it)`;
     const stored = view.getUint32(end - 4, false);
     if (crc32(bytes.subarray(off + 4, end - 4)) !== stored) return `its ${type} chunk at byte ${off} is corrupt (CRC-32 mismatch)`;
     if (type === 'IEND') return undefined;

@@ -6,12 +6,14 @@
  * MI table, so that readers (DatasetReader here, python/mmmi_dataset.py) serve the whole
  * dataset by global index. Built only from shards that pass `verify` (sha256, arrays,
  * distinct streams); shards of another dataset in the folder are an error naming them.
+ * So is any manifest in the folder that cannot be read as ours (truncated, foreign, missing
+ * fields): it may be one of the dataset's shards, and an index without it would be wrong.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetFingerprint, firstStream, writeJsonAtomic, type Manifest } from './manifest.js';
+import { datasetFingerprint, firstStream, MANIFEST_FORMAT, writeJsonAtomic, type Manifest } from './manifest.js';
 import { verifyFolder } from './verify.js';
-import { InputError } from '@mmmi/cli-kit';
+import { InputError, unreachableReason } from '@mmmi/cli-kit';
 
 export const INDEX_FORMAT = 'mmmi-dataset-index/1';
 
@@ -39,14 +41,64 @@ export class IndexError extends Error {
 export const indexPath = (folder: string, dataset: string) => join(folder, `${dataset}.index.json`);
 
 /**
+ * Every `*.manifest.json` of the folder, parsed and checked to be one of ours with the fields
+ * the index reads; the first that is not is an InputError naming the file, the cause and the fix.
+ */
+function readManifests(folder: string): Map<string, Manifest> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new InputError(
+      unreachableReason(folder) ??
+        `${folder} is not a folder of shards (${existsSync(folder) ? 'it is a file: give the folder that holds the shards' : 'no such folder'})`,
+    );
+  const out = new Map<string, Manifest>();
+  const fix = 'move it out of the folder, or rerun the job that wrote it to write it again';
+  for (const name of readdirSync(folder)
+    .filter((n) => n.endsWith('.manifest.json'))
+    .sort()) {
+    const path = join(folder, name);
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      const why =
+        e instanceof SyntaxError
+          ? `not valid JSON, perhaps truncated (${e.message})`
+          : `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+      throw new InputError(`${path}: ${why}; ${fix}`, { cause: e });
+    }
+    const problem = manifestProblem(value);
+    if (problem) throw new InputError(`${path}: ${problem}; ${fix}`);
+    out.set(name, value as Manifest);
+  }
+  return out;
+}
+
+/** Why a parsed JSON value is not a shard manifest the index can use (null when it is). */
+function manifestProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a shard manifest (not a JSON object)';
+  const m = value as Partial<Manifest>;
+  if (m.format !== MANIFEST_FORMAT) return `not a shard manifest of this toolkit (format ${JSON.stringify(m.format)}, expected ${MANIFEST_FORMAT})`;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+  const missing = [
+    !(isObject(m.file) && typeof m.file!.name === 'string' && Number.isInteger(m.file!.bytes) && typeof m.file!.sha256 === 'string') && 'file',
+    !Number.isInteger(m.count) && 'count',
+    !isObject(m.arrays) && 'arrays',
+    !isObject(m.arguments) && 'arguments',
+    !(isObject(m.seeds) && Number.isInteger(m.seeds!.job_id) && Number.isFinite(m.seeds!.sample_seed)) && 'seeds',
+    !(isObject(m.map) && typeof m.map!.name === 'string') && 'map',
+    !(isObject(m.latent) && Number.isInteger(m.latent!.n_mod) && Number.isInteger(m.latent!.mod_dim)) && 'latent',
+  ].filter((f): f is string => typeof f === 'string');
+  return missing.length ? `a shard manifest without valid ${missing.join(', ')} (damaged or written by another program)` : null;
+}
+
+/**
  * Checks the folder's shards of `dataset` (default: the only dataset there) and writes their
  * index; returns it. `expectJobs`: the job ids 0 … n − 1 must all be there.
  */
 export async function buildIndex(folder: string, options: { dataset?: string; expectJobs?: number } = {}): Promise<{ index: DatasetIndex; path: string }> {
+  const parsed = readManifests(folder);
   const report = await verifyFolder(folder);
-  const manifests = report.shards
-    .filter((s) => s.manifest)
-    .map((s) => ({ report: s, m: JSON.parse(readFileSync(join(folder, s.manifest), 'utf8')) as Manifest }));
+  const manifests = report.shards.filter((s) => parsed.has(s.manifest)).map((s) => ({ report: s, m: parsed.get(s.manifest)! }));
   const names = [...new Set(manifests.map(({ m }) => String(m.arguments.dataset_name ?? 'dataset_test')))];
   const dataset = options.dataset ?? (names.length === 1 ? names[0] : undefined);
   if (!dataset)
@@ -55,7 +107,9 @@ export async function buildIndex(folder: string, options: { dataset?: string; ex
   if (!mine.length) throw new InputError(`${folder} holds no shard of dataset '${dataset}' (it holds ${names.join(', ') || 'none'})`);
   const failed = mine.filter(({ report: r }) => !r.ok);
   if (failed.length)
-    throw new IndexError(`shards that fail verify: ${failed.map(({ report: r }) => `${r.file || r.manifest} (${r.problems.join('; ')})`).join(', ')}`);
+    throw new IndexError(
+      `${folder}: shards that fail verify: ${failed.map(({ report: r }) => `${r.file || r.manifest} (${r.problems.join('; ')})`).join(', ')}; restore them or rerun their jobs, then index again`,
+    );
   const fingerprint = datasetFingerprint(mine[0].m);
   const other = mine.filter(({ m }) => datasetFingerprint(m) !== fingerprint);
   if (other.length) {

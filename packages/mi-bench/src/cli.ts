@@ -49,6 +49,15 @@ const ESTIMATE_FLAGS = {
     valueName: '"<program> <args…>"',
     help: 'the external estimator: run as <program> <args…> <x.npy> <y.npy>, prints the MI in nats',
   },
+  external_timeout: {
+    kind: 'float',
+    min: 0,
+    minExclusive: true,
+    max: 2147483,
+    default: 600,
+    valueName: '<seconds>',
+    help: 'the external estimator is stopped, with what it started, after this many seconds of one estimate',
+  },
   steps: { kind: 'int', min: 1, default: 1000, help: '(variational) Adam steps of each critic, early stopping on held-out batches' },
   backend: { kind: 'string', help: '(variational) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
@@ -193,6 +202,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
           seeds: o.seeds,
           fitDraws: o.fit_draws,
           externalCommand: o.external_command === undefined ? undefined : splitCommand(o.external_command),
+          externalTimeoutSeconds: o.external_timeout,
           estimatorOptions: Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, { steps: o.steps, backend: o.backend }])),
           command: commandLine('mmmi-bench', argv),
           stream: io.progressStream,

@@ -3,10 +3,12 @@
  * loader) and the exact latent structure its manifest records, from which every truth the
  * harness compares against is computed. Accepts what a user has at hand: a dataset folder,
  * a dataset index (`<name>.index.json`) or one shard (`.npz` with its manifest beside it).
+ * Every shard read is held to the record the truth comes from: through an index, its size and
+ * sha256 against the index (DatasetReader); a lone shard, its sha256 against its manifest.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { InputError } from '@mmmi/cli-kit';
+import { InputError, unreachableReason } from '@mmmi/cli-kit';
 import { DatasetReader, ShardReader, type Manifest, type ShardBatch } from '@mmmi/dataset-generation';
 import { structureFromDescription, type LatentStructure, type StructureDescription } from '@mmmi/latents';
 
@@ -54,7 +56,7 @@ function mapName(m: Manifest): string {
 
 /** Resolves a folder to the one index or the one shard in it, naming what to do otherwise. */
 function resolveSource(path: string): { kind: 'index' | 'shard'; file: string } {
-  if (!existsSync(path)) throw new InputError(`${path}: no such dataset folder, index or shard`);
+  if (!existsSync(path)) throw new InputError(unreachableReason(path, { what: '--data' }) ?? `${path}: no such dataset folder, index or shard`);
   if (statSync(path).isFile()) {
     if (path.endsWith('.index.json')) return { kind: 'index', file: path };
     if (path.endsWith('.npz')) return { kind: 'shard', file: path };
@@ -82,7 +84,8 @@ export async function openDataset(path: string): Promise<BenchDataset> {
     const structure = structureOf(manifest, manifestPath);
     let reader: ShardReader;
     try {
-      reader = await ShardReader.open(file);
+      // 'full': the shard's sha256 against the manifest the truth comes from, before a draw is read
+      reader = await ShardReader.open(file, { check: 'full' });
     } catch (e) {
       throw new InputError(`${file}: ${(e as Error).message}`, { cause: e });
     }
@@ -111,9 +114,14 @@ export async function openDataset(path: string): Promise<BenchDataset> {
   const manifestPath = join(file, '..', first.manifest);
   const manifest = readManifest(manifestPath);
   const structure = structureOf(manifest, manifestPath);
-  const probe = await ShardReader.open(join(file, '..', first.file), { check: 'none' });
-  const hasNoise = probe.hasNoise;
-  await probe.close();
+  // the first shard is held to the index here (size, sha256), before any estimate; the others on their first use
+  let hasNoise: boolean;
+  try {
+    hasNoise = await data.hasNoise();
+  } catch (e) {
+    await data.close();
+    throw e instanceof InputError ? e : new InputError(`${file}: ${(e as Error).message}`, { cause: e });
+  }
   return {
     name: data.index.dataset,
     source: path,

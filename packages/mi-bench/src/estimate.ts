@@ -2,8 +2,9 @@
  * `mmmi-bench estimate`: every named estimator on every pair, feature kind, sample size and
  * seed of one dataset, each estimate beside the exact MI of the pair.
  *
- * A seed picks n draws at random from the loaded pool (and, for PCA features, a disjoint set
- * of up to `fitDraws` draws to fit the projection on). Conditional pairs are estimated by the
+ * A seed picks n draws at random from its share of the loaded pool (and, for PCA features, a
+ * disjoint set of up to `fitDraws` draws to fit the projection on): see drawLayout for how the
+ * seeds' samples stay independent, whatever the features. Conditional pairs are estimated by the
  * chain rule, I(A; B | C) = I(A; B, C) − I(A; C), from two estimates on the same draws; their
  * errors are correlated in an unknown way, so such a row has no standard error.
  */
@@ -12,7 +13,7 @@ import { mulberry32, permutation, type MiEstimate, type Pca } from '@mmmi/estima
 import { union, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
-import { pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
+import { checkFeatureSize, pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
 import { isEmptyGroup, modalitiesRead, parsePair, type MiPair } from './pairs.js';
 import { loadPool, type DrawPool, type Source } from './pool.js';
 import type { EstimateRow } from './results.js';
@@ -50,7 +51,50 @@ export function subsample(poolCount: number, n: number, seed: number, fitCount: 
   return { rows, fitRows };
 }
 
-/** The dimension an estimator sees of a group under a feature kind. */
+/**
+ * Which draws the seeds read. Draws are i.i.d., so disjoint sets of them are independent
+ * samples: when the dataset holds `seeds` blocks of B = (largest n + fit draws), the pool is
+ * those seeds·B draws and seed s reads block s alone (at every n), so no two seeds share a
+ * draw. Otherwise (`block` null) the pool is the whole dataset and each seed draws its own
+ * random subset of it, overlapping the others': the spread across seeds then understates the
+ * sampling error (by about the finite-population factor 1 − n/count in variance), and at
+ * n = count every seed reads the same draws, so that spread is the estimators' own randomness
+ * alone. `notes` says so, in words, for the run's log.
+ */
+export interface DrawLayout {
+  /** Draws loaded: the first poolCount of the dataset. */
+  poolCount: number;
+  /** Draws per seed's block when the seeds are disjoint, else null (every seed samples the whole pool). */
+  block: number | null;
+  notes: string[];
+}
+
+export function drawLayout(count: number, seeds: number, sizes: readonly number[], fitDraws: number, source = 'the dataset'): DrawLayout {
+  const maxN = Math.max(...sizes);
+  const block = maxN + fitDraws;
+  if (seeds * block <= count) return { poolCount: seeds * block, block, notes: [] };
+  const notes: string[] = [];
+  if (seeds > 1) {
+    const fit = fitDraws > 0 ? ` + ${fitDraws} PCA fit draws` : '';
+    notes.push(
+      `note: the seeds share draws: ${seeds} independent seeds need ${seeds} × (${maxN}${fit}) = ${seeds * block} draws and ${source} has ${count}; each seed draws its own sample from all ${count}, overlapping the others, so the spread across seeds understates the sampling error (fewer --seeds, a smaller --n or more draws make them independent)`,
+    );
+    const full = sizes.filter((n) => n >= count);
+    if (full.length)
+      notes.push(`note: at n = ${count} every seed reads all ${count} draws: the spread across seeds there is the estimators' own randomness only`);
+  }
+  return { poolCount: count, block: null, notes };
+}
+
+/** The draws seed `seed` reads at size n: within its block when the seeds are disjoint, else from the whole pool. */
+export function seedDraws(layout: DrawLayout, n: number, seed: number, fitCount: number): { rows: Int32Array; fitRows: Int32Array } {
+  if (layout.block === null) return subsample(layout.poolCount, n, seed, fitCount);
+  const start = seed * layout.block;
+  const { rows, fitRows } = subsample(layout.block, n, seed, fitCount);
+  return { rows: rows.map((r) => r + start), fitRows: fitRows.map((r) => r + start) };
+}
+
+/** The dimension an estimator sees of a group under a feature kind (checkFeatureSize refuses a k above the raw dimension). */
 export function featureDim(g: Group, spec: FeatureSpec, modDim: number): number {
   const raw = g.mods.length * modDim;
   return (g.mods.length === 0 ? 0 : spec.pca !== null && spec.pca < raw ? spec.pca : raw) + (g.theta ? 1 : 0);
@@ -70,7 +114,7 @@ interface Plan {
   entries: EstimatorEntry[];
   specs: FeatureSpec[];
   sizes: number[];
-  poolCount: number;
+  layout: DrawLayout;
   fitDraws: number;
 }
 
@@ -100,7 +144,16 @@ export function planEstimates(data: BenchDataset, o: EstimateOptions): Plan {
               throw new InputError(`${e.name} on ${p.label}: its CNN critic reads raw images (--features pixels or latents), with θ alone on a side`);
           }
   const fitDraws = specs.some((s) => s.pca !== null) ? (o.fitDraws ?? 2000) : 0;
-  return { pairs, entries, specs, sizes, poolCount: Math.min(data.count, maxN + fitDraws), fitDraws };
+  const layout = drawLayout(data.count, o.seeds, sizes, fitDraws, data.source);
+  for (const p of pairs)
+    for (const s of specs)
+      for (const t of terms(p))
+        for (const g of [t.a, t.b])
+          for (const n of sizes) {
+            const fitN = Math.min(fitDraws, (layout.block ?? layout.poolCount) - n);
+            checkFeatureSize(s, g, data.modDim, { n, fitN, label: p.label });
+          }
+  return { pairs, entries, specs, sizes, layout, fitDraws };
 }
 
 export const estimateCount = (plan: Plan, seeds: number): number => plan.pairs.length * plan.specs.length * plan.sizes.length * seeds * plan.entries.length;
@@ -112,7 +165,7 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
   const pool = async (source: Source) => {
     let p = pools.get(source);
     if (!p) {
-      p = await loadPool(data, plan.poolCount, modalitiesRead(plan.pairs), source);
+      p = await loadPool(data, plan.layout.poolCount, modalitiesRead(plan.pairs), source);
       pools.set(source, p);
     }
     return p;
@@ -131,7 +184,7 @@ export async function runEstimates(data: BenchDataset, o: EstimateOptions): Prom
             return !row;
           });
           if (todo.length === 0) continue;
-          const { rows: idx, fitRows } = subsample(draws.count, n, seed, plan.fitDraws);
+          const { rows: idx, fitRows } = seedDraws(plan.layout, n, seed, plan.fitDraws);
           const sides = terms(pair).map((t) => ({ ...t, ...pairedFeatures(draws, t.a, t.b, spec, idx, fitRows, { drawsKey: `${n}|${seed}`, fits }) }));
           const features = sides.some((s) => s.pcaInSample) ? `${spec.text}${IN_SAMPLE}` : spec.text;
           for (const entry of todo) {

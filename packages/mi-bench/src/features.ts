@@ -11,7 +11,7 @@
  */
 import { InputError } from '@mmmi/cli-kit';
 import { fitPca, project, type PairedSamples, type Pca } from '@mmmi/estimators';
-import type { Group } from '@mmmi/latents';
+import { groupLabel, type Group } from '@mmmi/latents';
 import type { DrawPool, Source } from './pool.js';
 
 export interface FeatureSpec {
@@ -29,6 +29,29 @@ export function parseFeatures(text: string): FeatureSpec {
   const k = m[2] ?? m[3];
   if (k !== undefined && !(Number(k) >= 1)) throw new InputError(`--features ${text}: PCA needs at least one component`);
   return { text: text.trim(), source: (m[1] as Source | undefined) ?? 'pixels', pca: k === undefined ? null : Number(k) };
+}
+
+/**
+ * Refuses PCA features larger than what they reduce, before any draw is read, rather than run
+ * them under a name they do not have: k components of a group of D = |mods|·d values need
+ * k ≤ D (at k = D the values are kept as they are: a full PCA is a rotation and loses nothing),
+ * and a fit on more than k draws (the fit split, or the n estimation draws themselves when the
+ * split holds fewer than 4k: sideFeatures).
+ */
+export function checkFeatureSize(spec: FeatureSpec, group: Group, modDim: number, at: { n: number; fitN: number; label: string }): void {
+  if (spec.pca === null || group.mods.length === 0) return;
+  const k = spec.pca;
+  const raw = group.mods.length * modDim;
+  const prefix = spec.source === 'latents' ? 'latents:' : '';
+  if (k > raw)
+    throw new InputError(
+      `--features ${spec.text} on ${at.label}: ${k} components of ${groupLabel(group)}, which has ${raw} values per draw; use at most ${prefix}pca${raw}, or ${spec.source} for the values as they are`,
+    );
+  const fitN = at.fitN < 4 * k ? at.n : at.fitN;
+  if (k > fitN - 1)
+    throw new InputError(
+      `--features ${spec.text} on ${at.label} at n = ${at.n}: ${k} components need more than ${fitN} draws to fit; use fewer components or a larger --n`,
+    );
 }
 
 /** The group's modality values for the given draws, float64, row-major (rows.length × |mods|·d). */
@@ -81,6 +104,10 @@ export function sideFeatures(
   if (group.mods.length > 0) {
     modValues = gatherModalities(pool, group.mods, rows);
     modDim = group.mods.length * pool.modDim;
+    if (spec.pca !== null && spec.pca > modDim)
+      throw new InputError(
+        `--features ${spec.text}: ${spec.pca} components of ${groupLabel(group)}, which has ${modDim} values per draw; use at most pca${modDim}`,
+      );
     if (spec.pca !== null && spec.pca < modDim) {
       const k = spec.pca;
       pcaInSample = fitRows.length < 4 * k;

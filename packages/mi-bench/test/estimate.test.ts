@@ -85,6 +85,21 @@ describe('runEstimates', () => {
     expect(() => planEstimates(identity, { ...base, pairs: [] })).toThrow(InputError);
   });
 
+  it('refuses a feature spec larger than the data rather than run it under its name', () => {
+    const base = { pairs: ['X1;θ'], estimators: ['gaussian'], features: ['pca50'], sizes: [500], seeds: 1 };
+    expect(() => planEstimates(identity, base)).toThrow(
+      /--features pca50 on I\(X_1; θ\): 50 components of X_1, which has 16 values per draw; use at most pca16, or pixels for the values as they are/,
+    );
+    expect(() => planEstimates(identity, { ...base, features: ['latents:pca17'] })).toThrow(/use at most latents:pca16, or latents/);
+    // more components than fit draws (the fit split is under 4k, so the n draws themselves): refused before reading
+    expect(() => planEstimates(identity, { ...base, estimators: ['ksg1'], features: ['pca16'], sizes: [12], fitDraws: 0 })).toThrow(
+      /--features pca16 on I\(X_1; θ\) at n = 12: 16 components need more than 12 draws to fit/,
+    );
+    // k = D keeps every value (a full PCA loses nothing); two modalities hold 32 values
+    expect(() => planEstimates(identity, { ...base, features: ['pca16'] })).not.toThrow();
+    expect(() => planEstimates(identity, { ...base, pairs: ['X1,X2;θ'], features: ['pca20'] })).not.toThrow();
+  });
+
   it('refuses a folder without a dataset, naming it', async () => {
     await expect(openDataset(empty)).rejects.toThrow(/no dataset shard/);
     await expect(openDataset('/nonexistent/folder')).rejects.toThrow(/no such dataset folder/);

@@ -9,14 +9,19 @@ import { startJournaledRun } from './journaled-run.js';
 import { writeEstimateReport, type ReportFiles } from '../report/index.js';
 import type { EstimateRow } from '../results.js';
 
-export type EstimateCommand = Omit<EstimateOptions, 'progress' | 'onRow' | 'onDetails' | 'done'> & ReportCommandBase;
+export type EstimateCommand = Omit<EstimateOptions, 'progress' | 'onRow' | 'onDetails' | 'done'> &
+  ReportCommandBase & {
+    /** Seconds before an external estimator is stopped (its default when absent). */
+    externalTimeoutSeconds?: number;
+  };
 
 export async function estimateCommand(c: EstimateCommand): Promise<{ rows: EstimateRow[]; report: ReportFiles }> {
   const say = c.say ?? (() => {});
   const data = await openDataset(c.data);
   try {
     const plan = planEstimates(data, c);
-    prepareOutputFolder(c.out, c.overwrite);
+    prepareOutputFolder(c.out, c.overwrite, { '--data': c.data });
+    for (const note of plan.layout.notes) say(note);
     if (!data.miExactInImages)
       say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly (a scaling that quantises); the truth holds for the latents only`);
     const options: EstimateOptions = {
@@ -41,6 +46,8 @@ export async function estimateCommand(c: EstimateCommand): Promise<{ rows: Estim
     });
     const rows = await runEstimates(data, {
       ...options,
+      // the time-out changes no result: kept out of the journal's options, so a rerun with a longer one resumes
+      estimatorOptions: { ...options.estimatorOptions, external: { timeoutSeconds: c.externalTimeoutSeconds, timeoutName: '--external_timeout' } },
       progress,
       done: journal,
       onRow: (r) => {

@@ -3,13 +3,13 @@
  * seed of one dataset, each estimate beside the exact MI of the pair.
  *
  * A seed picks n draws at random from its share of the loaded pool (and, for PCA features, a
- * disjoint set of up to `fitDraws` draws to fit the projection on): see drawLayout for how the
+ * disjoint set of up to `fitDraws` draws to fit the projection on): see drawLayout (seed-draws.ts) for how the
  * seeds' samples stay independent, whatever the features. Conditional pairs are estimated by the
  * chain rule, I(A; B | C) = I(A; B, C) − I(A; C), from two estimates on the same draws; their
  * errors are correlated in an unknown way, so such a row has no standard error.
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
-import { mulberry32, permutation, type MiEstimate, type Pca } from '@mmmi/estimators';
+import type { MiEstimate, Pca } from '@mmmi/estimators';
 import { union, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
@@ -17,6 +17,9 @@ import { checkFeatureSize, pairedFeatures, parseFeatures, type FeatureSpec } fro
 import { isEmptyGroup, modalitiesRead, parsePair, type MiPair } from './pairs.js';
 import { loadPool, type DrawPool, type Source } from './pool.js';
 import type { EstimateRow } from './results.js';
+import { drawLayout, seedDraws, type DrawLayout } from './seed-draws.js';
+
+export { drawLayout, seedDraws, subsample, type DrawLayout } from './seed-draws.js';
 
 export interface EstimateOptions {
   pairs: readonly string[];
@@ -42,57 +45,6 @@ const IN_SAMPLE = ' (fit in-sample)';
 /** What identifies an estimate within one run. */
 export const estimateKey = (r: Pick<EstimateRow, 'pair' | 'features' | 'n' | 'seed' | 'estimator'>): string =>
   [r.pair, r.features.replace(IN_SAMPLE, ''), r.n, r.seed, r.estimator].join('|');
-
-/** Draw indices for one (n, seed): n estimation draws and up to `fitCount` others, from a seeded shuffle of the pool. */
-export function subsample(poolCount: number, n: number, seed: number, fitCount: number): { rows: Int32Array; fitRows: Int32Array } {
-  const order = permutation(poolCount, mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(n, 0x85ebca6b)) >>> 0));
-  const rows = order.slice(0, n);
-  const fitRows = order.slice(n, n + Math.min(fitCount, poolCount - n));
-  return { rows, fitRows };
-}
-
-/**
- * Which draws the seeds read. Draws are i.i.d., so disjoint sets of them are independent
- * samples: when the dataset holds `seeds` blocks of B = (largest n + fit draws), the pool is
- * those seeds·B draws and seed s reads block s alone (at every n), so no two seeds share a
- * draw. Otherwise (`block` null) the pool is the whole dataset and each seed draws its own
- * random subset of it, overlapping the others': the spread across seeds then understates the
- * sampling error (by about the finite-population factor 1 − n/count in variance), and at
- * n = count every seed reads the same draws, so that spread is the estimators' own randomness
- * alone. `notes` says so, in words, for the run's log.
- */
-export interface DrawLayout {
-  /** Draws loaded: the first poolCount of the dataset. */
-  poolCount: number;
-  /** Draws per seed's block when the seeds are disjoint, else null (every seed samples the whole pool). */
-  block: number | null;
-  notes: string[];
-}
-
-export function drawLayout(count: number, seeds: number, sizes: readonly number[], fitDraws: number, source = 'the dataset'): DrawLayout {
-  const maxN = Math.max(...sizes);
-  const block = maxN + fitDraws;
-  if (seeds * block <= count) return { poolCount: seeds * block, block, notes: [] };
-  const notes: string[] = [];
-  if (seeds > 1) {
-    const fit = fitDraws > 0 ? ` + ${fitDraws} PCA fit draws` : '';
-    notes.push(
-      `note: the seeds share draws: ${seeds} independent seeds need ${seeds} × (${maxN}${fit}) = ${seeds * block} draws and ${source} has ${count}; each seed draws its own sample from all ${count}, overlapping the others, so the spread across seeds understates the sampling error (fewer --seeds, a smaller --n or more draws make them independent)`,
-    );
-    const full = sizes.filter((n) => n >= count);
-    if (full.length)
-      notes.push(`note: at n = ${count} every seed reads all ${count} draws: the spread across seeds there is the estimators' own randomness only`);
-  }
-  return { poolCount: count, block: null, notes };
-}
-
-/** The draws seed `seed` reads at size n: within its block when the seeds are disjoint, else from the whole pool. */
-export function seedDraws(layout: DrawLayout, n: number, seed: number, fitCount: number): { rows: Int32Array; fitRows: Int32Array } {
-  if (layout.block === null) return subsample(layout.poolCount, n, seed, fitCount);
-  const start = seed * layout.block;
-  const { rows, fitRows } = subsample(layout.block, n, seed, fitCount);
-  return { rows: rows.map((r) => r + start), fitRows: fitRows.map((r) => r + start) };
-}
 
 /** The dimension an estimator sees of a group under a feature kind (checkFeatureSize refuses a k above the raw dimension). */
 export function featureDim(g: Group, spec: FeatureSpec, modDim: number): number {

@@ -14,18 +14,21 @@
  * pointwiseMutualInformation), by Pearson's and Spearman's correlation. The exact PMI is
  * defined between θ and a group of modalities; each map is invertible per modality, so it is
  * also the PMI of θ and the images.
+ *
+ * Each seed reads its own n + m draws (seed-draws.ts: a disjoint block per seed when the
+ * dataset holds one, else its own random subset of every draw, with a note).
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
 import { fitCritic, type Pca, type VariationalOptions } from '@mmmi/estimators';
 import { pointwiseMutualInformation, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { criticBatchSize } from './estimator-registry.js';
-import { subsample } from './estimate.js';
 import { pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
 import { isEmptyGroup, parsePair, type MiPair } from './pairs.js';
 import { loadPool, type DrawPool } from './pool.js';
 import { pearson, spearman, type PmiPoints } from './report/index.js';
 import type { PmiRow } from './results.js';
+import { drawLayout, SCORED_DRAWS, seedDraws, type DrawLayout } from './seed-draws.js';
 
 export interface PmiOptions {
   pairs: readonly string[];
@@ -52,6 +55,8 @@ function thetaPair(p: MiPair): { mods: Group } {
 interface PmiPlan {
   pairs: { pair: MiPair; mods: Group }[];
   specs: FeatureSpec[];
+  /** Which draws each seed reads; its notes say when the seeds share draws. */
+  layout: DrawLayout;
 }
 
 export function planPmi(data: BenchDataset, o: PmiOptions): PmiPlan {
@@ -67,7 +72,9 @@ export function planPmi(data: BenchDataset, o: PmiOptions): PmiPlan {
   if (!(Number.isInteger(o.scored) && o.scored >= 10)) throw new InputError(`--scored ${o.scored}: score at least 10 draws`);
   if (o.n + o.scored > data.count)
     throw new InputError(`--n ${o.n} and --scored ${o.scored} need ${o.n + o.scored} draws; the dataset ${data.source} has ${data.count}`);
-  return { pairs, specs };
+  if (!(Number.isInteger(o.seeds) && o.seeds >= 1)) throw new InputError(`--seeds ${o.seeds}: at least one`);
+  const layout = drawLayout(data.count, o.seeds, [o.n], o.scored, data.source, SCORED_DRAWS);
+  return { pairs, specs, layout };
 }
 
 /** The exact PMI of the scored draws, from the latents of the group's modalities. */
@@ -90,7 +97,7 @@ function exactPmi(data: BenchDataset, latents: DrawPool, mods: readonly number[]
 export async function runPmi(data: BenchDataset, o: PmiOptions): Promise<{ rows: PmiRow[]; points: PmiPoints[] }> {
   const plan = planPmi(data, o);
   const mods = [...new Set(plan.pairs.flatMap((p) => p.mods.mods))].sort((a, b) => a - b);
-  const poolCount = o.n + o.scored;
+  const poolCount = plan.layout.poolCount;
   const latents = await loadPool(data, poolCount, mods, 'latents');
   const pixels = plan.specs.some((s) => s.source === 'pixels') ? await loadPool(data, poolCount, mods, 'pixels') : null;
   const rows: PmiRow[] = [];
@@ -99,7 +106,7 @@ export async function runPmi(data: BenchDataset, o: PmiOptions): Promise<{ rows:
     for (const spec of plan.specs)
       for (let seed = 0; seed < o.seeds; seed++) {
         const t0 = performance.now();
-        const { rows: train, fitRows: scored } = subsample(poolCount, o.n, seed, o.scored);
+        const { rows: train, fitRows: scored } = seedDraws(plan.layout, o.n, seed, o.scored);
         const pool = spec.source === 'latents' ? latents : pixels!;
         // x: the modalities, y: θ; PCA (if any) fitted on the training draws
         const theta = { mods: [], theta: true };

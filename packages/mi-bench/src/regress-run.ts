@@ -4,17 +4,21 @@
  * Var(θ)·exp(−2 I(X_S; θ)), so no regressor's test MSE can be lower in expectation; each map
  * is invertible per modality, so that holds for the images too (regress/bayes.ts).
  *
- * Per seed the pool is shuffled once: the first `testDraws` draws are the test set of every
- * size, the next n the training set (PCA features are fitted on the training draws only).
+ * Each seed reads its own draws (seed-draws.ts: disjoint blocks of test draws + largest n when
+ * the dataset holds one per seed, else its own random subset of every draw, with a note), and
+ * splits them once: `testDraws` of them are the test set of every size, the others the
+ * training sets, nested (the n of a smaller size are among those of a larger one); PCA
+ * features are fitted on the training draws only.
  */
 import { InputError, type Progress } from '@mmmi/cli-kit';
-import { mulberry32, permutation, type Pca } from '@mmmi/estimators';
+import type { Pca } from '@mmmi/estimators';
 import { parseMiQuery, type Group } from '@mmmi/latents';
 import type { BenchDataset } from './dataset.js';
 import { parseFeatures, sideFeatures, type FeatureSpec } from './features.js';
 import { loadPool, type DrawPool, type Source } from './pool.js';
 import { bayesOptimum, regressRow, regressTheta, REGRESS_MODELS, type CnnOptions, type RegressModelName } from './regress/index.js';
 import type { RegressRow } from './results.js';
+import { drawLayout, seedDraws, TEST_DRAWS, type DrawLayout } from './seed-draws.js';
 
 export interface RegressOptions {
   /** Subsets in the MI table's notation: 'X1', 'X1,X2', 'X1..X10'. */
@@ -76,7 +80,8 @@ export interface RegressPlan {
   jobs: Job[];
   sizes: number[];
   testDraws: number;
-  poolCount: number;
+  /** Which draws each seed reads; its notes say when the seeds share draws. */
+  layout: DrawLayout;
 }
 
 /** Checks everything before a draw is read. */
@@ -103,20 +108,26 @@ export function planRegressions(data: BenchDataset, o: RegressOptions): RegressP
   if (!(Number.isInteger(o.seeds) && o.seeds >= 1)) throw new InputError(`--seeds ${o.seeds}: at least one`);
   const testDraws = o.testDraws ?? 1000;
   if (!(Number.isInteger(testDraws) && testDraws >= 10)) throw new InputError(`--test_draws ${testDraws}: at least 10`);
-  const poolCount = testDraws + Math.max(...sizes);
-  if (poolCount > data.count)
-    throw new InputError(`--n ${Math.max(...sizes)} with ${testDraws} test draws needs ${poolCount} draws; the dataset ${data.source} has ${data.count}`);
+  const maxN = Math.max(...sizes);
+  if (testDraws + maxN > data.count)
+    throw new InputError(`--n ${maxN} with ${testDraws} test draws needs ${testDraws + maxN} draws; the dataset ${data.source} has ${data.count}`);
   for (const s of specs)
     if (s.pca !== null && s.pca >= Math.min(...sizes))
       throw new InputError(`--features ${s.text}: ${s.pca} components need more than ${Math.min(...sizes)} training draws`);
-  return { subsets, jobs, sizes, testDraws, poolCount };
+  const layout = regressLayout(data.count, o.seeds, sizes, testDraws, data.source);
+  return { subsets, jobs, sizes, testDraws, layout };
 }
 
 export const regressCount = (plan: RegressPlan, seeds: number): number => plan.subsets.length * plan.jobs.length * plan.sizes.length * seeds;
 
-/** The seed's split of the pool: the test draws, then the training draws of every size (nested). */
-function seedOrder(count: number, seed: number): Int32Array {
-  return permutation(count, mulberry32((Math.imul(seed + 1, 0x2545f491) ^ 0x5bd1e995) >>> 0));
+/** Which draws the seeds of a regression read: test draws + the largest n each (see seed-draws.ts). */
+export const regressLayout = (count: number, seeds: number, sizes: readonly number[], testDraws: number, source?: string): DrawLayout =>
+  drawLayout(count, seeds, sizes, testDraws, source, TEST_DRAWS);
+
+/** The seed's draws, split: its test draws (every size), then its training draws, of which size n takes the first n. */
+export function regressSplit(plan: Pick<RegressPlan, 'layout' | 'sizes' | 'testDraws'>, seed: number): { test: Int32Array; train: Int32Array } {
+  const { rows, fitRows } = seedDraws(plan.layout, plan.testDraws, seed, Math.max(...plan.sizes));
+  return { test: rows, train: fitRows };
 }
 
 export async function runRegressions(data: BenchDataset, o: RegressOptions): Promise<RegressRow[]> {
@@ -126,10 +137,10 @@ export async function runRegressions(data: BenchDataset, o: RegressOptions): Pro
   const rows: RegressRow[] = [];
   const fits = new Map<string, Pca>();
   for (let seed = 0; seed < o.seeds; seed++) {
-    const order = seedOrder(plan.poolCount, seed);
-    const test = order.subarray(0, plan.testDraws);
+    const split = regressSplit(plan, seed);
+    const test = split.test;
     for (const n of plan.sizes) {
-      const train = order.subarray(plan.testDraws, plan.testDraws + n);
+      const train = split.train.subarray(0, n);
       for (const sub of plan.subsets) {
         const bayes = bayesOptimum(data.structure, sub.mods);
         for (const { model, spec } of plan.jobs) {
@@ -141,7 +152,7 @@ export async function runRegressions(data: BenchDataset, o: RegressOptions): Pro
           }
           let pool = pools.get(spec.source);
           if (!pool) {
-            pool = await loadPool(data, plan.poolCount, mods, spec.source);
+            pool = await loadPool(data, plan.layout.poolCount, mods, spec.source);
             pools.set(spec.source, pool);
           }
           const group = { mods: sub.mods, theta: false };

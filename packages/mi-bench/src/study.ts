@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type ProgressStream } from '@mmmi/cli-kit';
 import { generate } from '@mmmi/dataset-generation';
+import { drawLayout, PCA_FIT_DRAWS, TEST_DRAWS } from './seed-draws.js';
 
 export const STUDY_MAPS = ['identity', 'tanh', 'flow'] as const;
 export type StudyMap = (typeof STUDY_MAPS)[number];
@@ -125,6 +126,22 @@ export async function generateForMap(plan: MapPlan, stream?: ProgressStream | nu
   const io = stream === null ? { stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream } : {};
   const result = await generate(plan.tokens, io);
   return { path: result.npzPath, seconds: (performance.now() - t0) / 1000, skipped: result.skipped };
+}
+
+/**
+ * What the study's steps say about their seeds' draws (seed-draws.ts), for its README: estimate
+ * and regress set aside what the largest n leaves of a map's draws (PCA fit, test draws), so
+ * with more than one seed every seed reads its own sample of the same draws, overlapping the
+ * others'. The variational estimates and pmi run one seed. Each note is prefixed with its step.
+ */
+export function studyDrawNotes(plan: Pick<MapPlan, 'map' | 'draws' | 'sizes'>, seeds: number): string[] {
+  const rest = plan.draws - Math.max(...plan.sizes);
+  const source = `the ${plan.map} dataset`;
+  const steps = [
+    ['estimate', drawLayout(plan.draws, seeds, plan.sizes, rest, source, PCA_FIT_DRAWS)],
+    ['regress', drawLayout(plan.draws, seeds, plan.sizes, rest, source, TEST_DRAWS)],
+  ] as const;
+  return steps.flatMap(([step, layout]) => layout.notes.map((note) => note.replace(/^note: /, `note: ${plan.map} ${step}: `)));
 }
 
 export const finished = (folder: string): boolean => existsSync(join(folder, 'README.md'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
 import { studyCommand } from '../src/commands/study.js';
-import { fig6Pairs, planStudy, studySubsets, type StudyOptions } from '../src/study.js';
+import { fig6Pairs, planStudy, studyDrawNotes, studySubsets, type StudyOptions } from '../src/study.js';
 
 const dir = tempDir('mi-bench-study-');
 const quiet = { stream: null, say: () => {} };
@@ -48,6 +48,18 @@ describe('study', () => {
     expect(() => planStudy({ ...options(dir), maps: ['sine' as never] })).toThrow(/unknown map sine/);
   });
 
+  it('notes, per map and step, where the seeds of estimate and regress share draws', () => {
+    const [tanh] = planStudy({ ...options(dir), draws: 3000, sizes: [250, 2000] });
+    const notes = studyDrawNotes(tanh, 2);
+    expect(notes).toHaveLength(3);
+    expect(notes[0]).toMatch(
+      /^note: tanh estimate: the seeds share draws: 2 independent seeds need 2 × \(2000 \+ 1000 PCA fit draws\) = 6000 draws and the tanh dataset has 3000/,
+    );
+    expect(notes[1]).toMatch(/^note: tanh regress: the seeds share draws: 2 independent seeds need 2 × \(2000 \+ 1000 test draws\) = 6000 draws/);
+    expect(notes[2]).toMatch(/^note: tanh regress: at n = 2000 every seed reads all 3000 draws, only split differently/);
+    expect(studyDrawNotes(tanh, 1)).toEqual([]);
+  });
+
   it('runs every step into its folder and gathers them; a rerun reuses them all', async () => {
     const out = join(dir, 'study');
     const first = await studyCommand(options(out));
@@ -66,6 +78,8 @@ describe('study', () => {
     expect(readme).toContain('mmmi-bench estimate --data');
     expect(readme).toContain('I(θ; X_10)');
     expect(readme).toContain('I(X_1; X_10)');
+    // one seed: nothing shared
+    expect(readme).toContain('Every seed of every step read its own draws');
     const rows = readFileSync(join(out, 'tanh/estimate/estimates.csv'), 'utf8').trim().split('\n');
     expect(rows).toHaveLength(1 + 19 * 2);
     // a finished study is refused without --overwrite; with it, every step is reused

@@ -13,9 +13,11 @@ export async function pmiCommand(c: PmiCommand): Promise<{ rows: PmiRow[]; repor
   const data = await openDataset(c.data);
   try {
     const plan = planPmi(data, c);
-    prepareOutputFolder(c.out, c.overwrite);
+    prepareOutputFolder(c.out, c.overwrite, { '--data': c.data });
     const total = plan.pairs.length * plan.specs.length * c.seeds;
     const progress = new Progress({ label: 'pmi', total, unit: 'critics', stream: c.stream, logFile: join(c.out, 'pmi.log') });
+    // on the terminal and in pmi.log: whether the seeds' critics were trained and scored on disjoint draws
+    for (const note of plan.layout.notes) progress.log(note);
     const { rows, points } = await runPmi(data, {
       ...c,
       critic: {

@@ -25,7 +25,8 @@ export async function regressCommand(c: RegressCommand): Promise<{ rows: Regress
       cnn: c.cnn && { epochs: c.cnn.epochs, patience: c.cnn.patience, batchSize: c.cnn.batchSize, learningRate: c.cnn.learningRate, backend: c.cnn.backend },
     };
     const plan = planRegressions(data, options);
-    prepareOutputFolder(c.out, c.overwrite);
+    prepareOutputFolder(c.out, c.overwrite, { '--data': c.data });
+    for (const note of plan.layout.notes) say(note);
     if (!data.miExactInImages)
       say(`warning: ${data.source}: the manifest says the images do not keep the MI exactly; the Bayes line holds for the latents only`);
     const { journal, progress } = startJournaledRun<RegressRow>({

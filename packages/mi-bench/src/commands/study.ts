@@ -4,6 +4,8 @@
  * the largest size, seed 0), regress and pmi, each into its own report folder, and a
  * README.md gathering them with every command and its wall time. Finished steps (a folder
  * with its README.md) are skipped on a rerun; an estimate or regression cut short resumes.
+ * Where the seeds of a step share draws (seed-draws.ts), the step says so as it runs and the
+ * README keeps the note, reused steps included.
  */
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,7 +17,7 @@ import { regressCommand } from './regress.js';
 import { commandLine, prepareOutputFolder } from '../output.js';
 import { writeEstimateReport, writeRegressReport, estimatesMarkdown, regressMarkdown, pmiMarkdown } from '../report/index.js';
 import type { EstimateRow, PmiRow, RegressRow } from '../results.js';
-import { FIG6_MODALITIES, fig6Pairs, finished, generateForMap, planStudy, studySubsets, type StudyOptions } from '../study.js';
+import { FIG6_MODALITIES, fig6Pairs, finished, generateForMap, planStudy, studyDrawNotes, studySubsets, type StudyOptions } from '../study.js';
 
 export interface StudyStep {
   map: string;
@@ -224,7 +226,8 @@ export async function studyCommand(o: StudyOptions & { command: string; overwrit
   await writeEstimateReport(join(all, 'estimate'), estimates, { command: o.command, title: 'MI estimates vs exact MI, every map' });
   await writeRegressReport(join(all, 'regress'), regressions, { command: o.command, title: 'Regression of θ vs the Bayes optimum, every map' });
   const readme = join(out, 'README.md');
-  await writeFileAtomic(readme, [Buffer.from(studyReadme(o, out, steps, estimates, regressions, pmis))]);
+  const drawNotes = plans.flatMap((p) => studyDrawNotes(p, o.seeds));
+  await writeFileAtomic(readme, [Buffer.from(studyReadme(o, out, steps, estimates, regressions, pmis, drawNotes))]);
   return { steps, readme };
 }
 
@@ -235,6 +238,7 @@ function studyReadme(
   estimates: EstimateRow[],
   regressions: RegressRow[],
   pmis: PmiRow[],
+  drawNotes: string[],
 ): string {
   const rel = (p: string) => relative(out, p) || '.';
   const total = steps.reduce((a, s) => a + s.seconds, 0);
@@ -259,6 +263,16 @@ function studyReadme(
     ...steps.map(
       (s) => `| ${s.map} | ${s.step}${s.reused ? ' (reused)' : ''} | ${s.seconds.toFixed(1)} | \`${rel(s.folder)}\` | \`${s.command.replace(/\|/g, '\\|')}\` |`,
     ),
+    '',
+    '## Seeds and draws',
+    '',
+    ...(drawNotes.length
+      ? [
+          `The seeds of a step share draws where a map's draws cannot give each seed its own; each step said so as it ran:`,
+          '',
+          ...drawNotes.map((n) => `- ${n.replace(/^note: /, '')}`),
+        ]
+      : [`Every seed of every step read its own draws, disjoint from the other seeds' (or one seed ran).`]),
     '',
     '## Figures',
     '',

@@ -89,3 +89,10 @@ export function seedDraws(layout: DrawLayout, n: number, seed: number, fitCount:
   const { rows, fitRows } = subsample(layout.block, n, seed, fitCount);
   return { rows: rows.map((r) => r + start), fitRows: fitRows.map((r) => r + start) };
 }
+
+/**
+ * Which way of choosing draws a journal's rows were made with. A journal records it among its
+ * options, so rows of a run killed under the older layout (every seed on the same draws at the
+ * largest n) are set aside on resume, never mixed with rows of independent seeds.
+ */
+export const DRAW_LAYOUT_VERSION = 'seed-blocks-1';

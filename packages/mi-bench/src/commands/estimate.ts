@@ -5,6 +5,7 @@
 import { openDataset } from '../dataset.js';
 import { estimateCount, estimateKey, planEstimates, runEstimates, type EstimateOptions } from '../estimate.js';
 import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
+import { DRAW_LAYOUT_VERSION } from '../seed-draws.js';
 import { startJournaledRun } from './journaled-run.js';
 import { writeEstimateReport, type ReportFiles } from '../report/index.js';
 import type { EstimateRow } from '../results.js';
@@ -37,7 +38,7 @@ export async function estimateCommand(c: EstimateCommand): Promise<{ rows: Estim
     const { journal, progress } = startJournaledRun<EstimateRow>({
       out: c.out,
       kind: 'estimate',
-      options: { data: data.source, ...options },
+      options: { data: data.source, draws: DRAW_LAYOUT_VERSION, ...options },
       key: estimateKey,
       total: estimateCount(plan, c.seeds),
       unit: 'estimates',

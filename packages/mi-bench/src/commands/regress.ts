@@ -4,6 +4,7 @@
  */
 import { openDataset } from '../dataset.js';
 import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
+import { DRAW_LAYOUT_VERSION } from '../seed-draws.js';
 import { startJournaledRun } from './journaled-run.js';
 import { planRegressions, regressCount, regressKey, runRegressions, type RegressOptions } from '../regress-run.js';
 import { writeRegressReport, type ReportFiles } from '../report/index.js';
@@ -32,7 +33,7 @@ export async function regressCommand(c: RegressCommand): Promise<{ rows: Regress
     const { journal, progress } = startJournaledRun<RegressRow>({
       out: c.out,
       kind: 'regress',
-      options: { data: data.source, ...options },
+      options: { data: data.source, draws: DRAW_LAYOUT_VERSION, ...options },
       key: regressKey,
       total: regressCount(plan, c.seeds),
       unit: 'fits',

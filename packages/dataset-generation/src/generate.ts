@@ -28,7 +28,7 @@ import { imageShape, metadataArrays, structureText, type ArrayInput } from './co
 import { jsonNumber, MANIFEST_FORMAT, RUN_ONLY_ARGUMENTS, TOOLKIT_VERSION, writeJsonAtomic, type Manifest } from './manifest.js';
 import { generationOptions, parseGenerationArgs, type GenerationOptions } from './options.js';
 import { writePreview } from './preview.js';
-import { InputError, Progress } from '@mmmi/cli-kit';
+import { InputError, onStop, Progress } from '@mmmi/cli-kit';
 import { availableMemory, checkMemory, generationMemoryNeed } from './memory-need.js';
 import { scaleBatch, SCALINGS } from './scaling.js';
 import { TRANSFORMS } from './maps/transforms.js';
@@ -38,8 +38,8 @@ import { generationInversion } from './inversion.js';
 import { resolveModel } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ensureFolder, storageError } from './storage-errors.js';
-import { buildIndex, IndexError } from './dataset-index.js';
-import { ShardWorkspace, type StreamedArray } from './workspace.js';
+import { buildIndex, IndexError, indexPath } from './dataset-index.js';
+import { claimWorkspace, ShardWorkspace, type StreamedArray } from './workspace.js';
 
 export interface GenerateResult {
   npzPath: string;
@@ -262,18 +262,30 @@ async function indexWhenComplete(job: Job, numJobs: number, progress: Progress):
     const { path, index } = await buildIndex(folder, { dataset: name, expectJobs: numJobs });
     progress.log(`dataset index: ${path} (${index.count} draws in ${index.shards.length} shards)`);
   } catch (e) {
-    if (!(e instanceof IndexError)) throw e;
-    progress.log(`dataset index not written: ${e.message}`);
+    if (!(e instanceof IndexError || e instanceof InputError)) throw e;
+    // --num_jobs asked for the index: a job that cannot write it fails (exit 1), so that neither a user nor a scheduler takes the array for done
+    const old = indexPath(folder, name);
+    const stale = existsSync(old)
+      ? ` The index ${old} from before is left as it was and no longer describes the folder (readers refuse the shards it does not match).`
+      : '';
+    const failure = new IndexError(
+      `${job.paths.npz} is complete, but the dataset index was not written: ${e.message}.${stale} Make the shards one dataset (the same arguments but --job_id), then run \`mmmi-generate index ${folder}\``,
+    );
+    progress.logOnly(`error: ${failure.message}`);
+    throw failure;
   }
 }
 
 async function generateJob(job: Job, progress: Progress): Promise<GenerateResult> {
   const { options: o, model, paths } = job;
   const previewPath = o.preview > 0 && model.structure.modDim === 3072 ? paths.preview : null;
-  const lock = await ShardLock.acquire(paths.lock, paths.npz, (m) => progress.log(m)).catch((e: Error) => {
-    throw e instanceof ShardBusyError ? new InputError(e.message) : e;
-  });
+  let lock: ShardLock | undefined;
+  // on SIGINT or SIGTERM the lock goes (after the workspace's checkpoint, registered later, so run first): a requeued task need not wait for it
+  const stopRegistration = onStop(`releasing ${paths.lock}`, () => lock?.release());
   try {
+    lock = await ShardLock.acquire(paths.lock, paths.npz, (m) => progress.log(m)).catch((e: Error) => {
+      throw e instanceof ShardBusyError ? new InputError(e.message) : e;
+    });
     for (const tmp of staleTempFiles(job)) {
       await rm(tmp, { force: true });
       progress.log(`removed ${tmp}, left by a killed run of this shard`);
@@ -288,16 +300,20 @@ async function generateJob(job: Job, progress: Progress): Promise<GenerateResult
       const { sha256 } = await sha256File(paths.npz);
       const manifest = JSON.parse(readFileSync(paths.manifest, 'utf8')) as Manifest;
       if (sha256 === manifest.file.sha256) {
-        await rm(paths.partial, { recursive: true, force: true });
+        // this job's leftover (killed between its manifest and the workspace's removal) holds nothing the shard lacks; another run's is kept
+        if (ShardWorkspace.fingerprintAt(paths.partial) === job.fingerprint) await rm(paths.partial, { recursive: true, force: true });
         progress.log(`${paths.npz} is already complete (same arguments, checksum verified): skipped`);
         return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: true };
       }
       progress.log(`${paths.npz} does not match its manifest's checksum: generating it again`);
     }
     if (existing.kind === 'foreign') progress.log(`--overwrite: replacing ${paths.npz} (${existing.why})`);
+    // another run's unfinished work is never deleted: refused, or set aside with --overwrite
+    await claimWorkspace(paths.partial, job.fingerprint, job.arguments, { overwrite: Boolean(job.arguments.overwrite), log: (m) => progress.log(m) });
     return await generateLocked(job, progress, previewPath);
   } finally {
-    await lock.release();
+    stopRegistration();
+    await lock?.release();
   }
 }
 
@@ -334,7 +350,11 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
     if (map.numClasses !== undefined) checkLabels(o.labels, map.numClasses, map.description.name);
     if (map.memory) checkMemory(generationMemoryNeed(batch, { flow: map.memory }), availableMemory());
     await writeJsonAtomic(paths.args, job.arguments);
-    const ws = await ShardWorkspace.open(paths.partial, job.fingerprint);
+    const ws = await ShardWorkspace.open(paths.partial, job.fingerprint, job.arguments);
+    const stopRegistration = onStop(`checkpointing ${paths.partial} (rerun the same command to resume)`, async (signal) => {
+      if (await ws.stop())
+        progress.logOnly(`stopped by ${signal}: ${ws.drawsDone} of ${o.datasetSize} samples are kept in ${paths.partial}; rerun the same command to resume`);
+    });
     try {
       if (ws.drawsDone > 0) progress.log(`resuming after ${ws.drawsDone} samples (${ws.batchesDone} batches) from ${paths.partial}`);
       const buffers = { theta: new Float64Array(batch.drawsPerBatch), x: new Float64Array(batch.drawsPerBatch * perDraw.X) };
@@ -385,6 +405,7 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
       logEnd(job, progress, previewPath);
       return { npzPath: paths.npz, manifestPath: paths.manifest, previewPath, mi: job.mi, count: o.datasetSize, skipped: false };
     } finally {
+      stopRegistration();
       await ws.close();
     }
   } finally {
@@ -399,6 +420,8 @@ async function assemble(job: Job, ws: ShardWorkspace, perDraw: Record<StreamedAr
   const n = o.datasetSize;
   const shapes: Record<string, { dtype: string; shape: number[] }> = {};
   const writer = await NpzWriter.create(job.paths.npz);
+  // a stop on a signal removes the unfinished archive (its temporary file) rather than leave it to the next run
+  const stopRegistration = onStop(`removing the unfinished ${job.paths.npz}`, () => writer.abort());
   try {
     const images = imageShape(m.nMod, m.modDim);
     for (const [name, shape] of [
@@ -429,6 +452,8 @@ async function assemble(job: Job, ws: ShardWorkspace, perDraw: Record<StreamedAr
   } catch (e) {
     await writer.abort();
     throw e;
+  } finally {
+    stopRegistration();
   }
   return shapes;
 }

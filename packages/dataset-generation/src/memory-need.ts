@@ -12,11 +12,18 @@
  *   classifier-free guidance) and the solver's state.
  * Available: the smallest of the system's available memory (MemAvailable), the room left
  * under this process's cgroup limit (a Slurm or container job's `--mem`), and
- * `MMMI_MEMORY_LIMIT` (bytes; a share the user gives the job on a shared machine).
+ * `MMMI_MEMORY_LIMIT` (bytes; a share the user gives the job on a shared machine), as
+ * `@mmmi/cli-kit`'s `availableMemory` measures it.
+ *
+ * The advice names the flag that can make the batch fit: `--batch_size` only while fewer
+ * draws per batch would fit; when even one draw does not, the size of a draw (`--N_mod`,
+ * `--mod_dim`), and when the flow weights alone do not, `--threads` (tfjs holds a copy of
+ * the weights per thread).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { freemem } from 'node:os';
-import { InputError } from '@mmmi/cli-kit';
+import { availableMemory, availableMemoryPhrase, formatGigabytes, InputError, type AvailableMemory } from '@mmmi/cli-kit';
+
+// the one measure of available memory, shared with the other commands
+export { availableMemory, type AvailableMemory };
 
 export interface FlowMemory {
   /** Bytes of the weights, all copies the engines hold. */
@@ -33,6 +40,11 @@ export interface MemoryPart {
 export interface MemoryNeed {
   parts: MemoryPart[];
   total: number;
+  /** The batch it was counted for, and what one more draw in it adds: the advice's terms. */
+  batch: { drawsPerBatch: number; nMod: number; modDim: number };
+  perDrawBytes: number;
+  /** Bytes that do not depend on the batch: the flow weights. */
+  fixedBytes: number;
 }
 
 export function generationMemoryNeed(batch: { drawsPerBatch: number; nMod: number; modDim: number }, map: { flow?: FlowMemory }): MemoryNeed {
@@ -42,58 +54,42 @@ export function generationMemoryNeed(batch: { drawsPerBatch: number; nMod: numbe
     { what: map.flow ? 'flow-map images (float32)' : 'transformed latents (float64)', bytes: (map.flow ? 4 : 8) * values },
     { what: 'noise and scaled images (float32)', bytes: 8 * values },
   ];
+  const fixedBytes = map.flow?.weightsBytes ?? 0;
   if (map.flow) {
     parts.push({ what: 'flow weights', bytes: map.flow.weightsBytes });
     parts.push({ what: `flow activations (${batch.drawsPerBatch} images a pass)`, bytes: batch.drawsPerBatch * map.flow.perImageBytes });
   }
-  return { parts, total: parts.reduce((s, p) => s + p.bytes, 0) };
+  const total = parts.reduce((s, p) => s + p.bytes, 0);
+  return { parts, total, batch, perDrawBytes: (total - fixedBytes) / batch.drawsPerBatch, fixedBytes };
 }
 
-export interface AvailableMemory {
-  bytes: number;
-  /** What bounds it: 'system' (MemAvailable) or the cgroup limit's file. */
-  source: string;
-}
-
-function readNumber(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8').trim();
-  return /^\d+$/.test(text) ? Number(text) : undefined; // 'max': no limit
-}
-
-/** The memory this process may still take (see the module comment). */
-export function availableMemory(env: Record<string, string | undefined> = process.env): AvailableMemory {
-  let best: AvailableMemory = { bytes: freemem(), source: 'system' };
-  const given = env.MMMI_MEMORY_LIMIT;
-  if (given !== undefined) {
-    if (!/^\d+(\.\d+)?(e\d+)?$/i.test(given.trim())) throw new InputError(`MMMI_MEMORY_LIMIT=${given}: expected a number of bytes, e.g. 8e9`);
-    if (Number(given) < best.bytes) best = { bytes: Number(given), source: 'MMMI_MEMORY_LIMIT' };
+/**
+ * The flag that makes the batch fit: fewer draws per batch while one draw fits beside the
+ * fixed part (with the largest --batch_size that fits), else the size of a draw, else the
+ * copies of the flow weights.
+ */
+function advice(need: MemoryNeed, available: AvailableMemory): string {
+  const { drawsPerBatch, nMod } = need.batch;
+  const room = available.bytes - need.fixedBytes;
+  if (room < 0) {
+    return `the flow weights alone need ${formatGigabytes(need.fixedBytes)} (a copy per tfjs thread, two with ONNX Runtime): with --engine tfjs lower --threads, else run where more memory is available`;
   }
-  const limits: [string, string][] = [
-    ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory.current'], // cgroup v2
-    ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.usage_in_bytes'], // cgroup v1
-  ];
-  for (const [limitFile, usageFile] of limits) {
-    const limit = readNumber(limitFile);
-    const usage = readNumber(usageFile);
-    // v1 reports "no limit" as a huge number (2^63 rounded to pages)
-    if (limit === undefined || usage === undefined || limit > 2 ** 60) continue;
-    const room = Math.max(0, limit - usage);
-    if (room < best.bytes) best = { bytes: room, source: `the cgroup limit ${limitFile}` };
+  const drawsThatFit = Math.floor(room / need.perDrawBytes);
+  if (drawsThatFit >= 1 && drawsThatFit < drawsPerBatch) {
+    return `lower --batch_size to at most ${drawsThatFit * nMod} (draws per batch = batch_size / N_mod, ${drawsPerBatch} now)`;
   }
-  return best;
+  const flow = need.fixedBytes > 0;
+  return `even one draw per batch needs ${formatGigabytes(need.perDrawBytes)} (--batch_size cannot help): lower ${flow ? '--N_mod' : '--mod_dim or --N_mod'}, or run where more memory is available`;
 }
-
-const gb = (b: number) => `${(b / 1e9).toFixed(b < 1e8 ? 3 : 1)} GB`;
 
 /** Refuses a job whose batch needs more memory than is available, naming the parts and the fix. */
 export function checkMemory(need: MemoryNeed, available: AvailableMemory): void {
   if (need.total <= available.bytes) return;
   const parts = need.parts
     .filter((p) => p.bytes > 0)
-    .map((p) => `${p.what} ${gb(p.bytes)}`)
+    .map((p) => `${p.what} ${formatGigabytes(p.bytes)}`)
     .join(', ');
   throw new InputError(
-    `a batch needs about ${gb(need.total)} of memory (${parts}) and ${available.source === 'system' ? 'this machine has' : available.source === 'MMMI_MEMORY_LIMIT' ? 'MMMI_MEMORY_LIMIT gives' : `${available.source} leaves`} ${gb(available.bytes)} available: lower --batch_size (draws per batch = batch_size / N_mod)`,
+    `a batch needs about ${formatGigabytes(need.total)} of memory (${parts}) and ${availableMemoryPhrase(available)} ${formatGigabytes(available.bytes)} available: ${advice(need, available)}`,
   );
 }

@@ -58,7 +58,10 @@ export const GENERATION_FLAGS: OptionTable = {
     min: 1,
     help: 'jobs in the array: the job that completes the last of shards 0 … num_jobs − 1 writes the dataset index (<dataset_name>.index.json)',
   },
-  overwrite: { kind: 'boolean', help: 'replace a shard of the same name made with other arguments (never done otherwise)' },
+  overwrite: {
+    kind: 'boolean',
+    help: "replace a shard of the same name made with other arguments, and set aside (renamed, kept) another run's unfinished workspace of it (neither is done otherwise)",
+  },
   shared_sample_stream: {
     kind: 'boolean',
     help: "every job id draws the same latents from the sample seed (the reference's behaviour: the shards of a job array then repeat one another); default: each job id its own stream",

@@ -1,20 +1,21 @@
 /**
- * Disk full, read-only file system, no permission: the raw ENOSPC / EROFS / EACCES of Node
- * name neither the path in every case nor what to do. A job's storage error becomes one
- * message with the path (the file's when Node knows it, else the dataset folder), the fix,
- * and where the work done so far is kept for the rerun that resumes it.
+ * Disk full, read-only file system, no permission: a job's storage error becomes one message
+ * in cli-kit's words (fs-errors.ts: the path — the file's when Node knows it, else the
+ * dataset folder —, the cause and the fix, here in terms of --dataset_loc), followed by where
+ * the work done so far is kept for the rerun that resumes it.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { InputError } from '@mmmi/cli-kit';
+import { describeFsError, fsErrorIsInput, InputError, isErrnoError } from '@mmmi/cli-kit';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
-const CAUSES: Record<string, (path: string) => string> = {
-  ENOSPC: (p) => `no space left on the device holding ${p}: free some, or choose another --dataset_loc`,
-  EDQUOT: (p) => `the disk quota of the device holding ${p} is used up: free some, or choose another --dataset_loc`,
-  EROFS: (p) => `${p} is on a read-only file system: choose a writable --dataset_loc`,
-  EACCES: (p) => `no permission to write ${p}: fix its permissions, or choose another --dataset_loc`,
-  EPERM: (p) => `the operation on ${p} is not permitted: fix its permissions, or choose another --dataset_loc`,
+/** The fix in generation's terms, for the codes where another --dataset_loc is the way out. */
+const FIXES: Record<string, string> = {
+  ENOSPC: 'free some, or choose another --dataset_loc',
+  EDQUOT: 'free some, or choose another --dataset_loc',
+  EROFS: 'choose a writable --dataset_loc',
+  EACCES: 'fix its permissions, or choose another --dataset_loc',
+  EPERM: 'fix its permissions, or choose another --dataset_loc',
 };
 
 /**
@@ -47,11 +48,13 @@ export class StorageError extends Error {
   }
 }
 
-/** The StorageError for `e`, or undefined when `e` is no storage error. `partial`: the job's workspace. */
+/**
+ * The StorageError for `e`, or undefined when `e` is no storage error: an errno error where
+ * the machine refused (exit 1; a wrong path, exit 2, is left to cli-kit). `partial`: the job's workspace.
+ */
 export function storageError(e: unknown, context: { datasetLoc: string; partial: string }): StorageError | undefined {
-  const err = e as NodeJS.ErrnoException;
-  const cause = err && typeof err.code === 'string' ? CAUSES[err.code] : undefined;
-  if (!cause) return undefined;
+  if (!isErrnoError(e) || fsErrorIsInput(e)) return undefined;
+  const err = e;
   let kept = '';
   try {
     const saved = JSON.parse(readFileSync(join(context.partial, 'progress.json'), 'utf8')) as { drawsDone?: number };
@@ -60,5 +63,5 @@ export function storageError(e: unknown, context: { datasetLoc: string; partial:
   } catch {
     // no checkpoint yet: nothing to resume
   }
-  return new StorageError(`${cause(err.path ?? context.datasetLoc)} (${err.code})${kept}`, err.code!);
+  return new StorageError(`${describeFsError(err, { path: context.datasetLoc, fix: FIXES[err.code] })}${kept}`, err.code);
 }

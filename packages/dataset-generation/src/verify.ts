@@ -19,7 +19,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
-import { InputError } from '@mmmi/cli-kit';
+import { InputError, unreachableReason } from '@mmmi/cli-kit';
 import { resolveModel } from '@mmmi/flow-train';
 import { marginalWhitening, structureFromDescription, type StructureDescription } from '@mmmi/latents';
 import { inversionCheck, type InversionRecord } from './inversion.js';
@@ -60,7 +60,11 @@ export interface FolderReport {
 }
 
 export async function verifyFolder(folder: string, options: VerifyOptions = {}): Promise<FolderReport> {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new InputError(`${folder} is not a folder of shards (no such folder)`);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new InputError(
+      unreachableReason(folder) ??
+        `${folder} is not a folder of shards (${existsSync(folder) ? 'it is a file: give the folder that holds the shards' : 'no such folder'})`,
+    );
   const names = readdirSync(folder);
   const shards: ShardReport[] = [];
   const manifests = new Map<ShardReport, Manifest>();

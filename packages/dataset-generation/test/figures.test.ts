@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeImageRgb } from '@mmmi/formats';
@@ -166,6 +166,34 @@ describe('sweep', () => {
       'mi_simple_fig1_DAG.csv',
       'mi_simple_fig1_DAG.json',
     ]);
+    // a rerun refreshes its own folder; a folder of other files, or an existing sweep --out, is not written into unasked
+    expect(await main(['figures', '--out', join(out, 'cli'), '--only', 'tables', ARGS('simple_fig1_DAG')], () => {})).toBe(0);
+    const foreign = join(out, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'mi_simple_fig1_DAG.md'), 'my notes');
+    const refusals: string[] = [];
+    expect(
+      await main(
+        ['figures', '--out', foreign, '--only', 'tables', ARGS('simple_fig1_DAG')],
+        () => {},
+        (s) => refusals.push(s),
+      ),
+    ).toBe(2);
+    expect(refusals[0]).toMatch(
+      /--out .*foreign: holds 1 files that figures did not write \(mi_simple_fig1_DAG\.md\); pass --overwrite to replace it, or choose another --out/,
+    );
+    expect(readFileSync(join(foreign, 'mi_simple_fig1_DAG.md'), 'utf8')).toBe('my notes');
+    expect(
+      await main(
+        ['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2', '--out', csvPath],
+        () => {},
+        (s) => refusals.push(s),
+      ),
+    ).toBe(2);
+    expect(refusals[1]).toMatch(/--out .*sweep\.csv: exists \(a file of \d+ bytes\) and this run did not make it; pass --overwrite/);
+    expect(readFileSync(csvPath, 'utf8').trim().split('\n')).toHaveLength(7);
+    expect(await main(['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2', '--out', csvPath, '--overwrite'], () => {})).toBe(0);
+    expect(readFileSync(csvPath, 'utf8').trim().split('\n')).toHaveLength(2);
     const errs: string[] = [];
     expect(
       await main(

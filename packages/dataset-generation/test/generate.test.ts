@@ -625,7 +625,7 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
       const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       expect(e!.message).toMatch(
         new RegExp(
-          `^no space left on the device holding ${escaped}\\S*: free some, or choose another --dataset_loc \\(ENOSPC\\); the \\d+ samples done so far are kept in ${escaped}/\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`,
+          `^${escaped}\\S*: no space left on the device \\(ENOSPC\\); free some, or choose another --dataset_loc; the \\d+ samples done so far are kept in ${escaped}/\\.simple_fig1_DAG_0\\.partial, and rerunning the same command resumes after them$`,
         ),
       );
       const done = Number(/the (\d+) samples/.exec(e!.message)![1]);
@@ -674,7 +674,7 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
     mount(dir, 'size=1m,ro');
     try {
       await expect(generate(small(join(dir, 'out')), quiet)).rejects.toThrow(
-        new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/out is on a read-only file system: choose a writable --dataset_loc \\(EROFS\\)$`),
+        new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/out: the file system is read-only \\(EROFS\\); choose a writable --dataset_loc$`),
       );
     } finally {
       spawnSync('umount', [dir]);

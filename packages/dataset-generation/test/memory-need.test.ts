@@ -45,8 +45,24 @@ describe('memory need', () => {
     }
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toBe(
-      'a batch needs about 0.1 GB of memory (latents (float64) 0.049 GB, transformed latents (float64) 0.049 GB, noise and scaled images (float32) 0.049 GB) and this machine has 0.1 GB available: lower --batch_size (draws per batch = batch_size / N_mod)',
+      'a batch needs about 0.1 GB of memory (latents (float64) 0.049 GB, transformed latents (float64) 0.049 GB, noise and scaled images (float32) 0.049 GB) and this machine has 0.1 GB available: lower --batch_size to at most 1356 (draws per batch = batch_size / N_mod, 1000 now)',
     );
+    // 678 draws of 2·3072 values at 24 bytes each fit in 1e8 bytes, 679 do not: the advised batch_size is the largest that fits
+    expect(Math.floor(1e8 / (24 * 2 * 3072))).toBe(678);
+    expect(() => checkMemory(generationMemoryNeed({ drawsPerBatch: 678, nMod: 2, modDim: 3072 }, {}), { bytes: 1e8, source: 'system' })).not.toThrow();
+  });
+
+  it('names the flag that can help: the size of a draw when one draw does not fit, the weight copies when the weights alone do not', () => {
+    const oneDraw = generationMemoryNeed({ drawsPerBatch: 1, nMod: 4, modDim: 1e8 }, {});
+    expect(() => checkMemory(oneDraw, { bytes: 1e9, source: 'MMMI_MEMORY_LIMIT' })).toThrow(
+      /MMMI_MEMORY_LIMIT gives 1\.0 GB available: even one draw per batch needs 9\.6 GB \(--batch_size cannot help\): lower --mod_dim or --N_mod/,
+    );
+    const flowDraw = generationMemoryNeed({ drawsPerBatch: 4, nMod: 2, modDim: 3072 }, { flow: { weightsBytes: 1e8, perImageBytes: 1e9 } });
+    expect(() => checkMemory(flowDraw, { bytes: 1e9, source: 'system' })).toThrow(
+      /even one draw per batch needs 1\.0 GB \(--batch_size cannot help\): lower --N_mod,/,
+    );
+    const weights = generationMemoryNeed({ drawsPerBatch: 4, nMod: 2, modDim: 3072 }, { flow: { weightsBytes: 2e9, perImageBytes: 1e6 } });
+    expect(() => checkMemory(weights, { bytes: 1e9, source: 'system' })).toThrow(/the flow weights alone need 2\.0 GB .*: with --engine tfjs lower --threads/);
   });
 });
 

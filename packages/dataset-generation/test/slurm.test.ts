@@ -2,17 +2,23 @@
  * The job-array script on a real scheduler: Debian's slurm-wlm as a one-node cluster on
  * localhost (auth/none, its own ports, state and spool in a temp folder), started here and
  * stopped after. environments/slurm/generate.sbatch runs as an array of 4 tasks (model-free
- * map, --num_jobs 4); task 1 is cancelled mid-run (scancel) and resubmitted, and resumes;
- * then every shard verifies, the index covers the four, and task 1's shard has the bytes of
- * an uninterrupted run. Skipped, with the reason, where slurmctld is not installed (.ci/run
+ * map, --num_jobs 4). Task 1 is cancelled mid-run (scancel: SIGTERM), leaves its workspace
+ * and no lock, and is resubmitted, and resumes. Task 2 is killed mid-run as a node failure
+ * kills (SIGKILL: its lock stays), its lock is made to look as if it ran on another node, and
+ * the task is requeued (scontrol requeue): the requeued run sees its own job in the lock,
+ * takes it over at once instead of waiting out the 10-minute timer, and resumes. Then every
+ * shard verifies, the index covers the four, and tasks 1 and 2 have the bytes of an
+ * uninterrupted run. Skipped, with the reason, where slurmctld is not installed (.ci/run
  * installs it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { LockOwner } from '../src/shard-lock.js';
 import { createServer } from 'node:net';
-import { availableParallelism, hostname, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../src/generate.js';
 import { verifyFolder } from '../src/verify.js';
@@ -63,8 +69,9 @@ async function waitFor(what: string, done: () => boolean, seconds: number): Prom
 const queued = (job: string) => slurmCmd('squeue', ['-h', '-j', job, '-o', '%i %T']).split('\n').filter(Boolean);
 
 describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 300_000 }, () => {
+  // made here, it is removed after the describe's afterAll has stopped the daemons (hooks run in reverse)
+  dir = tempDir('mmmi-slurm-');
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mmmi-slurm-'));
     for (const d of ['state', 'spool', 'out', 'data']) mkdirSync(join(dir, d));
     const host = hostname();
     const memMb = Math.floor((totalmem() / 2 ** 20) * 0.5);
@@ -109,7 +116,7 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     await Promise.all(daemons.map((d) => (d.exitCode !== null ? undefined : new Promise((r) => d.on('exit', r)))));
   });
 
-  it('generate.sbatch as an array of 4: a cancelled task resubmitted resumes; the shards verify and form one indexed dataset', async () => {
+  it('generate.sbatch as an array of 4: a cancelled task resubmitted resumes, a killed task requeued takes over its lock at once and resumes; the shards verify and form one indexed dataset', async () => {
     const data = join(dir, 'data');
     const args = [
       '@generation_arguments/simple_fig1_DAG.txt',
@@ -132,6 +139,7 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
         `--array=${array}`,
         '--cpus-per-task=1',
         '--mem=400M',
+        '--requeue',
         `--output=${join(dir, 'out', '%A_%a.txt')}`,
         '--export=ALL,MMMI_BATCH_DELAY_MS=60',
         'environments/slurm/generate.sbatch',
@@ -139,16 +147,45 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
       ]);
     const t0 = performance.now();
     const job = submit('0-3');
-    // cancel task 1 once it has checkpointed some draws, before it is done
-    const progress = join(data, '.simple_fig1_DAG_1.partial', 'progress.json');
-    const drawsDone = () => (existsSync(progress) ? (JSON.parse(readFileSync(progress, 'utf8')) as { drawsDone: number }).drawsDone : 0);
-    await waitFor('task 1 to checkpoint', () => drawsDone() > 0, 120);
+    const drawsDone = (task: number) => {
+      try {
+        return (JSON.parse(readFileSync(join(data, `.simple_fig1_DAG_${task}.partial`, 'progress.json'), 'utf8')) as { drawsDone: number }).drawsDone;
+      } catch {
+        return 0; // not there yet
+      }
+    };
+    // cancel task 1 once it has checkpointed some draws, before it is done: Slurm sends SIGTERM
+    await waitFor('task 1 to checkpoint', () => drawsDone(1) > 0, 120);
     slurmCmd('scancel', [`${job}_1`]);
-    const cancelledAt = drawsDone();
+    const cancelledAt = drawsDone(1);
     expect(cancelledAt).toBeLessThan(60);
+    // kill task 2 mid-run as a failing node would (SIGKILL: no cleanup, the lock stays), as if it had run on another node
+    const lockOf2 = join(data, '.simple_fig1_DAG_2.lock');
+    await waitFor('task 2 to checkpoint', () => drawsDone(2) > 0, 120);
+    const owner = JSON.parse(readFileSync(lockOf2, 'utf8')) as LockOwner;
+    expect(owner.job).toEqual({ scheduler: 'Slurm', id: `${job}_2`, attempt: 0 });
+    process.kill(owner.pid, 'SIGKILL');
+    const running = (task: number) => queued(job).some((l) => l.startsWith(`${job}_${task} `));
+    await waitFor('task 2 to end', () => !running(2), 60);
+    const killedAt = drawsDone(2);
+    expect(killedAt).toBeLessThan(60);
+    writeFileSync(lockOf2, JSON.stringify({ ...owner, host: 'node-elsewhere' }));
+    // requeued, it runs as the same array task, restart 1: the lock is its own earlier run's, taken over at once
+    slurmCmd('scontrol', ['requeue', `${job}_2`]);
+    // Slurm holds a requeued job back for about two minutes (its begin time): let it start now where the version allows
+    spawnSync('scontrol', ['update', `JobId=${job}_2`, 'StartTime=now'], { env, encoding: 'utf8' });
     await waitFor('the array to finish', () => queued(job).length === 0, 180);
+    const log2 = readFileSync(join(data, 'simple_fig1_DAG_2.log'), 'utf8');
+    expect(log2).toContain(
+      `taking over the stale lock ${lockOf2}: its owner (process ${owner.pid} on node-elsewhere, Slurm job ${job}_2) is an earlier run of our own job (Slurm job ${job}_2 (restart 1))`,
+    );
+    expect(log2).toMatch(/resuming after \d+ samples/);
+    expect(existsSync(join(data, 'simple_fig1_DAG_2.npz'))).toBe(true);
+    // the cancelled task stopped cleanly: its workspace is kept, its lock is gone
+    expect(readFileSync(join(data, 'simple_fig1_DAG_1.log'), 'utf8')).toMatch(/stopped by SIGTERM: \d+ of 60 samples are kept in /);
     expect(existsSync(join(data, 'simple_fig1_DAG_1.npz'))).toBe(false);
-    expect((await verifyFolder(data)).partial).toEqual(['.simple_fig1_DAG_1.partial']);
+    const cancelled = await verifyFolder(data);
+    expect([cancelled.partial, cancelled.locks]).toEqual([['.simple_fig1_DAG_1.partial'], []]);
     expect(existsSync(join(data, 'simple_fig1_DAG.index.json'))).toBe(false);
     // resubmitted, it resumes and, as the last of the four, writes the index
     const again = submit('1');
@@ -162,21 +199,19 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     const index = JSON.parse(readFileSync(join(data, 'simple_fig1_DAG.index.json'), 'utf8'));
     expect(index.count).toBe(240);
     expect(index.shards.map((s: { job_id: number }) => s.job_id)).toEqual([0, 1, 2, 3]);
-    // the resumed shard is byte for byte the uninterrupted one
-    const fresh = await generate(
-      [
-        `@${repo}generation_arguments/simple_fig1_DAG.txt`,
-        ...args.slice(1).map((a) => (a === data ? mkdtempSync(join(tmpdir(), 'mmmi-slurm-ref-')) : a)),
-        '--job_id',
-        '1',
-      ],
-      {
-        stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream,
-      },
-    );
-    expect(readFileSync(fresh.npzPath).equals(readFileSync(join(data, 'simple_fig1_DAG_1.npz')))).toBe(true);
+    // the resumed shards are byte for byte the uninterrupted ones
+    const reference = tempDir('mmmi-slurm-ref-');
+    for (const task of [1, 2]) {
+      const fresh = await generate(
+        [`@${repo}generation_arguments/simple_fig1_DAG.txt`, ...args.slice(1).map((a) => (a === data ? reference : a)), '--job_id', String(task)],
+        {
+          stream: { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream,
+        },
+      );
+      expect(readFileSync(fresh.npzPath).equals(readFileSync(join(data, `simple_fig1_DAG_${task}.npz`)))).toBe(true);
+    }
     process.stderr.write(
-      `Slurm test: array of 4 with a cancel and a resubmit in ${seconds.toFixed(1)} s (task 1 cancelled after ${cancelledAt} of 60 draws)\n`,
+      `Slurm test: array of 4 with a cancel and a resubmit, a kill and a requeue, in ${seconds.toFixed(1)} s (task 1 cancelled after ${cancelledAt} of 60 draws, task 2 killed after ${killedAt})\n`,
     );
   });
 });

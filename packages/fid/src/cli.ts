@@ -14,7 +14,18 @@
 import { stat } from 'node:fs/promises';
 import { FormatError } from '@mmmi/formats';
 import { extname } from 'node:path';
-import { formatOptionHelp, InputError, parseOptions, Progress, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
+import {
+  claimOutputFile,
+  formatOptionHelp,
+  InputError,
+  parseOptions,
+  Progress,
+  runCommand,
+  unreachableReason,
+  UsageError,
+  type OptionTable,
+  type ProgressStream,
+} from '@mmmi/cli-kit';
 import { stderrDownloadProgress } from './download.js';
 import { frechetDistance } from './frechet.js';
 import { cifar10ReferenceStats, CIFAR10_BINARY_URL, JPEG_NOT_COMPARABLE, namedSourceSplit } from './cifar10.js';
@@ -31,6 +42,7 @@ const FID_FLAGS = {
   log: { kind: 'string', valueName: '<file>', help: 'also append progress lines to this file' },
   json: { kind: 'boolean', help: 'print JSON instead of the bare number' },
   output: { kind: 'string', short: 'o', valueName: '<out.npz>', help: '(stats) output .npz' },
+  overwrite: { kind: 'boolean', help: '(stats) replace an existing -o file (never an input)' },
   'data-path': { kind: 'string', valueName: '<p>', help: '(cifar10-*) CIFAR-10 data: a folder or a .tar.gz' },
   force: { kind: 'boolean', help: '(download-weights) download even if present; (cifar10-*) recompute the statistics' },
   url: { kind: 'string', valueName: '<url>', help: '(download-weights, cifar10-*) download from this URL (a mirror) instead' },
@@ -117,7 +129,7 @@ async function classify(arg: string): Promise<Side> {
   try {
     s = await stat(arg);
   } catch {
-    throw new UsageError(`${arg}: no such file or folder`);
+    throw new UsageError(unreachableReason(arg) ?? `${arg}: no such file or folder`);
   }
   if (s.isDirectory()) return { arg, kind: 'images' };
   if (extname(arg).toLowerCase() === '.npz') return { arg, kind: (await isStatsFile(arg)) ? 'stats' : 'images' };
@@ -211,6 +223,8 @@ async function runStats(run: FidRun, args: string[]): Promise<number> {
   const [name] = args;
   const side = await classify(name);
   if (side.kind === 'stats') throw new UsageError(`${name} already holds statistics (mu, sigma)`);
+  const inputs = { '<source>': side.kind === 'named' ? undefined : name, '--data-path': o['data-path'], '--weights': o.weights };
+  claimOutputFile(o.output, { flag: '-o', overwrite: o.overwrite, inputs });
   const weights = await requireWeights(o.weights, run.env, err);
   if (side.kind === 'named') {
     const r = await namedStats(run, name, weights);

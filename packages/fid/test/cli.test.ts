@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -100,6 +100,25 @@ describe('mmmi-fid errors come before any long work', () => {
     expect(s.code).toBe(2);
     expect(s.err).toContain('npx mmmi-fid download-weights');
     expect(existsSync(join(dir, 'out.npz'))).toBe(false);
+  });
+
+  it('stats -o: an existing file is refused (kept) without --overwrite, the source never, both before the weights are looked for', async () => {
+    const dir = tmp();
+    const shard = join(dir, 'shard.npz');
+    await writeNpz(shard, { X: { dtype: '<f4', shape: [2, 1, 3, 4, 4], data: new Float32Array(96) } });
+    const env = { MMMI_CACHE: join(dir, 'cache') };
+    const onSource = await cli(['stats', shard, '-o', join(dir, '.', 'shard.npz'), '--overwrite'], env);
+    expect(onSource.code).toBe(2);
+    expect(onSource.err).toMatch(/^mmmi-fid: error: -o .*shard\.npz: is the input <source> .*shard\.npz; a command never writes over its input/);
+    writeFileSync(join(dir, 'old.npz'), 'statistics of last week');
+    const existing = await cli(['stats', shard, '-o', join(dir, 'old.npz')], env);
+    expect(existing.code).toBe(2);
+    expect(existing.err).toMatch(
+      /-o .*old\.npz: exists \(a file of 23 bytes\) and this run did not make it; pass --overwrite to replace it, or choose another -o/,
+    );
+    expect(readFileSync(join(dir, 'old.npz'), 'utf8')).toBe('statistics of last week');
+    // with --overwrite the claim passes: the next check (the missing weights) speaks
+    expect((await cli(['stats', shard, '-o', join(dir, 'old.npz'), '--overwrite'], env)).err).toContain('npx mmmi-fid download-weights');
   });
 
   it('reports usage errors with exit code 2', async () => {

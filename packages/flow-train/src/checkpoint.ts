@@ -19,6 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
+import { describeFsError, isErrnoError } from '@mmmi/cli-kit';
 import {
   float16ToFloat32,
   float32ToFloat16,
@@ -294,7 +295,9 @@ export async function readCheckpointFile(path: string, expectedSha256?: string, 
     throw new CheckpointError(
       code === 'ENOENT'
         ? `checkpoint ${path} does not exist: train one with \`nx run flow-train:train\`, or use a registry name (\`mmmi-train info --registry\` lists them)`
-        : `checkpoint ${path} cannot be read: ${(e as Error).message}`,
+        : isErrnoError(e)
+          ? describeFsError(e, { what: 'checkpoint', path })
+          : `checkpoint ${path} cannot be read: ${(e as Error).message}`,
     );
   }
   const sha256 = sha256Hex(bytes);

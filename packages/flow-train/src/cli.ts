@@ -4,8 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { extname, join, relative, resolve } from 'node:path';
+import { claimOutputFile, formatOptionHelp, OutputRefused, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { BackendUnavailableError, DownloadError, WeightsNotFoundError } from '@mmmi/fid';
 import { FormatError, writeFileAtomic, writePng } from '@mmmi/formats';
 import { parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
@@ -17,11 +17,12 @@ import { makeFidEvaluator } from './fid-eval.js';
 import { FlowModel } from './flow-model.js';
 import { exportUNetOnnx, ONNX_INPUTS, ONNX_OPSET, ONNX_OUTPUT } from './onnx/export-unet.js';
 import { ModelThreads, threadCount } from './parallel/model-threads.js';
-import { listModels, loadModel, registerModel, registryEntry, userRegistryDir } from './registry.js';
+import { claimRegistryName, listModels, loadModel, registerModel, registryEntry, resolveModel, userRegistryDir } from './registry.js';
 import { sameArchitecture, samplingPlan, weightsToSampleWith } from './sampling-plan.js';
 import { ODE_METHODS } from './solvers/index.js';
 import { imageGrid, sampleImages } from './sample.js';
 import { train } from './train.js';
+import { claimRunFolder, startAfresh } from './training/run-folder.js';
 import { buildArchitecture } from './unet/architecture.js';
 import { UNET_CONFIGS, unetConfig } from './unet/config.js';
 
@@ -70,6 +71,7 @@ export const SAMPLE_FLAGS = {
   labels: { kind: 'ints', min: 0, valueName: '0,1,2', help: 'class of each sample, cycled (default: every class; numClasses = no label)' },
   n: { kind: 'int', min: 1, default: 16, help: 'number of samples' },
   out: { kind: 'string', default: 'grid.png', valueName: '<file.png>', help: 'the image grid' },
+  overwrite: { kind: 'boolean', help: 'replace an existing --out file (never the checkpoint or another input)' },
   ...SAMPLING_OVERRIDE_FLAGS,
   seed: { kind: 'int', min: 0, default: 0, help: 'seed of the initial noise' },
   engine: { kind: 'choice', choices: ENGINES, default: 'auto', help: 'what evaluates the model: onnx (ONNX Runtime), tfjs, or auto (onnx where it loads)' },
@@ -89,7 +91,8 @@ export const EXPORT_FLAGS = {
     help: 'weights-only checkpoint (the sampling weights) or the UNet as an ONNX graph',
   },
   float16: { kind: 'boolean', help: 'store the weights as float16' },
-  name: { kind: 'string', help: 'register the export under this name' },
+  overwrite: { kind: 'boolean', help: 'replace an existing --out file and registry entry --name (never the checkpoint read)' },
+  name: { kind: 'name', help: 'register the export under this name' },
   to_registry: { kind: 'string', valueName: '<dir>', help: 'the registry to register in (default: the user registry)' },
   default: { kind: 'boolean', help: "make it the registry's default model" },
   description: { kind: 'string', help: "the registry entry's description" },
@@ -126,6 +129,16 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const limit = a.limit_images || undefined;
   // checkpoints before data: a wrong --resume or --init_from is reported before a 162 MB download
   if (resume && !existsSync(resume)) throw new UsageError(`--resume ${a.resume}: ${resume} does not exist`);
+  const initFrom = a.init_from && !resume ? (await resolveModel(a.init_from, { registry: a.registry || undefined })).path : undefined;
+  const runFolder = await claimRunFolder(outputDir, {
+    resume,
+    resumeFlag: a.resume,
+    overwrite: a.overwrite,
+    registry: a.registry,
+    name: a.name,
+    inputs: { '--init_from': initFrom, '--data_path': a.data_path || undefined },
+    log,
+  });
   let initWeights;
   if (a.init_from && !resume) {
     const init = await loadModel(a.init_from, { registry: a.registry || undefined });
@@ -151,6 +164,7 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
         log,
       })
     : undefined;
+  startAfresh(runFolder, resume, log);
   const result = await train(data, {
     initWeights,
     computeFid,
@@ -242,6 +256,18 @@ async function runInfo(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/**
+ * The file `sample` or `export` writes, claimed before the work: of its kind by its extension
+ * (so that even --overwrite cannot turn a dataset shard into a PNG), new unless --overwrite,
+ * and never the checkpoint read.
+ */
+function claimWrittenFile(out: string, extension: string, overwrite: boolean, checkpoint: string, io: CliIo): string {
+  if (extname(out).toLowerCase() !== extension) throw new OutputRefused(`--out ${out}: this command writes a ${extension} file; name it *${extension}`);
+  const claimed = claimOutputFile(out, { flag: '--out', overwrite, inputs: { '--checkpoint': checkpoint } });
+  if (claimed.replaces) io.err(`flow-train: --overwrite: replacing ${claimed.path} (${claimed.replaces})\n`);
+  return claimed.path;
+}
+
 /** Weights-only export (EMA weights when the run kept them) into a registry, or the UNet as ONNX. */
 async function runExport(argv: string[], io: CliIo): Promise<number> {
   const parsed = subcommand(argv, EXPORT_FLAGS, 'usage: mmmi-train export --checkpoint <file | name> --out <file> [flags]', io);
@@ -251,7 +277,9 @@ async function runExport(argv: string[], io: CliIo): Promise<number> {
   if (!o.checkpoint || !o.out) throw new UsageError(`export needs --checkpoint <file | registry name> and --out <file.${format}>`);
   const ckpt = await loadModel(o.checkpoint, { registry: o.registry });
   const chosen = weightsToSampleWith(ckpt);
-  const path = resolve(o.out);
+  const path = claimWrittenFile(o.out, `.${format}`, o.overwrite === true, ckpt.resolved.path, io);
+  const registryDir = o.to_registry ?? userRegistryDir(o.registry);
+  if (o.name) await claimRegistryName(registryDir, o.name, path, { overwrite: o.overwrite === true, nameFlag: '--name' });
   if (format === 'onnx') {
     const weights = chosen.kind;
     const bytes = exportUNetOnnx(buildArchitecture(ckpt.meta.config), chosen.values, { checkpoint_sha256: ckpt.sha256 ?? '', weights });
@@ -279,7 +307,7 @@ async function runExport(argv: string[], io: CliIo): Promise<number> {
   );
   const bytes = await readFile(path);
   if (o.name) {
-    const dir = o.to_registry ?? userRegistryDir(o.registry);
+    const dir = registryDir;
     const file = relative(dir, path).startsWith('..') ? path : relative(dir, path);
     await registerModel(dir, o.name, registryEntry(file, bytes, ckpt.meta, o.description ?? `exported from ${ckpt.resolved.path}`), o.default === true);
   }
@@ -300,7 +328,7 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const labels = Int32Array.from({ length: n }, (_, i) => given[i % given.length]);
   const plan = samplingPlan(ckpt, { overrides: { odeMethod: o.ode_method, nfe: o.nfe, cfgScale: o.cfg_scale } });
   const sampling = plan.settings;
-  const out = resolve(o.out);
+  const out = claimWrittenFile(o.out, '.png', o.overwrite === true, ckpt.resolved.path, io);
   const engineChoice: EngineChoice = o.engine;
   const threadsWanted = o.threads ?? (engineChoice === 'tfjs' ? 1 : 0);
   const engine = await openEngine(

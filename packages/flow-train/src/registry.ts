@@ -15,6 +15,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fsError, isErrnoError, sameFile, unreachableReason } from '@mmmi/cli-kit';
 import { writeFileAtomic } from '@mmmi/formats';
 import { CheckpointError, readCheckpointFile, sha256Hex, type CheckpointMeta, type FlowCheckpoint } from './checkpoint.js';
 import { UNET_CONFIGS, unetConfig } from './unet/config.js';
@@ -70,6 +71,12 @@ export const BUILTIN_REGISTRY_DIR = resolve(dirname(fileURLToPath(import.meta.ur
 
 const emptyRegistry = (): Registry => ({ format: REGISTRY_FORMAT, version: 1, models: {} });
 
+/** What a registry name may be: it becomes part of file names and command lines. */
+export const REGISTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+// a registry.json we cannot read is never replaced: the user moves it or names another folder
+const NOT_OURS_FIX = 'it is left as it is: move it aside, or give --registry another folder';
+
 export async function readRegistry(dir: string): Promise<Registry> {
   const path = join(dir, REGISTRY_FILE);
   let text: string;
@@ -77,16 +84,17 @@ export async function readRegistry(dir: string): Promise<Registry> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyRegistry();
+    if (isErrnoError(e)) throw fsError(e, { what: 'model registry', path, fix: NOT_OURS_FIX });
     throw e;
   }
   let reg: Registry;
   try {
     reg = JSON.parse(text) as Registry;
   } catch (e) {
-    throw new CheckpointError(`${path} is not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${path} is not valid JSON (${(e as Error).message}); ${NOT_OURS_FIX}`);
   }
-  if (reg.format !== REGISTRY_FORMAT || typeof reg.models !== 'object' || reg.models === null) {
-    throw new CheckpointError(`${path} is not a model registry (format '${String(reg.format)}', expected '${REGISTRY_FORMAT}')`);
+  if (reg === null || typeof reg !== 'object' || reg.format !== REGISTRY_FORMAT || typeof reg.models !== 'object' || reg.models === null) {
+    throw new CheckpointError(`${path} is not a model registry (format '${String(reg?.format)}', expected '${REGISTRY_FORMAT}'); ${NOT_OURS_FIX}`);
   }
   return reg;
 }
@@ -113,12 +121,35 @@ export function registryEntry(
 
 /** Adds or replaces an entry (and optionally makes it the default), atomically. */
 export async function registerModel(dir: string, name: string, entry: RegistryEntry, makeDefault = false): Promise<void> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`registry name '${name}' must be letters, digits, '.', '_' or '-'`);
+  if (!REGISTRY_NAME.test(name)) throw new CheckpointError(`registry name '${name}' must be letters, digits, '.', '_' or '-'`);
   await mkdir(dir, { recursive: true });
   const reg = await readRegistry(dir);
   reg.models[name] = entry;
   if (makeDefault || !reg.default) reg.default = name;
   await writeFileAtomic(join(dir, REGISTRY_FILE), [Buffer.from(`${JSON.stringify(reg, null, 2)}\n`)]);
+}
+
+/**
+ * Checks, before any work, that `name` may point at `file` in the registry `dir`: a valid name,
+ * a readable registry, and no entry of that name for another checkpoint unless `overwrite`
+ * (an entry is another run's work). Returns the entry it would replace, if any.
+ */
+export async function claimRegistryName(
+  dir: string,
+  name: string,
+  file: string,
+  options: { overwrite: boolean; nameFlag: string },
+): Promise<RegistryEntry | undefined> {
+  if (!REGISTRY_NAME.test(name)) {
+    throw new CheckpointError(`${options.nameFlag} '${name}': a registry name must be letters, digits, '.', '_' or '-' (starting with a letter or digit)`);
+  }
+  const entry = (await readRegistry(dir)).models[name];
+  if (!entry) return undefined;
+  const registered = isAbsolute(entry.file) ? entry.file : join(dir, entry.file);
+  if (resolve(registered) === resolve(file) || sameFile(registered, file) || options.overwrite) return entry;
+  throw new CheckpointError(
+    `model registry ${join(dir, REGISTRY_FILE)} already has '${name}' for another checkpoint (${registered}); give ${options.nameFlag} another name, or pass --overwrite to replace the entry (its file is kept)`,
+  );
 }
 
 export interface ResolvedModel {
@@ -141,6 +172,8 @@ export async function resolveModel(ref: string | undefined, options: { registry?
     const s = await stat(ref).catch(() => undefined);
     if (s?.isFile()) return { path: resolve(ref) };
     if (ref.includes('/') || ref.includes('\\')) {
+      const unreachable = unreachableReason(ref, { what: 'checkpoint' });
+      if (unreachable) throw new CheckpointError(unreachable);
       throw new CheckpointError(
         `checkpoint ${ref} does not exist: train one with \`nx run flow-train:train\`, or give a registry name (\`mmmi-train info registry\` lists them)`,
       );

@@ -303,7 +303,7 @@ describe('registry', () => {
 
     writeFileSync(path, JSON.stringify({ format: 'something-else', models: {} }));
     expect((await failure(loadModel('tiny-a', { registry: bad, env }))).message).toBe(
-      `${path} is not a model registry (format 'something-else', expected 'mmmi-model-registry')`,
+      `${path} is not a model registry (format 'something-else', expected 'mmmi-model-registry'); it is left as it is: move it aside, or give --registry another folder`,
     );
   });
 

@@ -15,6 +15,17 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${tag}.tmp`);
 }
 
+/** An error about the temp file, reported against the destination: the temp file is ours, the destination is the user's path. */
+function aboutDestination(err: unknown, tmp: string, path: string): unknown {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (e instanceof Error && e.path === tmp) {
+    e.path = path;
+    if (e.dest === path) delete e.dest;
+    e.message = e.message.replace(` -> '${path}'`, '').replaceAll(tmp, path);
+  }
+  return err;
+}
+
 export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
   const tmp = tempPathFor(path);
   let fh: FileHandle | undefined;
@@ -33,7 +44,7 @@ export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    throw aboutDestination(err, tmp, path);
   }
 }
 
@@ -56,8 +67,12 @@ export function writeFileAtomicSync(path: string, chunks: readonly Uint8Array[])
         // already failing; the original error is the useful one
       }
     }
-    rmSync(tmp, { force: true });
-    throw err;
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // no temp file could be made there either (a file in the path): the original error is the useful one
+    }
+    throw aboutDestination(err, tmp, path);
   }
 }
 
@@ -79,7 +94,7 @@ export class AtomicFile {
 
   static async open(path: string): Promise<AtomicFile> {
     const tmp = tempPathFor(path);
-    return new AtomicFile(path, tmp, await open(tmp, 'wx'));
+    return new AtomicFile(path, tmp, await open(tmp, 'wx').catch((e: unknown) => Promise.reject(aboutDestination(e, tmp, path))));
   }
 
   /** Write all of `bytes` at `position` (a single write() may be partial). */
@@ -100,7 +115,7 @@ export class AtomicFile {
       await rename(this.tempPath, this.path);
     } catch (err) {
       await rm(this.tempPath, { force: true }).catch(() => undefined);
-      throw err;
+      throw aboutDestination(err, this.tempPath, this.path);
     }
   }
 

@@ -21,7 +21,7 @@ import { withScale, type LatentStructure } from './structure.js';
 export const REFERENCE_ALIGNMENT_DRAWS = 20_000;
 
 /** Largest reduced eigenproblem (N·m) the exact method solves; beyond it use `sampled`. */
-const MAX_EXACT_REDUCED = 600;
+export const MAX_EXACT_REDUCED = 600;
 
 export interface Alignment {
   scale: number;

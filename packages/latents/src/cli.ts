@@ -12,6 +12,8 @@ import { conditionalMutualInformation, DegenerateMiError, groupLabel, miTable, p
 import type { MiMethod } from './logdet.js';
 import { BUILT_IN_DEFAULT_TOKENS, specFromArgs } from './spec.js';
 import { runDesign } from './design-cli.js';
+import { checkCommandMemory } from './memory-need.js';
+import { blameExtremeFlags, checkPrecisionLimits } from './numeric-limits.js';
 import { describeStructure, thetaVariance } from './structure.js';
 
 const CLI_FLAGS: OptionTable = {
@@ -60,13 +62,16 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
         out(USAGE);
         return 0;
       }
-      const model = await buildLatentModel(specFromArgs(parsed));
-      if (command === 'describe') {
-        out(JSON.stringify(describeStructure(model.structure)));
+      const spec = specFromArgs(parsed);
+      checkPrecisionLimits(spec);
+      checkCommandMemory(spec, command, err);
+      // a numeric failure names the extreme flag values behind it (numeric-limits.ts)
+      return await blameExtremeFlags(spec, async () => {
+        const model = await buildLatentModel(spec);
+        if (command === 'describe') out(JSON.stringify(describeStructure(model.structure)));
+        else printMi(model, o.method ?? o.calculate_MI ?? 'numerical', o.query, Boolean(o.json), out);
         return 0;
-      }
-      printMi(model, o.method ?? o.calculate_MI ?? 'numerical', o.query, Boolean(o.json), out);
-      return 0;
+      });
     },
     { name: 'mmmi-latents', err, kinds: { input: [RangeError, DegenerateMiError] }, helpHint: 'mmmi-latents --help for usage' },
   );

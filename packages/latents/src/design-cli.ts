@@ -4,14 +4,16 @@
  * design is still printed and, with --out, written, marked as such).
  */
 import { basename, dirname, extname, join } from 'node:path';
-import { EXIT, formatOptionHelp, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { claimOutputFile, EXIT, formatOptionHelp, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { writeFileAtomic } from '@mmmi/formats';
 import { MODEL_FLAGS, parseArgs } from './args.js';
 import { designedArgumentFile } from './design/argument-file.js';
 import { DESIGNABLE_FLAGS, parseVary } from './design/coefficients.js';
 import { designCoefficients, designGrid, prepareDesignBase, type DesignResult } from './design/design.js';
 import { parseTarget, parseTargetGrid, parseTargetProfile } from './design/targets.js';
-import { BUILT_IN_DEFAULT_TOKENS } from './spec.js';
+import { checkCommandMemory } from './memory-need.js';
+import { blameExtremeFlags, checkPrecisionLimits } from './numeric-limits.js';
+import { BUILT_IN_DEFAULT_TOKENS, specFromArgs } from './spec.js';
 
 export const DESIGN_FLAGS = {
   target: { kind: 'string', repeatable: true, valueName: 'I(A;B|C)=v', help: 'an MI target in nats, e.g. "I(X_1;θ)=2.0" (repeatable)' },
@@ -31,6 +33,7 @@ export const DESIGN_FLAGS = {
     help: `coefficients to change, comma-separated: ${Object.keys(DESIGNABLE_FLAGS).join(', ')} (default rho_theta_arg,rho_arg)`,
   },
   out: { kind: 'string', valueName: '<file.txt>', help: 'write the designed argument file (a grid: <file>_00.txt, _01.txt, …)' },
+  overwrite: { kind: 'boolean', help: 'replace existing --out files (never an @argument file read)' },
   tol: { kind: 'float', min: 0, minExclusive: true, default: 1e-10, help: 'allowed |achieved − target|, nats' },
   restarts: { kind: 'int', min: 0, default: 8, help: 'solver restarts from perturbed starts' },
   seed: { kind: 'int', min: 0, default: 0, help: 'seed of the restarts' },
@@ -85,6 +88,13 @@ function printResult(r: DesignResult, file: string | null, out: (s: string) => v
 const gridFile = (out: string, i: number, n: number) =>
   join(dirname(out), `${basename(out, extname(out))}_${String(i).padStart(String(n - 1).length, '0')}${extname(out) || '.txt'}`);
 
+/** An --out file, claimed before the solver runs: new unless --overwrite, and never an @argument file the command reads. */
+function claimDesignFile(file: string, o: { overwrite?: boolean }, tokens: readonly string[]): string {
+  const argumentFiles = tokens.filter((t) => t.startsWith('@')).map((t) => t.slice(1));
+  claimOutputFile(file, { flag: '--out', overwrite: o.overwrite, inputs: { '@argument file': argumentFiles } });
+  return file;
+}
+
 export async function runDesign(rest: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const tokens = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
   const parsed = parseArgs(tokens, { ...MODEL_FLAGS, ...DESIGN_FLAGS });
@@ -94,6 +104,7 @@ export async function runDesign(rest: string[], out: (s: string) => void, err: (
     target_profile?: string;
     vary?: string;
     out?: string;
+    overwrite?: boolean;
     tol: number;
     restarts: number;
     seed: number;
@@ -108,7 +119,11 @@ export async function runDesign(rest: string[], out: (s: string) => void, err: (
   const designFlags = new Set(Object.keys(DESIGN_FLAGS));
   // the base: the model flags alone (the design's own flags removed)
   for (const name of designFlags) parsed.given.delete(name);
-  const base = await prepareDesignBase(parsed, vary);
+  const spec = specFromArgs(parsed);
+  checkPrecisionLimits(spec);
+  checkCommandMemory(spec, 'design', err);
+  // a numeric failure on the base names the extreme flag values behind it (numeric-limits.ts; design.ts for the targets)
+  const base = await blameExtremeFlags(spec, () => prepareDesignBase(parsed, vary));
   const nMod = base.spec.nMod;
   const fixed = [...o.target.map((t) => parseTarget(t, nMod)), ...(o.target_profile ? parseTargetProfile(o.target_profile, nMod) : [])];
   const options = { tol: o.tol, restarts: o.restarts, seed: o.seed };
@@ -116,12 +131,11 @@ export async function runDesign(rest: string[], out: (s: string) => void, err: (
   if (o.target_grid) {
     if (!o.out && !o.json) err('mmmi-latents: (no --out: the designs are printed, not written)');
     const grid = parseTargetGrid(o.target_grid, nMod);
+    const files = grid.values.map((_, i) => (o.out ? claimDesignFile(gridFile(o.out, i, grid.values.length), o, rest) : null));
     const results = await designGrid(base, grid, fixed, options);
-    const files: (string | null)[] = [];
     for (const [i, r] of results.entries()) {
-      const file = o.out ? gridFile(o.out, i, results.length) : null;
+      const file = files[i];
       if (file) await writeFileAtomic(file, [Buffer.from(designedArgumentFile(base, r, source))]);
-      files.push(file);
     }
     if (o.json) out(JSON.stringify(results.map((r, i) => resultJson(r, files[i]))));
     else
@@ -134,6 +148,7 @@ export async function runDesign(rest: string[], out: (s: string) => void, err: (
     return missed ? EXIT.usage : EXIT.ok;
   }
   if (fixed.length === 0) throw new UsageError('design needs a target: --target "I(X_1;θ)=2.0", --target_grid or --target_profile');
+  if (o.out) claimDesignFile(o.out, o, rest);
   const r = await designCoefficients(base, fixed, options);
   let file: string | null = null;
   if (o.out) {

@@ -18,3 +18,4 @@ export { necessaryConditionConflicts, type Conflict } from './design/feasibility
 export { parseTarget, parseTargetGrid, parseTargetProfile, type MiTarget } from './design/targets.js';
 export { symmetricEigen, type SymmetricEigen } from './eigen.js';
 export * from './whitening.js';
+export { checkCommandMemory, checkLatentMemory, exactAlignmentSize, latentMemoryNeed, type LatentMemoryNeed } from './memory-need.js';

@@ -196,7 +196,8 @@ export function parseMiQuery(q: string, nMod: number): { a: Group; b: Group; c: 
       if (!range) throw new RangeError(`MI query "${q}": cannot read "${raw}" (use X1, X2..X5, X or theta)`);
       const lo = Number(range[1]);
       const hi = range[2] === undefined ? lo : Number(range[2]);
-      if (lo < 1 || hi > nMod || lo > hi) throw new RangeError(`MI query "${q}": ${raw} is outside X1…X${nMod}`);
+      if (lo > hi) throw new RangeError(`MI query "${q}": the range ${raw} is reversed; write X${hi}..X${lo}`);
+      if (lo < 1 || hi > nMod) throw new RangeError(`MI query "${q}": ${raw} is outside X1…X${nMod}`);
       for (let i = lo; i <= hi; i++) mods.add(i - 1);
     }
     return { mods: [...mods].sort((x, y) => x - y), theta };

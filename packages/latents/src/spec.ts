@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { InputError, type ArgValue } from '@mmmi/cli-kit';
+import { InputError, unreachableReason, type ArgValue } from '@mmmi/cli-kit';
 import type { ParsedArgs } from './args.js';
 
 /** Values per modality for 32×32 RGB images, channel-first. */
@@ -196,7 +196,10 @@ function templateSource(parsed: ParsedArgs, seed: number): TemplateSource {
   if (given === 'random') return { method: 'random', seed };
   const m = resolvePath(given, parsed.files.T_vectors_method);
   if (!existsSync(m)) {
-    fail(`--T_vectors_method ${given}: expected ones, random, a .npy file or a folder of images; no such file or folder`);
+    fail(
+      unreachableReason(m, { what: '--T_vectors_method' }) ??
+        `--T_vectors_method ${given}: expected ones, random, a .npy file or a folder of images; no such file or folder`,
+    );
   }
   if (statSync(m).isDirectory()) return { method: 'images', path: m, convert: parsed.values.convert_templates === true };
   if (m.endsWith('.npy')) return { method: 'npy', path: m };

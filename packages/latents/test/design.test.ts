@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '@mmmi/cli-kit';
@@ -137,6 +137,32 @@ describe('mmmi-latents design', () => {
     const mi = await run(['mi', `@${file}`, '--json']);
     const printed = JSON.parse(mi.out);
     expect(printed.values[printed.labels.indexOf('I(X_1; θ)')]).toBe(result.targets[0].achieved);
+  });
+
+  it('--out: an existing file is refused (kept) before solving unless --overwrite; the @argument file read, never', async () => {
+    const dir = tempDir('mmmi-design-');
+    const base = join(dir, 'base.txt');
+    copyFileSync(fig1.slice(1), base);
+    const before = readFileSync(base, 'utf8');
+    const onInput = await run(['design', `@${base}`, '--target', 'I(X_1;θ)=2', '--out', join(dir, '.', 'base.txt'), '--overwrite']);
+    expect(onInput.code).toBe(2);
+    expect(onInput.err).toMatch(/--out .*base\.txt: is the input @argument file .*base\.txt; a command never writes over its input/);
+    expect(readFileSync(base, 'utf8')).toBe(before);
+    const old = join(dir, 'designed.txt');
+    writeFileSync(old, '# last week\n');
+    const kept = await run(['design', fig1, '--target', 'I(X_1;θ)=2', '--out', old]);
+    expect(kept.code).toBe(2);
+    expect(kept.err).toMatch(/--out .*designed\.txt: exists \(a file of 12 bytes\) and this run did not make it; pass --overwrite to replace it/);
+    expect(kept.out).toBe('');
+    expect(readFileSync(old, 'utf8')).toBe('# last week\n');
+    writeFileSync(join(dir, 'family_1.txt'), 'x');
+    const grid = await run(['design', fig1, '--target_grid', 'I(X_1;θ)=0.5..2:3', '--out', join(dir, 'family.txt')]);
+    expect(grid.code).toBe(2);
+    expect(grid.err).toMatch(/family_1\.txt: exists/);
+    expect(existsSync(join(dir, 'family_0.txt'))).toBe(false);
+    const replaced = await run(['design', fig1, '--target', 'I(X_1;θ)=2', '--out', old, '--overwrite']);
+    expect(replaced.code, replaced.err).toBe(0);
+    expect(readFileSync(old, 'utf8')).toMatch(/^# designed by mmmi-latents design/);
   });
 
   it('a grid writes one file per point; infeasible targets exit 2 with the conflict; bad input exits 2 before work', async () => {

@@ -3,9 +3,9 @@
  * finished report (its README.md) is refused unless --overwrite; a folder holding an
  * unfinished run of the same command (its journal) is resumed.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, type ProgressStream } from '@mmmi/cli-kit';
+import { claimOutputFolder, type OutputInputs, type ProgressStream } from '@mmmi/cli-kit';
 
 /** What every report-writing command takes besides its own options. */
 export interface ReportCommandBase {
@@ -23,15 +23,14 @@ export interface ReportCommandBase {
   say?: (line: string) => void;
 }
 
-export function prepareOutputFolder(folder: string, overwrite: boolean): void {
-  if (existsSync(folder) && !statSync(folder).isDirectory()) throw new InputError(`--out ${folder}: exists and is not a folder`);
-  if (existsSync(join(folder, 'README.md')) && !overwrite)
-    throw new InputError(`--out ${folder}: holds a finished report (README.md); pass --overwrite to replace it, or choose another --out`);
-  try {
-    mkdirSync(folder, { recursive: true });
-  } catch (e) {
-    throw new InputError(`--out ${folder}: cannot create it (${(e as Error).message})`, { cause: e });
-  }
+/** Claims `folder` through the shared output rule (cli-kit's output guard); `inputs` (e.g. the --data folder) are never written into. */
+export function prepareOutputFolder(folder: string, overwrite: boolean, inputs: OutputInputs = {}): void {
+  claimOutputFolder(folder, {
+    flag: '--out',
+    overwrite,
+    inputs,
+    holds: (f) => (existsSync(join(f, 'README.md')) ? 'a finished report (README.md)' : undefined),
+  });
 }
 
 /** The command line as a user would retype it (arguments with spaces or quotes quoted). */

@@ -61,6 +61,31 @@ describe('mmmi-bench', () => {
     expect(again.err).toMatch(/holds a finished report \(README.md\); pass --overwrite/);
   });
 
+  it('estimate: --out the --data folder itself is refused, even with --overwrite; nothing is written there', async () => {
+    const r = await run([
+      'estimate',
+      '--data',
+      folder,
+      '--pair',
+      'X1;θ',
+      '--estimators',
+      'gaussian',
+      '--features',
+      'latents',
+      '--n',
+      '300',
+      '--out',
+      join(folder, '.'),
+      '--overwrite',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /^mmmi-bench: error: --out .*: is the input --data .*; a command never writes over its input, even with --overwrite: choose another folder for --out\n$/,
+    );
+    expect(existsSync(join(folder, 'README.md'))).toBe(false);
+    expect(existsSync(join(folder, 'estimate.log'))).toBe(false);
+  });
+
   it("estimate: a variational critic's training curve goes to the log", async () => {
     const out = join(dir, 'curve');
     const r = await run([

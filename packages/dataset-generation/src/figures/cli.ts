@@ -2,8 +2,10 @@
  * `mmmi-generate figures [--out dir] [--only fig6,dag,radii,samples,tables] [--samples n] [--draws n] [@args.txt [flags]] …`
  * `mmmi-generate sweep @args.txt [flags] --sweep alpha=1.2,1.4 [--sweep …] [--query Q]… [--out table.csv|table.md]`
  */
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { parseOptions, partitionOptions, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { join } from 'node:path';
+import { claimOutputFile, claimOutputFolder, parseOptions, partitionOptions, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { writeDag } from './dag.js';
 import { writeFig6 } from './fig6.js';
 import { repoFile } from './plot.js';
@@ -46,13 +48,34 @@ export const FIGURES_FLAGS = {
   samples: { kind: 'int', min: 1, default: 8, help: 'samples per modality in the samples grid' },
   draws: { kind: 'int', min: 1, default: 2000, help: 'unit-Gaussian draws in the radii figure' },
   model_free: { kind: 'boolean', default: false, help: 'samples grid through tanh instead of the flow model' },
+  overwrite: { kind: 'boolean', default: false, help: 'write into an --out folder that holds files figures did not write' },
 } as const satisfies OptionTable;
 
 export const SWEEP_FLAGS = {
   sweep: { kind: 'string', repeatable: true, valueName: 'FLAG=V1,V2', help: 'a flag and its values (repeatable: every combination)' },
   query: { kind: 'string', repeatable: true, valueName: 'Q', help: 'an MI query, e.g. "X1;theta" (repeatable; default: the whole MI table)' },
   out: { kind: 'string', valueName: 'FILE', help: 'also write the table as .csv or .md' },
+  overwrite: { kind: 'boolean', default: false, help: 'replace an existing --out file' },
 } as const satisfies OptionTable;
+
+/** Marks a folder as written by `figures`: a rerun refreshes its figures, while a folder of other files is not written into unasked. */
+const FIGURES_MARK = '.mmmi-figures';
+
+/**
+ * The --out folder, claimed before any figure is computed: new, empty, or one that `figures`
+ * wrote before (it holds the mark), unless --overwrite; every figure it writes has a fixed name,
+ * so writing among other files could replace one of them.
+ */
+function claimFiguresFolder(dir: string, overwrite: boolean): string {
+  const foreign = (folder: string) => {
+    if (existsSync(join(folder, FIGURES_MARK))) return undefined;
+    const files = readdirSync(folder);
+    return files.length ? `${files.length} files that figures did not write (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''})` : undefined;
+  };
+  const claimed = claimOutputFolder(dir, { flag: '--out', overwrite, holds: foreign });
+  writeFileSync(join(claimed.path, FIGURES_MARK), 'written by mmmi-generate figures: a rerun replaces the figures here\n');
+  return dir;
+}
 
 /** Configurations: each `@args.txt` with the flags after it. */
 function configurationGroups(tokens: string[]): string[][] {
@@ -68,7 +91,7 @@ function configurationGroups(tokens: string[]): string[][] {
 export async function figuresMain(argv: string[], out: (s: string) => void): Promise<number> {
   const { own, rest } = partitionOptions(argv, FIGURES_FLAGS);
   const o = parseOptions(own, FIGURES_FLAGS).values;
-  const dir = o.out;
+  const dir = claimFiguresFolder(o.out, o.overwrite);
   const only = figureList(o.only) as Kind[];
   const { samples, draws } = o;
   const modelFree = o.model_free;
@@ -107,6 +130,8 @@ export async function sweepMain(argv: string[], out: (s: string) => void): Promi
   const queries = o.query;
   const file = o.out;
   if (axes.length === 0) throw new UsageError('sweep needs at least one --sweep FLAG=V1,V2,…');
+  const argumentFiles = tokens.filter((t) => t.startsWith('@')).map((t) => t.slice(1));
+  if (file) claimOutputFile(file, { flag: '--out', overwrite: o.overwrite, inputs: { '@argument file': argumentFiles } });
   const table = await sweepTable(tokens, axes, queries);
   const md = sweepMarkdown(table);
   out(md.trimEnd());

@@ -15,7 +15,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { InputError } from '@mmmi/cli-kit';
+import { InputError, unreachableReason } from '@mmmi/cli-kit';
 import { FormatError, NpzFile, readImageRgb, type NpzArrayInfo } from '@mmmi/formats';
 import { REALISM_CLASSES, REALISM_IMAGE_VALUES } from './score.js';
 
@@ -178,7 +178,7 @@ export async function openLabelledImages(path: string): Promise<LabelledImageSou
   try {
     s = await stat(path);
   } catch {
-    throw new InputError(`${path}: no such file or folder`);
+    throw new InputError(unreachableReason(path) ?? `${path}: no such file or folder`);
   }
   if (s.isFile()) {
     if (extname(path).toLowerCase() !== '.npz')

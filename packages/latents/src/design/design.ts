@@ -21,12 +21,14 @@
 import { InputError } from '@mmmi/cli-kit';
 import { constructiveStructure } from '../construct.js';
 import { conditionalMutualInformation } from '../mi.js';
+import { EXTREME_FIX, extremeFlagValues } from '../numeric-limits.js';
 import { buildLatentModel, type LatentModel } from '../model.js';
 import { specFromArgs, type ConstructiveSpec } from '../spec.js';
 import { loadTemplates, type TemplateSet } from '../templates.js';
 import type { ParsedArgs } from '../args.js';
 import { coefficientSlots, flagValues, fromUnknowns, toUnknowns, type CoefficientSlot, type DesignableFlag } from './coefficients.js';
 import { necessaryConditionConflicts, type Conflict } from './feasibility.js';
+import { structuralZeroConflicts } from './structural-zero.js';
 import { leastSquaresWithRestarts, type LeastSquaresProblem } from './least-squares.js';
 import type { MiTarget } from './targets.js';
 
@@ -176,7 +178,10 @@ export async function designCoefficients(
   try {
     targetValues(base, from, targets);
   } catch (e) {
-    throw new InputError(`a target cannot be evaluated on this model: ${(e as Error).message}`);
+    // extreme flag values are the likelier cause of a numeric failure: name them first
+    const extreme = extremeFlagValues(base.spec);
+    const cause = extreme.length ? ` (${extreme.join('; ')}: extreme for float64; ${EXTREME_FIX})` : '';
+    throw new InputError(`a target cannot be evaluated on this model${cause}: ${(e as Error).message}`);
   }
   const notes: string[] = [];
   if (targets.length > base.slots.length) {
@@ -184,10 +189,18 @@ export async function designCoefficients(
       `${targets.length} targets and ${base.slots.length} free coefficients (--vary ${base.vary.join(',')}): more targets than unknowns can in general not all be met`,
     );
   }
-  const lawConflicts = necessaryConditionConflicts(targets);
+  // laws of MI and the DAG's structural zeros: both are proofs, found before solving
+  const zeroConflicts = structuralZeroConflicts(base.spec, base.templates, base.vary, targets, tol);
+  const lawConflicts = [...necessaryConditionConflicts(targets), ...zeroConflicts];
   const solveOptions = { tol, restarts: options.restarts ?? 8, seed: options.seed ?? 0 };
+  // a target the DAG fixes at 0 has a residual no coefficient changes: the nearest design is that of the others
+  const fixedAtZero = new Set(zeroConflicts.flatMap((c) => c.targets));
+  const solvable = targets.filter((t) => !fixedAtZero.has(t.label));
+  const x0 = toUnknowns(from, base.slots);
   // with conflicts by law, the nearest design is still sought (fewer restarts: it cannot meet them)
-  const nearest = solveFrom(base, targets, toUnknowns(from, base.slots), lawConflicts.length ? { ...solveOptions, restarts: 2 } : solveOptions);
+  const nearest = solvable.length
+    ? solveFrom(base, solvable, x0, lawConflicts.length ? { ...solveOptions, restarts: 2 } : solveOptions)
+    : { x: x0, evaluations: 0 };
   if (!nearest) throw new InputError('no valid model near the base configuration: every coefficient vector tried was degenerate');
   let evaluations = nearest.evaluations;
   const designed = fromUnknowns(base.spec, base.slots, nearest.x);

@@ -34,7 +34,15 @@ export interface ExternalOptions {
 
 /** The last line of `stdout` as an estimate (and standard error), or the reason it is not one. */
 export function parseExternalOutput(stdout: string): { estimate: number; standardError: number | null } | string {
-  const last = stdout.trim().split(/\r?\n/).pop()?.trim() ?? '';
+  // colour codes (a command that inherits FORCE_COLOR, e.g. under nx or CI, colours a printed number) are no part of it
+  // eslint-disable-next-line no-control-regex
+  const last =
+    stdout
+      .replace(/\x1b\[[0-9;]*m/g, '')
+      .trim()
+      .split(/\r?\n/)
+      .pop()
+      ?.trim() ?? '';
   const parts = last.split(/[\s,]+/).filter(Boolean);
   const numbers = parts.map(Number);
   if (parts.length < 1 || parts.length > 2 || !numbers.every(Number.isFinite))

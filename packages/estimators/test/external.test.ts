@@ -115,6 +115,8 @@ describe('external estimators', () => {
   it('reads one or two finite numbers from the last line', () => {
     expect(parseExternalOutput('log line\n0.5\n')).toEqual({ estimate: 0.5, standardError: null });
     expect(parseExternalOutput('0.5 0.01')).toEqual({ estimate: 0.5, standardError: 0.01 });
+    // a command that inherits FORCE_COLOR prints a coloured number (Node's console.log under nx or CI)
+    expect(parseExternalOutput('\x1b[33m2\x1b[39m\n')).toEqual({ estimate: 2, standardError: null });
     expect(parseExternalOutput('0.5, 0.01')).toEqual({ estimate: 0.5, standardError: 0.01 });
     expect(parseExternalOutput('nan')).toMatch(/not an estimate/);
     expect(parseExternalOutput('')).toMatch(/not an estimate/);

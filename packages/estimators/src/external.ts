@@ -32,17 +32,12 @@ export interface ExternalOptions {
   timeoutName?: string;
 }
 
+/** Terminal colour codes: a command that inherits FORCE_COLOR (set under nx and on CI) colours a printed number; they are no part of it. */
+const COLOUR_CODES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /** The last line of `stdout` as an estimate (and standard error), or the reason it is not one. */
 export function parseExternalOutput(stdout: string): { estimate: number; standardError: number | null } | string {
-  // colour codes (a command that inherits FORCE_COLOR, e.g. under nx or CI, colours a printed number) are no part of it
-  // eslint-disable-next-line no-control-regex
-  const last =
-    stdout
-      .replace(/\x1b\[[0-9;]*m/g, '')
-      .trim()
-      .split(/\r?\n/)
-      .pop()
-      ?.trim() ?? '';
+  const last = stdout.replace(COLOUR_CODES, '').trim().split(/\r?\n/).pop()?.trim() ?? '';
   const parts = last.split(/[\s,]+/).filter(Boolean);
   const numbers = parts.map(Number);
   if (parts.length < 1 || parts.length > 2 || !numbers.every(Number.isFinite))

@@ -10,7 +10,7 @@
  * model-free shard, whose bytes (and those of the case's `keep` files) are compared after it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin, fig1, free, repo, type Case, type CaseResult, type Outcome } from './bad-inputs/case.js';
@@ -104,11 +104,14 @@ const chosen = only ? CASES.filter((c) => c.name.includes(only)) : CASES;
 const base = mkdtempSync(join(tmpdir(), 'mmmi-bad-inputs-'));
 const counts: Record<Outcome, number> = { clear: 0, stack: 0, silent: 0, lost: 0, hang: 0, leak: 0 };
 const exits: Record<string, number> = {};
+// the scratch contents are made once and copied for each case (three generation runs per case would dominate the time)
+const prepared = join(base, 'prepared');
+mkdirSync(prepared);
+prepare(prepared);
 try {
   for (const c of chosen) {
     const dir = join(base, String(CASES.indexOf(c)));
-    mkdirSync(dir, { recursive: true });
-    prepare(dir);
+    cpSync(prepared, dir, { recursive: true });
     for (const [name, content] of Object.entries(c.files ?? {})) {
       const path = join(dir, name.replace('DIR/', ''));
       mkdirSync(join(path, '..'), { recursive: true });

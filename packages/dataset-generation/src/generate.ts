@@ -35,7 +35,7 @@ import { TRANSFORMS } from './maps/transforms.js';
 import { openModalityMap, type ModalityMap } from './maps/modality-map.js';
 import { whitenedMap, WHITENING_FORMULA } from './maps/whitened-map.js';
 import { generationInversion } from './inversion.js';
-import { resolveModel } from '@mmmi/flow-train';
+import { resolveModel, unknownLabels } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ensureFolder, storageError } from './storage-errors.js';
 import { buildIndex, IndexError, indexPath } from './dataset-index.js';
@@ -216,7 +216,7 @@ export async function generate(tokens: readonly string[], io: GenerateIo = {}): 
 
 /** A flow model knows classes 0 … numClasses − 1, and numClasses as "no label" (unconditional); anything else is refused. */
 function checkLabels(labels: readonly number[], numClasses: number, model: string): void {
-  const bad = labels.filter((l) => !(Number.isInteger(l) && l >= 0 && l <= numClasses));
+  const bad = unknownLabels(labels, numClasses);
   if (bad.length)
     throw new InputError(
       `--labels ${JSON.stringify(labels)}: the flow model ${model} knows classes 0–${numClasses - 1} (and ${numClasses} = no label); ${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not among them`,

@@ -4,7 +4,8 @@
  */
 import { InputError, type OptionTable } from '@mmmi/cli-kit';
 import { LATENT_EXTENSION_FLAGS, MAX_JOB_STREAMS, REFERENCE_FLAGS, parseArgs, type ParsedArgs } from '@mmmi/latents';
-import { BACKEND_CHOICES, ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
+import { ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
+import { BACKEND_CHOICES } from '@mmmi/tfjs-runtime';
 import { TRANSFORMS, type TransformName } from './maps/transforms.js';
 import { SCALINGS, type ScalingName } from './scaling.js';
 

@@ -25,7 +25,7 @@ import {
 } from '@mmmi/flow-train';
 import { latentModelFromTokens, marginalWhitening, miTable, structureFromDescription } from '@mmmi/latents';
 import { Rng } from '@mmmi/latents';
-import { openWebGpuAdapter } from '@mmmi/fid';
+import { openWebGpuAdapter } from '@mmmi/tfjs-runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, prepareJob } from '../src/generate.js';
 import type { Manifest } from '../src/manifest.js';

@@ -21,7 +21,7 @@ import { parseOptions } from '@mmmi/cli-kit';
 import { SeededRandom } from '@mmmi/test-utils';
 import { binnedMi } from '../src/binned.js';
 import { gaussianMi } from '../src/gaussian.js';
-import { symmetricEigen } from '../src/linear-algebra.js';
+import { symmetricEigen } from '@mmmi/latents';
 import { fitPca } from '../src/pca.js';
 import { correlated } from './gaussian-pairs.js';
 

@@ -50,7 +50,8 @@
  */
 import { InputError } from '@mmmi/cli-kit';
 import { checkPairedSamples, timed, type MiEstimate, type MiEstimator, type PairedSamples } from './estimator.js';
-import { cholesky, covariance, logDetFromCholesky, principalBlock, solveLowerInPlace, symmetricEigen } from './linear-algebra.js';
+import { cholesky, choleskyLogDet, descending, symmetricEigen } from '@mmmi/latents';
+import { covariance, principalBlock, solveLowerInPlace, symmetrised } from './linear-algebra.js';
 import { digamma } from './special.js';
 
 export interface GaussianOptions {
@@ -101,7 +102,7 @@ export function gaussianMi(data: PairedSamples, options: GaussianOptions = {}): 
     const ry = principalBlock(corr, d, dx, d);
     const lx = factor(rx, dx, 'x');
     const ly = factor(ry, dy, 'y');
-    const lj = cholesky(corr, d, SINGULAR_PIVOT);
+    const lj = cholesky(corr, d, { ratio: SINGULAR_PIVOT });
     if (lj.failedAt >= 0) {
       const j = lj.failedAt - dx;
       throw new InputError(
@@ -109,7 +110,7 @@ export function gaussianMi(data: PairedSamples, options: GaussianOptions = {}): 
           `x and y are linearly dependent, so the joint covariance is singular and the Gaussian MI infinite (1 − R² = ${lj.pivotRatios[lj.failedAt].toExponential(2)})`,
       );
     }
-    const raw = 0.5 * (logDetFromCholesky(lx, dx) + logDetFromCholesky(ly, dy) - logDetFromCholesky(lj.factor, d));
+    const raw = 0.5 * (choleskyLogDet(lx, dx) + choleskyLogDet(ly, dy) - choleskyLogDet(lj.factor, d));
     const rho = canonicalCorrelations(corr, d, dx, dy, lx, ly);
     let sumSq = 0;
     for (const r of rho) sumSq += r * r;
@@ -155,7 +156,7 @@ function toCorrelation(c: Float64Array, d: number, dx: number): Float64Array {
 
 /** The Cholesky factor of one side's correlation matrix; refuses a rank-deficient side, naming it. */
 function factor(r: Float64Array, d: number, side: 'x' | 'y'): Float64Array {
-  const ch = cholesky(r, d, SINGULAR_PIVOT);
+  const ch = cholesky(r, d, { ratio: SINGULAR_PIVOT });
   if (ch.failedAt >= 0) {
     const j = ch.failedAt;
     throw new InputError(
@@ -190,6 +191,6 @@ function canonicalCorrelations(corr: Float64Array, d: number, dx: number, dy: nu
       g[a * p + b] = s;
       g[b * p + a] = s;
     }
-  const { values } = symmetricEigen(g, p);
+  const { values } = descending(symmetricEigen(symmetrised(g, p), p));
   return values.map((v) => Math.sqrt(Math.min(Math.max(v, 0), 1 - 1e-16)));
 }

@@ -1,14 +1,16 @@
 /**
  * The small dense linear algebra the classical estimators need, in float64, row-major:
- * column means and sample covariances, Cholesky factors with a rank test, triangular solves,
- * a symmetric eigen-decomposition (Householder tridiagonalisation + implicit QL, as EISPACK's
- * tred2/tql2), and a block-Krylov (block Lanczos) solver for the top eigenpairs of a symmetric
- * operator that is only applied, never formed (PCA of 3072-dimensional images).
+ * column means and sample covariances, triangular solves, the symmetrisation the
+ * eigen-decompositions take, and a block-Krylov (block Lanczos) solver for the top eigenpairs
+ * of a symmetric operator that is only applied, never formed (PCA of 3072-dimensional images).
+ * The Cholesky factorisation (with its rank test), its log-determinant and the symmetric
+ * eigen-decomposition (Householder + implicit QL, eigenvalues ascending, eigenvectors as rows)
+ * are latents' (`@mmmi/latents`), the toolkit's one of each.
  *
  * Nothing here knows about mutual information; everything is deterministic (the Krylov
  * solver's random start comes from a fixed-seed generator).
  */
-import { symmetricEigen as sharedSymmetricEigen } from '@mmmi/latents';
+import { descending, symmetricEigen, type SymmetricEigen } from '@mmmi/latents';
 import { mulberry32 } from './random.js';
 
 /** Column means of the n×d row-major matrix `a`. */
@@ -70,55 +72,6 @@ export function principalBlock(a: Float64Array, d: number, from: number, to: num
   return b;
 }
 
-export interface Cholesky {
-  /** Row-major lower-triangular L with a = L Lᵀ; its rows past `failedAt` are not computed. */
-  factor: Float64Array;
-  /**
-   * pivotRatios[j] = L_jj² / a_jj: the fraction of variable j's variance left unexplained by the
-   * variables before it (1 − R² of the regression on them) when `a` is a covariance matrix.
-   */
-  pivotRatios: Float64Array;
-  /** The first j whose pivot ratio is at or below the tolerance (or not positive); −1 when none. */
-  failedAt: number;
-}
-
-/**
- * Cholesky factorisation a = L Lᵀ of the symmetric d×d row-major matrix `a` (its lower triangle
- * is read). Stops at the first pivot whose ratio L_jj² / a_jj is ≤ `tolerance` (or not
- * positive, or a_jj ≤ 0): for a covariance matrix that says variable j is, to within that
- * fraction of its variance, a linear combination of the variables before it, i.e. the matrix
- * is (numerically) singular. d³/6 multiply-adds.
- */
-export function cholesky(a: Float64Array, d: number, tolerance = 0): Cholesky {
-  if (a.length !== d * d) throw new RangeError(`cholesky: expected ${d}×${d} = ${d * d} values, got ${a.length}`);
-  const l = new Float64Array(d * d);
-  const pivotRatios = new Float64Array(d);
-  for (let j = 0; j < d; j++) {
-    const rj = j * d;
-    let s = a[rj + j];
-    for (let k = 0; k < j; k++) s -= l[rj + k] * l[rj + k];
-    const ratio = a[rj + j] > 0 ? s / a[rj + j] : 0;
-    pivotRatios[j] = ratio;
-    if (!(ratio > tolerance)) return { factor: l, pivotRatios, failedAt: j };
-    const ljj = Math.sqrt(s);
-    l[rj + j] = ljj;
-    for (let i = j + 1; i < d; i++) {
-      const ri = i * d;
-      let t = a[ri + j];
-      for (let k = 0; k < j; k++) t -= l[ri + k] * l[rj + k];
-      l[ri + j] = t / ljj;
-    }
-  }
-  return { factor: l, pivotRatios, failedAt: -1 };
-}
-
-/** log det a = 2 Σ log L_jj from the Cholesky factor L (d×d row-major) of a. */
-export function logDetFromCholesky(l: Float64Array, d: number): number {
-  let s = 0;
-  for (let j = 0; j < d; j++) s += Math.log(l[j * d + j]);
-  return 2 * s;
-}
-
 /**
  * Solves L X = B in place for X (forward substitution), L d×d lower-triangular row-major, B
  * d×m row-major: every column of B at once.
@@ -137,21 +90,12 @@ export function solveLowerInPlace(l: Float64Array, d: number, b: Float64Array, m
   }
 }
 
-export interface SymmetricEigen {
-  /** Eigenvalues, descending. */
-  values: Float64Array;
-  /** Row-major d×d: row k is the unit eigenvector of values[k]. */
-  vectors: Float64Array;
-}
-
 /**
- * All eigenvalues (descending) and unit eigenvectors of the symmetric d×d row-major matrix `a`
- * (the mean of it and its transpose is decomposed, so a slightly asymmetric input is
- * symmetrised), by the toolkit's one symmetric eigen-solver (latents' Householder + implicit
- * QL, tred2/tql2 of EISPACK), which returns them ascending. Used for the small matrices here:
- * the canonical-correlation problems and the Krylov solver's Rayleigh–Ritz steps.
+ * (a + aᵀ)/2 for the d×d row-major matrix `a`: what the eigen-decompositions here take, so that
+ * a slightly asymmetric input (the Rayleigh–Ritz matrix, built entry by entry) is symmetrised
+ * rather than read by one triangle. Refuses a non-finite entry.
  */
-export function symmetricEigen(a: Float64Array, d: number): SymmetricEigen {
+export function symmetrised(a: Float64Array, d: number): Float64Array {
   if (a.length !== d * d) throw new RangeError(`symmetricEigen: expected ${d}×${d} = ${d * d} values, got ${a.length}`);
   const sym = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
@@ -161,14 +105,7 @@ export function symmetricEigen(a: Float64Array, d: number): SymmetricEigen {
       sym[i * d + j] = x;
     }
   }
-  const ascending = sharedSymmetricEigen(sym, d);
-  const values = new Float64Array(d);
-  const vectors = new Float64Array(d * d);
-  for (let k = 0; k < d; k++) {
-    values[k] = ascending.values[d - 1 - k];
-    vectors.set(ascending.vectors!.subarray((d - 1 - k) * d, (d - k) * d), k * d);
-  }
-  return { values, vectors };
+  return sym;
 }
 
 /**
@@ -279,7 +216,7 @@ export function topEigen(apply: BlockOperator, dim: number, k: number, options: 
     if ((s >= k + blockSize && (sinceCheck >= checkCost || s >= 1.25 * lastCheck)) || s >= maxBasis || s >= dim) {
       sinceCheck = 0;
       lastCheck = s;
-      const ritz = symmetricEigen(leading(t, maxBasis, s), s);
+      const ritz = descending(symmetricEigen(symmetrised(leading(t, maxBasis, s), s), s));
       const limit = tolerance * Math.max(ritz.values[0], 0);
       // the last wanted pair converges last: test from there, stop at the first failure
       let ok = true;
@@ -290,7 +227,7 @@ export function topEigen(apply: BlockOperator, dim: number, k: number, options: 
     block = ab.slice(0, Math.min(ab.length, maxBasis - s)).map((v) => v.slice());
   }
   const s = basis.length;
-  return ritzPairs(basis, products, symmetricEigen(leading(t, maxBasis, s), s), k, dim, true, productCount);
+  return ritzPairs(basis, products, descending(symmetricEigen(symmetrised(leading(t, maxBasis, s), s), s)), k, dim, true, productCount);
 }
 
 /** The leading s×s block of a matrix stored with row stride `stride`. */
@@ -301,7 +238,13 @@ function leading(a: Float64Array, stride: number, s: number): Float64Array {
 }
 
 /** Ritz vector i, K y_i, and its residual ‖(A K) y_i − θ_i K y_i‖. */
-function residual(basis: Float64Array[], products: Float64Array[], ritz: SymmetricEigen, i: number, dim: number): { vector: Float64Array; norm: number } {
+function residual(
+  basis: Float64Array[],
+  products: Float64Array[],
+  ritz: Required<SymmetricEigen>,
+  i: number,
+  dim: number,
+): { vector: Float64Array; norm: number } {
   const s = basis.length;
   const v = new Float64Array(dim);
   const av = new Float64Array(dim);
@@ -320,7 +263,7 @@ function residual(basis: Float64Array[], products: Float64Array[], ritz: Symmetr
 function ritzPairs(
   basis: Float64Array[],
   products: Float64Array[],
-  ritz: SymmetricEigen,
+  ritz: Required<SymmetricEigen>,
   k: number,
   dim: number,
   converged: boolean,

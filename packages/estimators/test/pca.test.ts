@@ -12,7 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gaussianMi } from '../src/gaussian.js';
-import { symmetricEigen, topEigen } from '../src/linear-algebra.js';
+import { descending, symmetricEigen } from '@mmmi/latents';
+import { topEigen } from '../src/linear-algebra.js';
 import { fitPca, pcaFeatures, project, reconstruct, type Pca } from '../src/pca.js';
 
 /**
@@ -128,12 +129,12 @@ function withSpectrum(random: SeededRandom, values: number[]): Float64Array {
 }
 
 describe('linear algebra under PCA', () => {
-  it('symmetricEigen recovers a known spectrum, repeated eigenvalues included, with orthonormal vectors', () => {
+  it("symmetricEigen (latents', largest first by descending) recovers a known spectrum, repeated eigenvalues included, with orthonormal vectors", () => {
     const random = new SeededRandom(20);
     const values = [5, 5, 5, 3, 2, 2, 1, 0, 0, -1, 1e-3, 7];
     const d = values.length;
     const a = withSpectrum(random, values);
-    const eig = symmetricEigen(a, d);
+    const eig = descending(symmetricEigen(a, d));
     const sorted = [...values].sort((x, y) => y - x);
     for (let i = 0; i < d; i++) expect(Math.abs(eig.values[i] - sorted[i])).toBeLessThan(1e-13);
     for (let i = 0; i < d; i++) {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { TorchTensor } from '@mmmi/formats';
-import { selectBackend, type BackendName } from '../src/backend.js';
+import { selectBackend, type BackendName } from '@mmmi/tfjs-runtime';
 import { createInceptionFeatureExtractor, INCEPTION_STATE_DICT_SHAPES, loadInceptionFeatureExtractor, type InceptionFeatures } from '../src/inception/index.js';
 
 const args = process.argv.slice(2);

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '@mmmi/tfjs-runtime';
 import { loadRealismClassifier } from '../src/realism/classifier.js';
 import { openRealismScorer } from '../src/realism/api.js';
 

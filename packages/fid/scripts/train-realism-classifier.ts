@@ -20,16 +20,16 @@
  * --bench N: times N training steps (after 2 warm-up steps) and the inference pass, prints
  * images/s, and exits.
  *
- * Needs flow-train's built dist (`npx nx run flow-train:build`) for tfjs's gradients and the
- * wasm training kernels; it is loaded by a computed name so that nx sees no fid → flow-train
- * dependency (flow-train depends on fid).
+ * tfjs's gradients and the wasm training kernels come from @mmmi/tfjs-runtime's
+ * prepareBackend (build it first: `npx nx run tfjs-runtime:build`).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { CIFAR10_CLASSES, readCifar10, writeNpy } from '@mmmi/formats';
-import { Rng } from '@mmmi/latents';
+import { permutation, Rng } from '@mmmi/latents';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import { forward, initialParameters, parameterCount, parameterSpecs, type RealismArchitecture } from '../src/realism/model.js';
 import { loadRealismClassifier, REALISM_FILES, saveRealismWeights, type RealismClassifier } from '../src/realism/classifier.js';
 
@@ -61,12 +61,6 @@ const benchSteps = opt('bench') === undefined ? 0 : Number(opt('bench'));
 const GOLDEN_COUNT = 8;
 
 const log = (m: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
-
-async function selectTrainingBackend(preferred: string): Promise<string> {
-  const specifier = ['@mmmi', 'flow-train'].join('/');
-  const ft = (await import(specifier)) as { selectTrainingBackend: (p: string, o: { log: (m: string) => void }) => Promise<string> };
-  return ft.selectTrainingBackend(preferred, { log });
-}
 
 interface Split {
   images: Uint8Array; // n×32×32×3 HWC
@@ -120,18 +114,6 @@ function augmentedBatch(data: Split, idx: Int32Array, rng: Rng): Float32Array {
     }
   }
   return out;
-}
-
-function shuffled(n: number, rng: Rng): Int32Array {
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
 }
 
 /** HWC uint8 images [start, start+count) → CHW float32 in [0, 1] (the API's layout). */
@@ -268,7 +250,7 @@ async function finalize(test: Split, note: Record<string, string>): Promise<void
 }
 
 async function main(): Promise<void> {
-  const backend = await selectTrainingBackend(opt('backend', 'auto')!);
+  const backend = await prepareBackend(opt('backend', 'auto')!, { log, label: 'fid' });
   mkdirSync(outDir, { recursive: true });
   const tLoad = performance.now();
   const test = await loadSplit('test');
@@ -296,7 +278,7 @@ async function main(): Promise<void> {
   };
 
   if (benchSteps > 0) {
-    const perm = shuffled(train.n, rng);
+    const perm = permutation(train.n, () => rng.uniform());
     const idx = (k: number) => perm.subarray((k * batchSize) % (train.n - batchSize), ((k * batchSize) % (train.n - batchSize)) + batchSize);
     const run = (k: number) => {
       const ix = idx(k);
@@ -326,7 +308,7 @@ async function main(): Promise<void> {
   const command = `npx tsx scripts/train-realism-classifier.ts ${args.join(' ')}`.trim();
   let step = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    const perm = shuffled(train.n, rng);
+    const perm = permutation(train.n, () => rng.uniform());
     const tEpoch = performance.now();
     let lossSum = 0;
     let correct = 0;

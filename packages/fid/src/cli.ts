@@ -157,9 +157,9 @@ async function requireWeights(weightsOpt: string | undefined, env: CliIo['env'],
 async function buildNetwork(weightsPath: string, backend: string | undefined): Promise<Network> {
   // Loaded only here: statistics-only runs never load TensorFlow.js.
   const tf = await import('@tensorflow/tfjs-core');
-  const { selectBackend } = await import('./backend.js');
+  const { selectBackend } = await import('@mmmi/tfjs-runtime');
   const { createInceptionFeatureExtractor } = await import('./inception/index.js');
-  const chosen = await selectBackend(backend);
+  const chosen = await selectBackend(backend, { label: 'fid' });
   const net = createInceptionFeatureExtractor(await loadWeights(weightsPath));
   return {
     backend: chosen,

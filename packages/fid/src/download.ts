@@ -189,6 +189,3 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
 
 /** MD5 of a file, streamed (hex). */
 export const md5File = async (path: string): Promise<string> => (await hashFile(path, 'md5')).digest;
-
-/** SHA-256 of a file, streamed (hex). */
-export const sha256File = async (path: string): Promise<string> => (await hashFile(path, 'sha256')).digest;

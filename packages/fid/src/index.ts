@@ -1,21 +1,6 @@
 export { symmetricEigen, type SymmetricEigen } from '@mmmi/latents';
 export { frechetDistance, psdSqrt, traceSqrtProduct, type FrechetOptions } from './frechet.js';
 export { readStats, StatsAccumulator, writeStats, type GaussianStats } from './stats.js';
-export { BACKEND_CHOICES, BACKEND_ORDER, BackendUnavailableError, selectBackend, type BackendName, type SelectBackendOptions } from './backend.js';
-export {
-  activeWebGpuAdapter,
-  adapterName,
-  discoverAdapters,
-  isSoftwareAdapter,
-  openWebGpuAdapter,
-  registerWebGpuBackend,
-  webGpuProbes,
-  WebGpuUnavailableError,
-  type OpenWebGpuOptions,
-  type Probe,
-  type ProbeResult,
-  type WebGpuAdapterDescription,
-} from './webgpu.js';
 export {
   checkInceptionWeights,
   createInceptionFeatureExtractor,
@@ -36,16 +21,7 @@ export {
   quantizeUnitToUint8,
   type ImageBatchShape,
 } from './preprocess.js';
-export {
-  downloadFile,
-  DownloadError,
-  md5File,
-  sha256File,
-  stderrDownloadProgress,
-  type DownloadOptions,
-  type DownloadProgress,
-  type DownloadResult,
-} from './download.js';
+export { downloadFile, DownloadError, md5File, stderrDownloadProgress, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
 export {
   DOWNLOAD_COMMAND,
   ensureWeights,

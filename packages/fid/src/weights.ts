@@ -16,8 +16,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readTorchCheckpoint, stateDictTensors, type TorchTensor } from '@mmmi/formats';
-import { downloadFile, sha256File, type DownloadOptions, type DownloadResult } from './download.js';
+import { readTorchCheckpoint, sha256File, stateDictTensors, type TorchTensor } from '@mmmi/formats';
+import { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
 
 export const FID_WEIGHTS_SHA256 = '6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2';
 export const FID_WEIGHTS_SHA256_PREFIX = '6726825d';
@@ -117,7 +117,7 @@ export interface VerifyResult {
 
 /** Hash a weight file (about 0.3 s for the 91 MiB file) and compare with the published SHA-256. */
 export async function verifyWeights(path: string): Promise<VerifyResult> {
-  const sha256 = await sha256File(path);
+  const { sha256 } = await sha256File(path);
   return { sha256, ok: sha256 === FID_WEIGHTS_SHA256 };
 }
 

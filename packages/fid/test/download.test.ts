@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadFile, DownloadError, sha256File, stderrDownloadProgress, type DownloadProgress } from '../src/download.js';
+import { sha256File } from '@mmmi/formats';
+import { downloadFile, DownloadError, stderrDownloadProgress, type DownloadProgress } from '../src/download.js';
 import {
   DOWNLOAD_COMMAND,
   ensureWeights,
@@ -77,7 +78,7 @@ describe('downloadFile (local HTTP server)', () => {
     const dir = tmp();
     const r = await downloadFile(`${base}/redirect2`, join(dir, 'f'), { sha256Prefix: bodySha.slice(0, 8), onProgress: quiet });
     expect(r.finalUrl).toBe(`${base}/file`);
-    expect(await sha256File(join(dir, 'f'))).toBe(bodySha);
+    expect((await sha256File(join(dir, 'f'))).sha256).toBe(bodySha);
   });
 
   it('handles a body without content-length', async () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { readNpySync, requireDtype, TorchTensor } from '@mmmi/formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '@mmmi/tfjs-runtime';
 import {
   checkInceptionWeights,
   createInceptionFeatureExtractor,

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { selectTrainingBackend } from '../src/backend/index.js';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import { FlowModel } from '../src/flow-model.js';
 import { unetConfig } from '../src/unet/config.js';
-await selectTrainingBackend('wasm', { log: () => {} });
+await prepareBackend('wasm', { log: () => {} });
 const c = unetConfig('small');
 const model = new FlowModel(c, { seed: 1 });
 const B = Number(process.argv[2] ?? 16);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectTrainingBackend } from '../src/backend/index.js';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import { openEngine, type OrtEngine } from '../src/engine/index.js';
 import { FlowModel } from '../src/flow-model.js';
 import { ModelThreads } from '../src/parallel/model-threads.js';
@@ -61,7 +61,7 @@ if (opts.config) {
   label = ckpt.resolved.name ?? ckpt.resolved.path;
   sha = ckpt.sha256!;
 }
-const backend = await selectTrainingBackend('wasm', { log: () => {} });
+const backend = await prepareBackend('wasm', { log: () => {} });
 const grid = edmGrid(GRID_STEPS).slice(0, steps + 2);
 const settings = { odeMethod: 'heun2', odeOptions: { nfe: GRID_STEPS }, cfgScale: 0.2, edmSchedule: true };
 const model = new FlowModel(config, values);

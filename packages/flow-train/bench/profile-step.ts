@@ -5,12 +5,12 @@
  *   npx tsx bench/profile-step.ts [config=small] [batch=32] [backend=wasm]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { selectTrainingBackend } from '../src/backend/index.js';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import { FlowModel } from '../src/flow-model.js';
 import { unetConfig } from '../src/unet/config.js';
 
 const [name = 'small', batchText = '32', backend = 'wasm'] = process.argv.slice(2);
-await selectTrainingBackend(backend, { log: () => {} });
+await prepareBackend(backend, { log: () => {} });
 const c = unetConfig(name);
 const model = new FlowModel(c, { seed: 1 });
 const B = Number(batchText);

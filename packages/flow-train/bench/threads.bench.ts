@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { selectTrainingBackend } from '../src/backend/index.js';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import type { Batch } from '../src/data/batches.js';
 import { Ema } from '../src/ema.js';
 import { FlowModel } from '../src/flow-model.js';
@@ -32,7 +32,7 @@ const { values: opts } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
   },
 });
-const backend = await selectTrainingBackend(opts.backend, { log: () => {} });
+const backend = await prepareBackend(opts.backend, { log: () => {} });
 const config = unetConfig(opts.config!);
 const B = Number(opts.batch);
 const S = Number(opts.sample_batch);

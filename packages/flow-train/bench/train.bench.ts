@@ -19,7 +19,7 @@
  *         seconds per batch.
  *
  * Every variant runs in a fresh process (this file, spawned with FLOW_TRAIN_BENCH_CHILD):
- *   wasm            with flow-train's replaced kernels (registerFastWasmKernels: BatchMatMul,
+ *   wasm            with tfjs-runtime's replaced kernels (registerFastWasmKernels: BatchMatMul,
  *                   Conv2DBackpropInput, Slice, SplitV);
  *   wasm-plain      without them, only the training kernels wasm lacks (--no_plain skips it);
  *   cpu             plain JavaScript, very slow (a minute or more per training step even for
@@ -42,10 +42,16 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { activeWebGpuAdapter, adapterName, selectBackend } from '@mmmi/fid';
 import { xorshift32 } from '@mmmi/test-utils';
-import { registerTfjsGradients, registerWasmTrainingKernels, selectTrainingBackend } from '../src/backend/index.js';
-import { registerFastWasmKernels } from '../src/backend/wasm-fast.js';
+import {
+  activeWebGpuAdapter,
+  adapterName,
+  prepareBackend,
+  registerFastWasmKernels,
+  registerTfjsGradients,
+  registerWasmTrainingKernels,
+  selectBackend,
+} from '@mmmi/tfjs-runtime';
 import type { SamplingSettings } from '../src/checkpoint.js';
 import type { Batch } from '../src/data/batches.js';
 import { Ema } from '../src/ema.js';
@@ -103,15 +109,15 @@ async function runChild(spec: ChildSpec): Promise<void> {
   let replaced: string[] = [];
   try {
     if (spec.variant === 'wasm-plain') {
-      // selectTrainingBackend minus the replacements: the wasm backend, tfjs's gradients and
+      // prepareBackend minus the replacements: the wasm backend, tfjs's gradients and
       // the training kernels wasm lacks, and wasm's own BatchMatMul, Conv2DBackpropInput, Slice, SplitV
       selected = await selectBackend('wasm', { log, wasmThreads: spec.wasmThreads, label: 'flow-train' });
       await registerTfjsGradients();
       log(`flow-train: wasm training kernels registered: ${registerWasmTrainingKernels().join(', ')}; replaced kernels NOT registered`);
     } else {
-      selected = await selectTrainingBackend(spec.variant, { log, wasmThreads: spec.wasmThreads });
+      selected = await prepareBackend(spec.variant, { log, wasmThreads: spec.wasmThreads, label: 'flow-train' });
       if (selected === 'wasm') {
-        // selectTrainingBackend may have registered them already (then this returns [])
+        // prepareBackend may have registered them already (then this returns [])
         replaced = registerFastWasmKernels();
         const line = logged.find((m) => m.includes('faster wasm kernels: '));
         if (!replaced.length && line) replaced = line.slice(line.indexOf('faster wasm kernels: ') + 21).split(/,\s*/);

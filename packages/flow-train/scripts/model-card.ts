@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CIFAR10_CLASSES, readCifar10, writePng } from '@mmmi/formats';
 import { Rng } from '@mmmi/latents';
-import { selectTrainingBackend } from '../src/backend/index.js';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import { readCheckpointFile } from '../src/checkpoint.js';
 import { FlowModel } from '../src/flow-model.js';
 import { buildArchitecture } from '../src/unet/architecture.js';
@@ -37,7 +37,7 @@ const testImages = Number(arg('test_images', '500'));
 // an earlier model (e.g. the previously shipped one), measured in the same run as a baseline
 const comparePath = arg('compare', '');
 
-await selectTrainingBackend('wasm', { log: () => {} });
+await prepareBackend('wasm', { log: () => {} });
 const ckpt = await readCheckpointFile(modelPath);
 const meta = ckpt.meta;
 
@@ -68,7 +68,10 @@ function plot(pts: { images: number; loss: number }[], width = 640, height = 320
   };
   for (let x = pad; x < width - pad; x++) px(x, height - pad, [120, 120, 120]);
   for (let y = pad; y < height - pad; y++) px(pad, y, [120, 120, 120]);
-  const toXY = (p: { images: number; loss: number }) => [pad + ((width - 2 * pad) * p.images) / xMax, height - pad - ((height - 2 * pad) * (Math.log10(p.loss) - yMin)) / (yMax - yMin || 1)];
+  const toXY = (p: { images: number; loss: number }) => [
+    pad + ((width - 2 * pad) * p.images) / xMax,
+    height - pad - ((height - 2 * pad) * (Math.log10(p.loss) - yMin)) / (yMax - yMin || 1),
+  ];
   for (let i = 1; i < pts.length; i++) {
     const [x0, y0] = toXY(pts[i - 1]);
     const [x1, y1] = toXY(pts[i]);

@@ -6,7 +6,7 @@
  * `--ode_options`; every error names the flag, the value and what was expected.
  */
 import { formatOptionHelp, parseOptions, UsageError, type OptionTable, type OptionValues } from '@mmmi/cli-kit';
-import { BACKEND_CHOICES } from './backend/index.js';
+import { BACKEND_CHOICES } from '@mmmi/tfjs-runtime';
 import { ODE_METHODS } from './solvers/index.js';
 
 /** `--ode_options`: a JSON object of numbers (nfe, step_size, atol, rtol). */

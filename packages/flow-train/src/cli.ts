@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import { claimOutputFile, formatOptionHelp, OutputRefused, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
-import { BackendUnavailableError, DownloadError, WeightsNotFoundError } from '@mmmi/fid';
+import { DownloadError, WeightsNotFoundError } from '@mmmi/fid';
 import { FormatError, writeFileAtomic, writePng } from '@mmmi/formats';
+import { BACKEND_CHOICES, BackendUnavailableError, prepareBackend, type BackendName } from '@mmmi/tfjs-runtime';
 import { parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
-import { BACKEND_CHOICES, selectTrainingBackend, type BackendName } from './backend/index.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
+import { unknownLabels } from './class-labels.js';
 import { EngineError, ENGINES, EXECUTION_PROVIDERS, openEngine, type EngineChoice } from './engine/index.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
@@ -102,7 +103,7 @@ export const EXPORT_FLAGS = {
 } as const satisfies OptionTable;
 
 async function useBackend(name: string, io: CliIo): Promise<BackendName> {
-  return selectTrainingBackend(name, { log: (m) => io.err(`${m}\n`) });
+  return prepareBackend(name, { log: (m) => io.err(`${m}\n`), label: 'flow-train' });
 }
 
 function samplingFromArgs(a: TrainArgs): SamplingSettings {
@@ -324,7 +325,8 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const n = o.n;
   const classes = ckpt.meta.config.numClasses;
   const given = o.labels ?? Array.from({ length: classes }, (_, i) => i);
-  for (const l of given) if (l > classes) throw new UsageError(`--labels: ${l} is not a class 0–${classes - 1} (or ${classes} = no label)`);
+  const [unknown] = unknownLabels(given, classes);
+  if (unknown !== undefined) throw new UsageError(`--labels: ${unknown} is not a class 0–${classes - 1} (or ${classes} = no label)`);
   const labels = Int32Array.from({ length: n }, (_, i) => given[i % given.length]);
   const plan = samplingPlan(ckpt, { overrides: { odeMethod: o.ode_method, nfe: o.nfe, cfgScale: o.cfg_scale } });
   const sampling = plan.settings;

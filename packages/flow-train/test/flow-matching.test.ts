@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { SeededRandom, tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerTfjsGradients } from '../src/backend/index.js';
+import { registerTfjsGradients } from '@mmmi/tfjs-runtime';
 import { CheckpointError, readCheckpointFile, writeCheckpoint } from '../src/checkpoint.js';
 import { AdamW, learningRate } from '../src/optim.js';
 import { condOtSample } from '../src/path.js';

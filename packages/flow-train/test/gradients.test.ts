@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { SeededRandom } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerTfjsGradients } from '../src/backend/index.js';
+import { registerTfjsGradients } from '@mmmi/tfjs-runtime';
 import { Ema } from '../src/ema.js';
 import { FlowModel } from '../src/flow-model.js';
 import { AdamW, PYTORCH_ADAMW_DEFAULTS } from '../src/optim.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { SeededRandom, tempDir } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerTfjsGradients } from '../src/backend/index.js';
+import { registerTfjsGradients } from '@mmmi/tfjs-runtime';
 import { makeBatch, epochOrder } from '../src/data/batches.js';
 import { FlowModel } from '../src/flow-model.js';
 import { ModelThreads, threadCount } from '../src/parallel/model-threads.js';

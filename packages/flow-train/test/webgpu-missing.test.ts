@@ -1,11 +1,11 @@
 /**
  * Where no WebGPU adapter opens, `--backend webgpu` fails with one clear line that names
- * what was tried and what to install (exit 2, no stack trace), `auto` moves on to the next
- * backend, and a bad MMMI_WEBGPU_BACKENDS is named. The adapter search is narrowed to Dawn's
+ * what was tried and what to install (exit 2, no stack trace); tfjs-runtime's
+ * test/webgpu-missing.test.ts checks `auto` and MMMI_WEBGPU_BACKENDS. The adapter search is narrowed to Dawn's
  * default backend (Vulkan on Linux), which finds nothing on a machine without a Vulkan
  * loader, such as CI; where it does find one, the tests are skipped with the reason.
  */
-import { discoverAdapters, selectBackend, webGpuProbes } from '@mmmi/fid';
+import { discoverAdapters } from '@mmmi/tfjs-runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 
@@ -48,22 +48,5 @@ describe.skipIf(found.length > 0)('no WebGPU adapter', () => {
       /^mmmi-train: error: no usable tfjs backend: webgpu: no WebGPU adapter \(default: no adapter\); a GPU needs its Vulkan driver and the loader \(Debian: libvulkan1/m,
     );
     expect(r.err).not.toMatch(/^\s+at /m);
-  });
-
-  it('auto skips webgpu with the reason and takes the next backend', async () => {
-    const lines: string[] = [];
-    const chosen = await selectBackend('auto', { log: (m) => lines.push(m), label: 't' });
-    expect(['tensorflow', 'wasm', 'cpu']).toContain(chosen);
-    expect(lines).toContain(lines.find((l) => /^t: tfjs backend webgpu unavailable \(no WebGPU adapter \(default: no adapter\); .*libvulkan1/.test(l)));
-  });
-});
-
-describe('MMMI_WEBGPU_BACKENDS', () => {
-  it('restricts the search in order; an unknown name is an error naming the choices', () => {
-    expect(webGpuProbes({ MMMI_WEBGPU_BACKENDS: 'opengl, default' }).map((p) => p.dawnBackend)).toEqual(['default', 'opengl']);
-    expect(webGpuProbes({}).map((p) => p.dawnBackend)).toEqual(['default', 'opengles', 'opengl']);
-    expect(() => webGpuProbes({ MMMI_WEBGPU_BACKENDS: 'vulkan,opengles' })).toThrow(
-      /unknown Dawn backend 'vulkan' \(expected a comma list of default, opengles, opengl\)/,
-    );
   });
 });

@@ -7,7 +7,8 @@
  *    embedding's "no label" row) and one full training step (loss, every gradient, AdamW,
  *    EMA) match cpu to float32 rounding;
  *  - sampling with heun2 and CFG gives cpu's images;
- *  - `auto` never takes a software adapter; dopri5 on webgpu is refused before any work;
+ *  - dopri5 on webgpu is refused before any work (tfjs-runtime's test/webgpu.test.ts: `auto`
+ *    never takes a software adapter);
  *  - `mmmi-train train --backend webgpu` trains, checkpoints and draws its evaluation grid
  *    (through ONNX Runtime, the solver on cpu), and `sample --engine tfjs --backend webgpu`
  *    gives the images of `--backend cpu`.
@@ -20,10 +21,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { readImageRgbSync, writePng } from '@mmmi/formats';
-import { openWebGpuAdapter, selectBackend, WebGpuUnavailableError } from '@mmmi/fid';
+import { openWebGpuAdapter, prepareBackend, WebGpuUnavailableError } from '@mmmi/tfjs-runtime';
 import { SeededRandom } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectTrainingBackend } from '../src/backend/index.js';
 import { readCheckpointFile } from '../src/checkpoint.js';
 import { main } from '../src/cli.js';
 import { Ema } from '../src/ema.js';
@@ -39,10 +39,8 @@ import { buildArchitecture } from '../src/unet/architecture.js';
 import { unetConfig, type UNetConfig } from '../src/unet/config.js';
 
 let skipReason: string | undefined;
-let software = false;
 try {
-  const opened = await openWebGpuAdapter({ allowSoftware: true });
-  software = opened.description.software;
+  await openWebGpuAdapter({ allowSoftware: true });
 } catch (e) {
   skipReason = e instanceof WebGpuUnavailableError ? e.message : String(e);
   process.stderr.write(`webgpu tests skipped: ${skipReason}\n`);
@@ -103,7 +101,7 @@ async function step(name: 'cpu' | 'webgpu') {
 
 describe.skipIf(skipReason !== undefined)('webgpu backend', () => {
   beforeAll(async () => {
-    expect(await selectTrainingBackend('webgpu', { log: () => {} })).toBe('webgpu');
+    expect(await prepareBackend('webgpu', { log: () => {} })).toBe('webgpu');
   });
   afterAll(async () => {
     await tf.setBackend('cpu');
@@ -164,23 +162,6 @@ describe.skipIf(skipReason !== undefined)('webgpu backend', () => {
     const settings: SamplingSettings = { odeMethod: 'dopri5', odeOptions: {}, cfgScale: 0, edmSchedule: false };
     await expect(integrateFlowRows(model, model.params, noiseBatch(model, 1, 9), Int32Array.from([0]), settings)).rejects.toThrow(/dopri5 .*webgpu.*heun2/);
     model.dispose();
-  });
-});
-
-describe.skipIf(skipReason !== undefined || !software)('webgpu on a software adapter', () => {
-  it('auto never takes it; the log says why', async () => {
-    const lines: string[] = [];
-    const chosen = await selectBackend('auto', { log: (m) => lines.push(m), label: 't' });
-    expect(chosen).not.toBe('webgpu');
-    expect(lines.find((l) => l.startsWith('t: tfjs backend webgpu unavailable'))).toMatch(/no hardware WebGPU adapter .*software adapter/);
-    await tf.setBackend('cpu');
-  });
-
-  it('named explicitly, it is used and the log line says it is a software adapter', async () => {
-    const lines: string[] = [];
-    expect(await selectBackend('webgpu', { log: (m) => lines.push(m), label: 't' })).toBe('webgpu');
-    expect(lines.at(-1)).toMatch(/^t: tfjs backend webgpu \(.+ software adapter: correct, slower than wasm, for tests\)$/);
-    await tf.setBackend('cpu');
   });
 });
 

@@ -12,7 +12,7 @@
 import { chi2Quantile } from './chi2.js';
 import { reducedImageCovariance } from './construct.js';
 import { generalizedChi2Quantile } from './gchi2.js';
-import { symmetricEigen } from './linalg.js';
+import { symmetricEigen } from './eigen.js';
 import { Rng, STREAMS } from './rng.js';
 import { createSampler } from './sample.js';
 import { withScale, type LatentStructure } from './structure.js';

@@ -3,7 +3,8 @@
  * that must fail before any sampling starts.
  */
 import { InputError } from '@mmmi/cli-kit';
-import { cholesky, identity, symmetricEigen } from './linalg.js';
+import { symmetricEigen } from './eigen.js';
+import { cholesky, identity } from './linalg.js';
 import { solveGroup, thetaConditionalVariance } from './logdet.js';
 import { Rng, STREAMS } from './rng.js';
 import type { ConstructiveSpec, SamplingSpec } from './spec.js';
@@ -62,7 +63,7 @@ export function samplingStructure(spec: SamplingSpec): LatentStructure {
   if (spec.covImages) {
     const K = new Float64Array(nMod * nMod);
     for (let i = 0; i < nMod; i++) for (let j = 0; j < nMod; j++) K[i * nMod + j] = spec.covImages[i][j] + (i === j ? epsilon : 0);
-    if (!cholesky(K, nMod)) {
+    if (cholesky(K, nMod).failedAt >= 0) {
       throw new InputError(
         `--cov_images ${JSON.stringify(spec.covImages)} (+ epsilon ${epsilon} on the diagonal) is not positive definite, so Σ is not a covariance`,
       );
@@ -177,12 +178,12 @@ export function reducedImageCovariance(m: LatentStructure): { matrix: Float64Arr
     if (v > 1e-12 * maxEig * Math.max(p, 1)) keep.push(i);
   });
   const dim = keep.length;
-  // coordinates of used vector a in the orthonormal basis: λ_j^(−1/2)·(Eᵀ·G)[j, a]
+  // coordinates of used vector a in the orthonormal basis: λ_j^(−1/2)·(Eᵀ·G)[j, a], E[b, j] = vectors[j·p + b]
   const coords = new Float64Array(dim * p);
   keep.forEach((j, row) => {
     for (let a = 0; a < p; a++) {
       let acc = 0;
-      for (let b = 0; b < p; b++) acc += vectors[b * p + j] * gram[b * p + a];
+      for (let b = 0; b < p; b++) acc += vectors[j * p + b] * gram[b * p + a];
       coords[row * p + a] = acc / Math.sqrt(values[j]);
     }
   });

@@ -1,18 +1,25 @@
 /**
- * Symmetric eigen-decomposition in float64: Householder reduction to tridiagonal form,
- * then the implicit QL algorithm (EISPACK tred2/tql2, as in JAMA), O(n³). This is the
- * "eigen-decomposition form" of the FID's matrix square root, which stays stable where
- * the covariances are singular or nearly so (fewer samples than feature dimensions).
+ * The toolkit's one symmetric eigen-decomposition, in float64: Householder reduction to
+ * tridiagonal form, then the implicit QL algorithm (EISPACK tred2/tql2, as in JAMA), O(n³).
  *
- * The eigenvector matrix is stored transposed (row k of `vt` is eigenvector k) so that
- * every inner loop walks contiguous memory; at n = 2048 that matters more than anything.
- * The one general symmetric eigen-solver of the toolkit (fid's Fréchet distance, the
- * estimators' canonical correlations and PCA); linalg.ts keeps cyclic Jacobi for the small
- * matrices where the alignment needs every eigenvalue to working precision.
+ *   A = Vᵀ·diag(λ)·V,   λ₀ ≤ λ₁ ≤ … ≤ λₙ₋₁,   V orthogonal,
+ *
+ * Convention (every caller reads it this way):
+ * - `values` ascending;
+ * - `vectors` row-major n×n holding V, i.e. row k (`vectors[k·n … k·n + n)`) is the unit
+ *   eigenvector of `values[k]`: A·v_k = λ_k·v_k with v_k[j] = vectors[k·n + j];
+ * - only the lower triangle of `a` is read (the upper is taken to mirror it).
+ * A caller that wants another order reorders at the call (e.g. `descending(symmetricEigen(…))`).
+ *
+ * Rows as eigenvectors keep every inner loop on contiguous memory, which matters most at
+ * n = 2048 (the FID's covariances). Used by the Fréchet distance's matrix square root (stable
+ * where the covariances are singular or nearly so), the estimators' canonical correlations,
+ * PCA and Rayleigh–Ritz steps, and latents' whitening, sampler square root and alignment spectra.
+ * The accuracy is backward stable: each λ is exact for a matrix within a few ε·‖A‖ of `a`.
  */
 
 export interface SymmetricEigen {
-  /** Eigenvalues, ascending. */
+  /** Eigenvalues, ascending (or as reordered by `descending`). */
   values: Float64Array;
   /** Row-major n×n; row k is the unit eigenvector of values[k]. Absent for values-only. */
   vectors?: Float64Array;
@@ -33,9 +40,11 @@ function hypot(a: number, b: number): number {
 }
 
 /**
- * Eigenvalues (and, unless `valuesOnly`, eigenvectors) of the symmetric n×n row-major
- * matrix `a` (only its lower triangle is read).
+ * Eigenvalues, ascending (and, unless `valuesOnly`, eigenvectors as rows) of the symmetric n×n
+ * row-major matrix `a` (only its lower triangle is read); see the module comment.
  */
+export function symmetricEigen(a: Float64Array, n: number, valuesOnly?: false): Required<SymmetricEigen>;
+export function symmetricEigen(a: Float64Array, n: number, valuesOnly: boolean): SymmetricEigen;
 export function symmetricEigen(a: Float64Array, n: number, valuesOnly = false): SymmetricEigen {
   if (a.length !== n * n) throw new RangeError(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${a.length}`);
   // w[b*n + a] holds JAMA's V[a][b]: the lower triangle of A is read through the symmetry.
@@ -209,4 +218,17 @@ function rotateRows(w: Float64Array, ri: number, rj: number, c: number, s: numbe
     w[rj + k] = s * v + c * h;
     w[ri + k] = c * v - s * h;
   }
+}
+
+/**
+ * The same decomposition with the eigenvalues descending (row k of `vectors` still the
+ * eigenvector of `values[k]`): both reversed, for callers that want the largest first.
+ */
+export function descending<E extends SymmetricEigen>(e: E): E {
+  const n = e.values.length;
+  const values = e.values.slice().reverse();
+  if (!e.vectors) return { ...e, values };
+  const vectors = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) vectors.set(e.vectors.subarray((n - 1 - k) * n, (n - k) * n), k * n);
+  return { ...e, values, vectors };
 }

@@ -8,7 +8,7 @@ export * from './mi.js';
 export * from './sample.js';
 export * from './align.js';
 export * from './model.js';
-export { batchStream, MAX_BATCHES_PER_JOB, MAX_JOB_STREAMS, Rng, STREAMS } from './rng.js';
+export { batchStream, MAX_BATCHES_PER_JOB, MAX_JOB_STREAMS, permutation, Rng, STREAMS } from './rng.js';
 export { chi2Quantile } from './chi2.js';
 export { generalizedChi2Quantile } from './gchi2.js';
 export { DESIGNABLE_FLAGS, DEFAULT_VARY, parseVary, type DesignableFlag } from './design/coefficients.js';
@@ -16,6 +16,7 @@ export { designCoefficients, designGrid, prepareDesignBase, type DesignBase, typ
 export { designedArgumentFile } from './design/argument-file.js';
 export { necessaryConditionConflicts, type Conflict } from './design/feasibility.js';
 export { parseTarget, parseTargetGrid, parseTargetProfile, type MiTarget } from './design/targets.js';
-export { symmetricEigen, type SymmetricEigen } from './eigen.js';
+export { descending, symmetricEigen, type SymmetricEigen } from './eigen.js';
+export { cholesky, choleskyLogDet, type Cholesky, type CholeskyTolerance } from './linalg.js';
 export * from './whitening.js';
 export { checkCommandMemory, checkLatentMemory, exactAlignmentSize, latentMemoryNeed, type LatentMemoryNeed } from './memory-need.js';

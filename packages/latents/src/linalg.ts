@@ -21,21 +21,60 @@ export function subMatrix(a: Matrix, n: number, idx: readonly number[]): Matrix 
   return out;
 }
 
+export interface Cholesky {
+  /** Row-major lower-triangular L with a = L·Lᵀ; its rows from `failedAt` on are not computed. */
+  factor: Matrix;
+  /**
+   * pivotRatios[j] = L_jj² / a_jj (0 where a_jj ≤ 0): the fraction of variable j's variance
+   * left unexplained by the variables before it (1 − R² of the regression on them) when `a` is
+   * a covariance matrix. Filled up to and including `failedAt`.
+   */
+  pivotRatios: Float64Array;
+  /** The first j whose pivot failed the tolerance; −1 when the factorisation completed. */
+  failedAt: number;
+}
+
 /**
- * Cholesky factor L (lower, row-major) of a symmetric matrix, or null when a pivot is
- * not clearly positive. "Clearly" is relative to the largest diagonal entry, so a
- * rank-deficient Gram matrix computed in floating point is reported as singular rather
- * than yielding a meaningless tiny pivot.
+ * When a pivot p_j = a_jj − Σ_{k<j} L_jk² counts as "not clearly positive" (the matrix as
+ * singular). Each test runs when its field is given; give at least one.
  */
-export function cholesky(a: Matrix, n: number, relTol = 1e-12): Matrix | null {
+export interface CholeskyTolerance {
+  /**
+   * Against the matrix's scale: fail when p_j ≤ relative · n · max_i |a_ii|, so that a
+   * rank-deficient Gram matrix computed in floating point is reported as singular rather than
+   * yielding a meaningless tiny pivot. 0: fail when p_j ≤ 0.
+   */
+  relative?: number;
+  /**
+   * Against the variable's own variance: fail when p_j / a_jj ≤ ratio (0 where a_jj ≤ 0): a
+   * covariance matrix's variable j is, to within that fraction of its variance, a linear
+   * combination of the variables before it.
+   */
+  ratio?: number;
+}
+
+/** The default test: pivots relative to the largest diagonal entry, 1e-12 · n. */
+const CHOLESKY_RELATIVE_TOLERANCE: CholeskyTolerance = { relative: 1e-12 };
+
+/**
+ * Cholesky factorisation a = L·Lᵀ of the symmetric n×n row-major matrix `a` (its lower
+ * triangle is read), L lower-triangular row-major, stopping at the first pivot that is not
+ * clearly positive (see `CholeskyTolerance`): then `failedAt` names it. n³/6 multiply-adds.
+ */
+export function cholesky(a: Matrix, n: number, tolerance: CholeskyTolerance = CHOLESKY_RELATIVE_TOLERANCE): Cholesky {
+  if (a.length !== n * n) throw new RangeError(`cholesky: expected ${n}×${n} = ${n * n} values, got ${a.length}`);
+  const { relative, ratio: minRatio } = tolerance;
   let maxDiag = 0;
   for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, Math.abs(a[i * n + i]));
-  const tol = relTol * Math.max(maxDiag, Number.MIN_VALUE) * Math.max(n, 1);
+  const tol = relative === undefined ? undefined : relative * Math.max(maxDiag, Number.MIN_VALUE) * Math.max(n, 1);
   const l = new Float64Array(n * n);
+  const pivotRatios = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     let diag = a[j * n + j];
     for (let p = 0; p < j; p++) diag -= l[j * n + p] * l[j * n + p];
-    if (!(diag > tol)) return null;
+    const ratio = a[j * n + j] > 0 ? diag / a[j * n + j] : 0;
+    pivotRatios[j] = ratio;
+    if ((tol !== undefined && !(diag > tol)) || (minRatio !== undefined && !(ratio > minRatio))) return { factor: l, pivotRatios, failedAt: j };
     const ljj = Math.sqrt(diag);
     l[j * n + j] = ljj;
     for (let i = j + 1; i < n; i++) {
@@ -44,9 +83,10 @@ export function cholesky(a: Matrix, n: number, relTol = 1e-12): Matrix | null {
       l[i * n + j] = s / ljj;
     }
   }
-  return l;
+  return { factor: l, pivotRatios, failedAt: -1 };
 }
 
+/** log det a = 2·Σ log L_jj from the Cholesky factor L (n×n row-major) of a. */
 export function choleskyLogDet(l: Matrix, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += Math.log(l[i * n + i]);
@@ -205,63 +245,8 @@ export function luSolve(f: LuFactors, n: number, b: Matrix, m: number): Matrix {
   return x;
 }
 
-/**
- * Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations: slow (O(n³) per
- * sweep) but accurate to working precision for every eigenvalue, which is what the
- * exact alignment quantile and the structured sampler's square root need.
- */
-export function symmetricEigen(a: Matrix, n: number): { values: Float64Array; vectors: Matrix } {
-  const m = Float64Array.from(a);
-  const v = identity(n);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const x = m[i * n + j] * m[i * n + j];
-        total += x;
-        if (i !== j) off += x;
-      }
-    }
-    if (off <= 1e-30 * total || off === 0) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = m[p * n + q];
-        if (apq === 0) continue;
-        const app = m[p * n + p];
-        const aqq = m[q * n + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const mkp = m[k * n + p];
-          const mkq = m[k * n + q];
-          m[k * n + p] = c * mkp - s * mkq;
-          m[k * n + q] = s * mkp + c * mkq;
-        }
-        for (let k = 0; k < n; k++) {
-          const mpk = m[p * n + k];
-          const mqk = m[q * n + k];
-          m[p * n + k] = c * mpk - s * mqk;
-          m[q * n + k] = s * mpk + c * mqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = m[i * n + i];
-  return { values, vectors: v };
-}
-
 /** log|A| of a symmetric positive (semi)definite matrix; −Infinity when it is singular. */
 export function denseLogDetSymmetric(a: Matrix, n: number): number {
-  const l = cholesky(a, n);
-  return l ? choleskyLogDet(l, n) : -Infinity;
+  const { factor: l, failedAt } = cholesky(a, n);
+  return failedAt < 0 ? choleskyLogDet(l, n) : -Infinity;
 }

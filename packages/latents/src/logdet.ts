@@ -69,8 +69,8 @@ export function solveGroup(m: LatentStructure, mods: readonly number[]): GroupSo
   const s = normaliseMods(m, mods);
   const n = s.length;
   const kSS = subMatrix(m.K, m.nMod, s);
-  const l = cholesky(kSS, n);
-  if (!l) return null;
+  const { factor: l, failedAt } = cholesky(kSS, n);
+  if (failedAt >= 0) return null;
   const r = rank(m);
   const pairColumn: number[] = [];
   const pairVector: number[] = [];
@@ -267,8 +267,8 @@ export function logDetAnalytical(m: LatentStructure, group: Group): GroupLogDet 
   const dim = n * d + (group.theta ? 1 : 0);
   if (n === 0) return group.theta ? thetaOnly(m) : { value: 0 };
   const kSS = subMatrix(m.K, m.nMod, mods);
-  const l = cholesky(kSS, n);
-  if (!l) return singularK(m, mods, group);
+  const { factor: l, failedAt } = cholesky(kSS, n);
+  if (failedAt >= 0) return singularK(m, mods, group);
   const r = rank(m);
   // C[a,k] = coef_k[mods[a]]·value(vec(k, mods[a]))
   const C = new Float64Array(n * r);

@@ -228,3 +228,20 @@ export function batchStream(batchIndex: number, jobStream = 0): number {
     throw new RangeError(`job stream must be an integer in [0, ${MAX_JOB_STREAMS}), got ${jobStream}`);
   return STREAMS.firstBatch + jobStream * MAX_BATCHES_PER_JOB + batchIndex;
 }
+
+/**
+ * A uniformly random permutation of 0 … n − 1 by the Fisher–Yates shuffle, driven by `random`
+ * (uniforms on [0, 1): `() => rng.uniform()` for an {@link Rng}, or any seeded generator):
+ * for i = n − 1 … 1, swap p[i] with p[j], j = ⌊random()·(i + 1)⌋. The toolkit's one shuffle.
+ */
+export function permutation(n: number, random: () => number): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}

@@ -10,7 +10,8 @@
  * Batch b of a job draws from its own stream (seed, FIRST_BATCH + b): batches can be
  * regenerated in any order and a resumed job produces the same bytes.
  */
-import { axpy, cholesky, dotAt, symmetricEigen } from './linalg.js';
+import { symmetricEigen } from './eigen.js';
+import { axpy, cholesky, dotAt } from './linalg.js';
 import { solveGroup, thetaConditionalVariance, thetaRegression } from './logdet.js';
 import { batchStream, Rng } from './rng.js';
 import { addScaledBasis, rank, type LatentStructure } from './structure.js';
@@ -78,9 +79,9 @@ class ProtoLatentSampler implements Sampler {
 
   constructor(private readonly m: LatentStructure) {
     const { nU, g } = m.loadings!;
-    const lk = cholesky(m.K, m.nMod);
+    const { factor: lk, failedAt } = cholesky(m.K, m.nMod);
     const nnz = (a: Float64Array) => a.reduce((c, v) => c + (v !== 0 ? 1 : 0), 0);
-    if (lk && nnz(lk) < nnz(g)) {
+    if (failedAt < 0 && nnz(lk) < nnz(g)) {
       this.f = lk;
       this.q = m.nMod;
     } else {
@@ -131,8 +132,8 @@ class StructuredSampler implements Sampler {
 
   constructor(private readonly m: LatentStructure) {
     const { nMod: N, modDim: d } = m;
-    const lk = cholesky(m.K, N);
-    if (!lk) throw new RangeError('cannot sample: K is singular (the image covariance is not positive definite)');
+    const { factor: lk, failedAt } = cholesky(m.K, N);
+    if (failedAt >= 0) throw new RangeError('cannot sample: K is singular (the image covariance is not positive definite)');
     this.lk = lk;
     const r = rank(m);
     // Ũ = (L_K⁻¹ ⊗ I)·U, by forward substitution across modalities.
@@ -189,7 +190,7 @@ class StructuredSampler implements Sampler {
     for (let a = 0; a < p; a++)
       for (let b = 0; b < p; b++) {
         let acc = 0;
-        for (let j = 0; j < p; j++) acc += vectors[a * p + j] * Math.sqrt(values[j]) * vectors[b * p + j];
+        for (let j = 0; j < p; j++) acc += vectors[j * p + a] * Math.sqrt(values[j]) * vectors[j * p + b];
         fMinusI[a * p + b] = acc - (a === b ? 1 : 0);
       }
     this.q = q;

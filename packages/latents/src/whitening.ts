@@ -17,7 +17,7 @@
  * without a local proto-latent: its latent lies in the m-dimensional span of its templates).
  */
 import { InputError } from '@mmmi/cli-kit';
-import { symmetricEigen } from './linalg.js';
+import { symmetricEigen } from './eigen.js';
 import { addScaledBasis, gramOf, rank, type LatentStructure } from './structure.js';
 
 /** The whitening of one modality: w = Σ_ii^(−1/2)·z and its inverse, in place of a d×d matrix. */
@@ -68,19 +68,20 @@ export function modalityWhitening(m: LatentStructure, i: number): ModalityWhiten
   const kept = Array.from(lambda.keys()).filter((k) => lambda[k] > SPAN_TOLERANCE * top && lambda[k] > 0);
   const mDim = kept.length;
 
-  // Q = B·P₊·Λ₊^(−1/2), column by column (column j = Σ_k B_k·P[k, j]/√λ_j)
+  // Q = B·P₊·Λ₊^(−1/2), column by column (column j = Σ_k B_k·P[k, j]/√λ_j); P[k, e] is
+  // component k of eigenvector e, i.e. p[e·r + k] (symmetricEigen's rows are its eigenvectors)
   const qBasis = new Float64Array(mDim * d); // row j is column j of Q
   kept.forEach((e, j) => {
     const inv = 1 / Math.sqrt(lambda[e]);
     for (let k = 0; k < r; k++) {
-      const w = coef(k) * p[k * r + e] * inv;
+      const w = coef(k) * p[e * r + k] * inv;
       if (w !== 0) addScaledBasis(qBasis, j * d, w, m.vectors[vec(k)], d);
     }
   });
   // C = Λ₊^(1/2)·P₊ᵀ (m×r); R = K_ii·I + C·S·Cᵀ
   const c = new Float64Array(mDim * r);
   kept.forEach((e, j) => {
-    for (let k = 0; k < r; k++) c[j * r + k] = Math.sqrt(lambda[e]) * p[k * r + e];
+    for (let k = 0; k < r; k++) c[j * r + k] = Math.sqrt(lambda[e]) * p[e * r + k];
   });
   const rMat = new Float64Array(mDim * mDim);
   for (let a = 0; a < mDim; a++)
@@ -96,13 +97,13 @@ export function modalityWhitening(m: LatentStructure, i: number): ModalityWhiten
     );
   }
   const s = m.scale;
-  // R^(±1/2) − K_ii^(±1/2)·I, each m×m, through R's eigenvectors
+  // R^(±1/2) − K_ii^(±1/2)·I, each m×m, through R's eigenvectors (rows of re.vectors)
   const correction = (power: number): Float64Array => {
     const out = new Float64Array(mDim * mDim);
     for (let a = 0; a < mDim; a++)
       for (let b = 0; b < mDim; b++) {
         let v = 0;
-        for (let e = 0; e < mDim; e++) v += re.vectors[a * mDim + e] * re.values[e] ** power * re.vectors[b * mDim + e];
+        for (let e = 0; e < mDim; e++) v += re.vectors[e * mDim + a] * re.values[e] ** power * re.vectors[e * mDim + b];
         out[a * mDim + b] = v - (a === b ? kii ** power : 0);
       }
     return out;

@@ -10,7 +10,8 @@
  * seeds read the same ones, so that spread is the run's own randomness alone (the estimators',
  * or only how the same draws are split). `notes` says so, in words, for the run's log.
  */
-import { mulberry32, permutation } from '@mmmi/estimators';
+import { mulberry32 } from '@mmmi/estimators';
+import { permutation } from '@mmmi/latents';
 
 export interface DrawLayout {
   /** Draws loaded: the first poolCount of the dataset. */

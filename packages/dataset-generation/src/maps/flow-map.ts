@@ -31,7 +31,6 @@ import {
   ModelThreads,
   samplingGrid,
   samplingPlan,
-  selectTrainingBackend,
   threadCount,
   type EngineChoice,
   type EngineInfo,
@@ -40,6 +39,7 @@ import {
   type ParamTensors,
   type SamplingOverrides,
 } from '@mmmi/flow-train';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 
 export type { GridKind };
 /** The solver flags of generation: flow-train's sampling overrides. */
@@ -136,8 +136,8 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   ).catch((e: Error) => {
     throw e instanceof EngineError ? new FlowMapError(e.message) : e;
   });
-  // with ONNX Runtime the solvers' arithmetic runs on tfjs cpu; on wasm this also registers flow-train's kernels
-  const backend = await selectTrainingBackend(engine ? 'cpu' : (options.backend ?? 'auto'), { log });
+  // with ONNX Runtime the solvers' arithmetic runs on tfjs cpu; on wasm this also registers the runtime's kernels
+  const backend = await prepareBackend(engine ? 'cpu' : (options.backend ?? 'auto'), { log, label: 'flow-train' });
   const threadTotal = engine ? 1 : threadCount(options.threads ?? 1, backend);
   const model = new FlowModel(c, weightValues, ckpt.resolved.path);
   const weights: ParamTensors = model.params;

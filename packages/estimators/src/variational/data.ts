@@ -9,7 +9,8 @@
  * 1024 pixels of a channel), the usual choice for images, which keeps their spatial
  * structure and does not blow up near-constant pixels. A constant feature keeps sd 1.
  */
-import { mulberry32, permutation } from '../random.js';
+import { permutation } from '@mmmi/latents';
+import { mulberry32 } from '../random.js';
 
 /** Seeded split of n rows: `train` rows first of a random permutation, the rest held out (each in permutation order). */
 export function splitRows(n: number, train: number, seed: number): { train: Int32Array; test: Int32Array } {

@@ -155,7 +155,7 @@ export function resolveOptions(options: VariationalOptions = {}): ResolvedOption
     throw new InputError(`channels = [${channels.join(', ')}]: 1 to 5 positive integers are needed (each a stride-2 convolution of 32×32 images)`);
   const trainFraction = options.trainFraction ?? DEFAULTS.trainFraction;
   if (!(trainFraction > 0 && trainFraction < 1)) throw new InputError(`trainFraction = ${trainFraction}: a number strictly between 0 and 1 is needed`);
-  // the backend's name is checked by ensureTrainingBackend, which loads flow-train's list of them
+  // the backend's name is checked by ensureTrainingBackend against tfjs-runtime's list of them
   const backend = options.backend;
   return {
     critic,

@@ -3,7 +3,7 @@
  * ({@link openRealismScorer}), score images in memory ({@link realismScore}) or a labelled
  * source chunk by chunk, together and per modality ({@link scoreLabelledImages}).
  */
-import { selectBackend } from '../backend.js';
+import { selectBackend } from '@mmmi/tfjs-runtime';
 import { clampUnit, defaultRealismModelDir, loadRealismClassifier } from './classifier.js';
 import type { LabelledImageSource } from './input.js';
 import { readRealismReference } from './reference.js';
@@ -12,7 +12,7 @@ import { RealismScorer, type RealismScore, type ScoreOptions } from './score.js'
 export interface OpenScorerOptions {
   /** Folder of the model files (default: the shipped packages/fid/models). */
   modelDir?: string;
-  /** tfjs backend (default: keep the active one if any was chosen, else fid's selectBackend('auto')). */
+  /** tfjs backend (default: keep the active one if any was chosen, else tfjs-runtime's selectBackend('auto')). */
   backend?: string;
   /** Check the golden features on load (default true). */
   verifyGolden?: boolean;

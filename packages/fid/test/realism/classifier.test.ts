@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy } from '@mmmi/formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend.js';
+import { selectBackend } from '@mmmi/tfjs-runtime';
 import { defaultRealismModelDir, goldenDeviation, loadRealismClassifier, REALISM_FILES, type RealismClassifier } from '../../src/realism/classifier.js';
 import { readRealismReference, type RealismReference } from '../../src/realism/reference.js';
 import { RealismScorer } from '../../src/realism/score.js';

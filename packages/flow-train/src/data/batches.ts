@@ -3,24 +3,16 @@
  * [−1, 1] as ToTensor + Normalize(0.5, 0.5) does (x/255 − 0.5)/0.5. Every random choice is
  * drawn from a stream keyed by (seed, epoch) so that any batch can be rebuilt on resume.
  */
-import { Rng } from '@mmmi/latents';
+import { permutation, Rng } from '@mmmi/latents';
 import type { ImageDataset } from './dataset.js';
 
 /** Stream ids of the trainer's random draws (disjoint ranges, keyed by epoch or step). */
 export const TRAIN_STREAMS = { shuffle: 1_000_000, flip: 2_000_000_000, step: 4_000_000_000 } as const;
 
-/** The permutation of image indices for `epoch` (Fisher–Yates). */
+/** The permutation of image indices for `epoch` (latents' Fisher–Yates `permutation`). */
 export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
   const rng = new Rng(seed, TRAIN_STREAMS.shuffle + epoch);
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+  return Uint32Array.from(permutation(n, () => rng.uniform()));
 }
 
 export interface Batch {

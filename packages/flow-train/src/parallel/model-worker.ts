@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectTrainingBackend } from '../backend/index.js';
+import { prepareBackend } from '@mmmi/tfjs-runtime';
 import { FlowModel } from '../flow-model.js';
 import { integrateFlow } from '../sample.js';
 import { invertFlow } from '../invert-flow.js';
@@ -19,7 +19,7 @@ const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage
 
 try {
   const init = workerData as WorkerInit;
-  const backend = await selectTrainingBackend(init.backend, { log: () => {} });
+  const backend = await prepareBackend(init.backend, { log: () => {} });
   if (backend !== init.backend) throw new Error(`backend ${init.backend} is not available in a worker thread (got ${backend})`);
   const model = new FlowModel(init.config, { seed: 0 });
   const layout = flatLayout(model.arch);

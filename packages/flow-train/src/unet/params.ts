@@ -7,7 +7,6 @@
  * biases the same bound; Embedding N(0, 1) with the padding ("no label") row zero; GroupNorm
  * weight 1, bias 0; zero_module layers all zero.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '@mmmi/cli-kit';
 import { Rng } from '@mmmi/latents';
 import type { ParamSpec, UNetArchitecture } from './architecture.js';
@@ -85,18 +84,4 @@ export function checkParamValues(arch: UNetArchitecture, values: ReadonlyMap<str
   if (problems.length) {
     throw new InputError(`${source} does not fit model configuration '${arch.config.name}': ${problems.join('; ')}`);
   }
-}
-
-/** Tensors (on the active backend) for the values, keyed by name. */
-export function paramTensors(arch: UNetArchitecture, values: ReadonlyMap<string, Float32Array>): Map<string, tf.Tensor> {
-  const out = new Map<string, tf.Tensor>();
-  for (const p of arch.params) out.set(p.name, tf.tensor(values.get(p.name)!, p.shape, 'float32'));
-  return out;
-}
-
-/** Reads tensors back to values (our layout). */
-export async function readParamValues(tensors: ReadonlyMap<string, tf.Tensor>): Promise<ParamValues> {
-  const out: ParamValues = new Map();
-  for (const [name, t] of tensors) out.set(name, (await t.data()) as Float32Array);
-  return out;
 }

@@ -104,8 +104,8 @@ export function levenbergMarquardt(p: LeastSquaresProblem, x0: Float64Array, opt
     while (!accepted && lambda < 1e12) {
       const damped = Float64Array.from(a);
       for (let c = 0; c < size; c++) damped[c * size + c] += lambda * scale;
-      const l = cholesky(damped, size, 0);
-      if (!l) {
+      const { factor: l, failedAt } = cholesky(damped, size, { relative: 0 });
+      if (failedAt >= 0) {
         lambda *= 4;
         continue;
       }

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '@mmmi/cli-kit';
-import { Rng } from '@mmmi/latents';
+import { permutation, Rng } from '@mmmi/latents';
 import { ensureTrainingBackend } from '@mmmi/estimators';
 import { checkCount, checkFeatures, checkTargets, checkVaries, type FeatureArray } from './check.js';
 import { fitPlaneScaling, IMAGE_SIZE, imageChannels, toNhwc, type PlaneScaling } from './image-layout.js';
@@ -121,7 +121,8 @@ export async function trainCnn(x: FeatureArray, theta: ArrayLike<number>, n: num
   const backend = await ensureTrainingBackend(options.backend, options.log);
   const seed = o.seed;
   // split: a seeded permutation, its last share held out
-  const order = permutation(n, new Rng(seed, 1));
+  const split = new Rng(seed, 1);
+  const order = permutation(n, () => split.uniform());
   const nVal = Math.max(2, Math.round(o.validationFraction * n));
   const fitRows = order.subarray(0, n - nVal);
   const valRows = order.subarray(n - nVal);
@@ -148,7 +149,8 @@ export async function trainCnn(x: FeatureArray, theta: ArrayLike<number>, n: num
     const valImages = gatherRows(images, valRows, pixels);
     const valTarget = Float64Array.from(valRows, (i) => target[i]);
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
-      const shuffled = permutation(fitRows.length, new Rng(seed, 1 + epoch)).map((k) => fitRows[k]);
+      const draws = new Rng(seed, 1 + epoch);
+      const shuffled = permutation(fitRows.length, () => draws.uniform()).map((k) => fitRows[k]);
       let lossSum = 0;
       let rows = 0;
       for (let s = 0; s < shuffled.length; s += o.batchSize) {
@@ -275,16 +277,4 @@ function gatherRows(images: Float32Array, rows: ArrayLike<number>, pixels: numbe
   const out = new Float32Array(rows.length * pixels);
   for (let k = 0; k < rows.length; k++) out.set(images.subarray(rows[k] * pixels, (rows[k] + 1) * pixels), k * pixels);
   return out;
-}
-
-/** A uniformly random permutation of 0 … n − 1 (Fisher–Yates). */
-function permutation(n: number, rng: Rng): Int32Array {
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
 }

@@ -1,8 +1,8 @@
 /**
  * Solves the regularised systems of ridge regression, (A + λI) x = b with A symmetric positive
- * semi-definite, by the estimators' Cholesky factorisation and two triangular solves.
+ * semi-definite, by latents' Cholesky factorisation and two triangular solves.
  */
-import { cholesky } from '@mmmi/estimators';
+import { cholesky } from '@mmmi/latents';
 
 /**
  * x = (A + λI)⁻¹ b for the symmetric d×d row-major `a` (not modified) and λ > 0: A + λI = L Lᵀ,
@@ -13,7 +13,7 @@ export function solveShifted(a: Float64Array, d: number, lambda: number, b: Floa
   if (b.length !== d) throw new RangeError(`solveShifted: right-hand side of ${b.length} for a ${d}×${d} system`);
   const shifted = a.slice();
   for (let i = 0; i < d; i++) shifted[i * d + i] += lambda;
-  const { factor: l, failedAt } = cholesky(shifted, d);
+  const { factor: l, failedAt } = cholesky(shifted, d, { ratio: 0 });
   if (failedAt >= 0) return null;
   const x = Float64Array.from(b);
   // L z = b (rows of L are contiguous)

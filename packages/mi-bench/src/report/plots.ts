@@ -502,29 +502,3 @@ export function pmiScatterSpec(sets: readonly PmiPoints[], opts: PmiScatterOptio
 export async function writeFigureSpec(dir: string, name: string, f: FigureSpec): Promise<FigureFiles> {
   return writeFigureFiles(dir, name, f.spec, figures.toCsv(f.columns, f.table));
 }
-
-/** `<dir>/estimate_vs_truth.{svg,png,csv}` */
-export async function writeEstimateVsTruth(dir: string, rows: readonly EstimateRow[], opts: EstimateVsTruthOptions = {}, name = 'estimate_vs_truth') {
-  return writeFigureSpec(dir, name, estimateVsTruthSpec(rows, opts));
-}
-
-/** `<dir>/error_vs_n.{svg,png,csv}` */
-export async function writeErrorVsN(dir: string, rows: readonly EstimateRow[], opts: ErrorVsNOptions = {}, name = 'error_vs_n') {
-  return writeFigureSpec(dir, name, errorVsNSpec(rows, opts));
-}
-
-/** `<dir>/r2_vs_mi.{svg,png,csv}` */
-export async function writeRegressionPlot(dir: string, rows: readonly RegressRow[], opts: RegressionOptions = {}, name = 'r2_vs_mi') {
-  return writeFigureSpec(dir, name, regressionSpec(rows, opts));
-}
-
-/** `<dir>/pmi_scatter.{svg,png,csv}` and the correlations it shows. */
-export async function writePmiScatter(
-  dir: string,
-  sets: readonly PmiPoints[],
-  opts: PmiScatterOptions = {},
-  name = 'pmi_scatter',
-): Promise<FigureFiles & { stats: PmiScatterStats[] }> {
-  const f = pmiScatterSpec(sets, opts);
-  return { ...(await writeFigureSpec(dir, name, f)), stats: f.stats };
-}

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export type KernelFix = (original: tf.KernelConfig['kernelFunc']) => tf.KernelConfig['kernelFunc'];
 
 /** Marks a wrapper, so that registering twice is recognised. */
-const FIXED = Symbol('flow-train wasm kernel fix');
+const FIXED = Symbol('tfjs-runtime wasm kernel fix');
 
 /**
  * Replaces wasm's kernel `name` by `make(original)` (idempotent: a kernel already wrapped
@@ -16,7 +16,7 @@ const FIXED = Symbol('flow-train wasm kernel fix');
  */
 export function wrapWasmKernel(name: string, make: KernelFix): boolean {
   const kernel = tf.getKernel(name, 'wasm');
-  if (!kernel) throw new Error(`flow-train: the wasm backend has no ${name} kernel to wrap`);
+  if (!kernel) throw new Error(`tfjs-runtime: the wasm backend has no ${name} kernel to wrap`);
   if ((kernel.kernelFunc as unknown as Record<symbol, boolean>)[FIXED]) return false;
   const fixed = make(kernel.kernelFunc);
   (fixed as unknown as Record<symbol, boolean>)[FIXED] = true;

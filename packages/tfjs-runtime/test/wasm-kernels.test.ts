@@ -1,5 +1,5 @@
 /**
- * flow-train's wasm training kernels against the cpu backend (the reference): each kernel on
+ * The wasm training kernels against the cpu backend (the reference): each kernel on
  * tiny random tensors, then the whole gradient of a small conv + GroupNorm + embedding loss,
  * and no leaked tensors or wasm buffers.
  */
@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SeededRandom } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getConv2DBackpropFilterVariant, setConv2DBackpropFilterVariant, type Conv2DBackpropFilterVariant } from '../bench/conv-grad-variants.js';
-import { registerTfjsGradients, registerWasmTrainingKernels, selectTrainingBackend, WASM_TRAINING_KERNELS } from '../src/backend/index.js';
+import { registerTfjsGradients } from '../src/gradients.js';
+import { prepareBackend } from '../src/prepare.js';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../src/wasm/kernels.js';
 
 /** Deterministic N(0, 1) values. */
 const randn = (n: number, seed: number): Float32Array => new SeededRandom(seed).normals(n);
@@ -111,10 +113,10 @@ let logLines: string[] = [];
 
 beforeAll(async () => {
   logLines = [];
-  expect(await selectTrainingBackend('wasm', { log: (m) => logLines.push(m) })).toBe('wasm');
+  expect(await prepareBackend('wasm', { log: (m) => logLines.push(m), label: 'flow-train' })).toBe('wasm');
 });
 
-describe('selectTrainingBackend', () => {
+describe('prepareBackend', () => {
   it('activates wasm, logs with the flow-train prefix and registers the missing kernels once', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(logLines[0]).toMatch(/^flow-train: tfjs backend wasm\b/);
@@ -130,7 +132,7 @@ describe('selectTrainingBackend', () => {
 
   it('a second call logs that the kernels are already there', async () => {
     const lines: string[] = [];
-    await selectTrainingBackend('wasm', { log: (m) => lines.push(m) });
+    await prepareBackend('wasm', { log: (m) => lines.push(m), label: 'flow-train' });
     expect(lines[1]).toBe('flow-train: wasm training kernels already registered');
   });
 });

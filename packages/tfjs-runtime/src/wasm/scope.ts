@@ -22,13 +22,13 @@ export class KernelScope {
 
   run(name: string, inputs: tf.NamedTensorInfoMap | tf.TensorInfo[], attrs: object = {}): tf.TensorInfo {
     const kernel = tf.getKernel(name, 'wasm');
-    if (!kernel) throw new Error(`flow-train: the wasm backend has no ${name} kernel`);
+    if (!kernel) throw new Error(`tfjs-runtime: the wasm backend has no ${name} kernel`);
     const out = kernel.kernelFunc({
       inputs: inputs as tf.NamedTensorInfoMap,
       attrs: attrs as tf.NamedAttrMap,
       backend: this.backend as unknown as tf.KernelBackend,
     });
-    if (Array.isArray(out)) throw new Error(`flow-train: wasm ${name} returned several outputs`);
+    if (Array.isArray(out)) throw new Error(`tfjs-runtime: wasm ${name} returned several outputs`);
     this.temps.push(out);
     return out;
   }

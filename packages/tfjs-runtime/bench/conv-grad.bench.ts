@@ -1,5 +1,5 @@
 /**
- * conv2d forward + backward on wasm (with flow-train's Conv2DBackpropFilter) against the cpu
+ * conv2d forward + backward on wasm (with this package's Conv2DBackpropFilter) against the cpu
  * backend measured in the same run, for the UNet's realistic shapes; and the
  * Conv2DBackpropFilter formulations alone (conv — the default —, per-tap, im2col; conv3d
  * with --conv3d: slow).
@@ -13,7 +13,7 @@
  * (average pooling, nearest ×2 upsampling, embedding lookup).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { selectTrainingBackend } from '../src/backend/index.js';
+import { prepareBackend } from '../src/prepare.js';
 import { getConv2DBackpropFilterVariant, setConv2DBackpropFilterVariant, type Conv2DBackpropFilterVariant } from './conv-grad-variants.js';
 
 const args = process.argv.slice(2);
@@ -102,7 +102,7 @@ function filterGrad(s: Shape, { x, dy }: Inputs): tf.Tensor {
 const flops = (s: Shape) => 2 * s.batch * Math.ceil(s.size / s.stride) ** 2 * s.k * s.k * s.cin * s.cout;
 
 async function main() {
-  await selectTrainingBackend('wasm', { log: (m) => console.log(m) });
+  await prepareBackend('wasm', { log: (m) => console.log(m), label: 'tfjs-runtime' });
   console.log(`default Conv2DBackpropFilter variant: ${getConv2DBackpropFilterVariant()}`);
   console.log(`reps: wasm ${REPS} (median after a warm-up; conv3d: 1), cpu ${WITH_CPU ? `${CPU_REPS} at batch ${CPU_BATCH}, no warm-up` : 'skipped'}\n`);
   const variants: Conv2DBackpropFilterVariant[] = ['per-tap', 'im2col', 'conv', ...(WITH_CONV3D ? ['conv3d' as const] : [])];

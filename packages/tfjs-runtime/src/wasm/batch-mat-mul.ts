@@ -1,8 +1,8 @@
 /**
  * A faster BatchMatMul for the wasm backend. tfjs-backend-wasm 4.x sends a product to
  * XNNPACK only when it is a single matrix product without transposes; a transposed operand
- * or a batch > 1 falls back to a naive loop that is 10–30× slower (measured in
- * bench/matmul.bench.ts). Matrix-product gradients always use transposes, and attention
+ * or a batch > 1 falls back to a naive loop that is 10–30× slower (flow-train's
+ * bench/train.bench.ts times training with and without it). Matrix-product gradients always use transposes, and attention
  * uses batches, so training would spend most of its time there.
  *
  * This kernel wraps the original: transposed operands are materialised with wasm's
@@ -10,7 +10,8 @@
  * is reused). The arithmetic per output element is XNNPACK's either way.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { KernelScope, wrapWasmKernel, type WasmBackendLike } from './wasm-kernels.js';
+import { KernelScope, type WasmBackendLike } from './scope.js';
+import type { KernelFix } from './wrap.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 interface WasmHeap extends WasmBackendLike {
@@ -30,7 +31,8 @@ function matrixAt(x: tf.TensorInfo, index: number, rows: number, cols: number, w
   return out;
 }
 
-const fastBatchMatMul =
+/** BatchMatMul by XNNPACK products only (registered from ./kernels.ts). */
+export const fastBatchMatMul: KernelFix =
   (base: KernelFunc): KernelFunc =>
   (args) => {
     const { inputs, backend, attrs } = args;
@@ -71,8 +73,3 @@ const fastBatchMatMul =
       s.release();
     }
   };
-
-/** Replaces wasm's BatchMatMul with the faster wrapper (idempotent). Returns whether it did. */
-export function registerFastWasmMatMul(): boolean {
-  return wrapWasmKernel('BatchMatMul', fastBatchMatMul);
-}

@@ -17,9 +17,9 @@ export const unsortedSegmentSumWasm = scoped((s, { inputs, attrs }) => {
   const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
   const idRank = segmentIds.shape.length;
   if (x.shape.slice(0, idRank).join(',') !== segmentIds.shape.join(',')) {
-    throw new Error(`flow-train: wasm UnsortedSegmentSum: segmentIds ${JSON.stringify(segmentIds.shape)} must be a prefix of x ${JSON.stringify(x.shape)}`);
+    throw new Error(`tfjs-runtime: wasm UnsortedSegmentSum: segmentIds ${JSON.stringify(segmentIds.shape)} must be a prefix of x ${JSON.stringify(x.shape)}`);
   }
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`flow-train: wasm UnsortedSegmentSum: unsupported dtype ${x.dtype}`);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`tfjs-runtime: wasm UnsortedSegmentSum: unsupported dtype ${x.dtype}`);
   const n = sizeOf(segmentIds.shape);
   const inner = x.shape.slice(idRank);
   const d = sizeOf(inner);

@@ -1,7 +1,7 @@
 /**
  * The Conv2DBackpropFilter formulations kept for bench/conv-grad.bench.ts and for the
  * variant checks of test/wasm-kernels.test.ts, all correct, none faster than the one
- * training uses ('conv', src/backend/wasm-kernels/conv2d-backprop-filter.ts):
+ * training uses ('conv', src/wasm/conv2d-backprop-filter.ts):
  *
  *   'per-tap'  one XNNPACK product per tap, dyᵀ shifted (PadV2) · the flat padded input;
  *   'im2col'   the shifted inputs stacked into [KH·KW·Cin, R] (PadV2 + Concat on axis 0),
@@ -10,7 +10,7 @@
  *              slower, and wrong for strides > 1 in 4.22 (other strides use 'conv').
  *
  * {@link setConv2DBackpropFilterVariant} registers a formulation as wasm's
- * Conv2DBackpropFilter kernel (after selectTrainingBackend('wasm') registered training's).
+ * Conv2DBackpropFilter kernel (after prepareBackend('wasm') registered training's).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -19,8 +19,8 @@ import {
   filterGradDefault,
   withPointwise,
   type FilterGradGeometry,
-} from '../src/backend/wasm-kernels/conv2d-backprop-filter.js';
-import type { KernelScope } from '../src/backend/wasm-kernels/scope.js';
+} from '../src/wasm/conv2d-backprop-filter.js';
+import type { KernelScope } from '../src/wasm/scope.js';
 
 export type Conv2DBackpropFilterVariant = 'per-tap' | 'im2col' | 'conv' | 'conv3d';
 
@@ -215,7 +215,7 @@ let variant: Conv2DBackpropFilterVariant = 'conv';
 
 /** Makes wasm's Conv2DBackpropFilter kernel compute with `next` ('conv' is training's). */
 export function setConv2DBackpropFilterVariant(next: Conv2DBackpropFilterVariant): void {
-  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) throw new Error("conv-grad-variants: register the training kernels first (selectTrainingBackend('wasm'))");
+  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) throw new Error("conv-grad-variants: register the training kernels first (prepareBackend('wasm'))");
   tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: VARIANT_KERNELS[next] });
   variant = next;

@@ -5,7 +5,7 @@
  * These kernels copy only the requested block, straight between views of the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wrapWasmKernel } from './wasm-kernels.js';
+import type { KernelFix } from './wrap.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 interface WasmLike {
@@ -56,7 +56,8 @@ function sliceBlock(backend: WasmLike, x: tf.TensorInfo, begin: number[], size: 
   return out;
 }
 
-const fastSlice =
+/** Slice copying only the block, inside the wasm heap (registered from ./kernels.ts). */
+export const fastSlice: KernelFix =
   (original: KernelFunc): KernelFunc =>
   (args) => {
     const { inputs, backend, attrs } = args;
@@ -66,7 +67,8 @@ const fastSlice =
     return sliceBlock(backend as unknown as WasmLike, x, begin, size);
   };
 
-const fastSplitV = (original: KernelFunc): KernelFunc =>
+/** SplitV copying only each block, inside the wasm heap (registered from ./kernels.ts). */
+export const fastSplitV: KernelFix = (original: KernelFunc): KernelFunc =>
   ((args: Parameters<KernelFunc>[0]) => {
     const { inputs, backend, attrs } = args;
     const x = inputs.x as tf.TensorInfo;
@@ -83,11 +85,3 @@ const fastSplitV = (original: KernelFunc): KernelFunc =>
       return out;
     });
   }) as KernelFunc;
-
-/** Replaces wasm's Slice and SplitV (idempotent). Returns the kernels replaced by this call. */
-export function registerFastWasmSlicing(): string[] {
-  const done: string[] = [];
-  if (wrapWasmKernel('Slice', fastSlice)) done.push('Slice');
-  if (wrapWasmKernel('SplitV', fastSplitV)) done.push('SplitV');
-  return done;
-}

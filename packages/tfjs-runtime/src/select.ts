@@ -1,5 +1,6 @@
 /**
- * TensorFlow.js backend selection at run time: the fastest one that works here.
+ * TensorFlow.js backend selection at run time: the fastest one that works here. Choosing
+ * and activating only; ./prepare.ts adds what running a model needs on top.
  *
  *   tensorflow-gpu  @tensorflow/tfjs-node-gpu (CUDA), if installed and its native addon loads
  *   webgpu          @tensorflow/tfjs-backend-webgpu on Dawn (`webgpu`): any GPU with a Vulkan
@@ -15,8 +16,11 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { silenceCpuBanner } from './cpu-banner.js';
 import { adapterName, registerWebGpuBackend } from './webgpu.js';
+
+// registers tfjs's cpu backend, without its "install our node backend" banner
+silenceCpuBanner();
 
 export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -36,7 +40,7 @@ export interface SelectBackendOptions {
   log?: (message: string) => void;
   /** Threads for the wasm backend when its multi-threaded build is used (default: tfjs's choice). */
   wasmThreads?: number;
-  /** Prefix of the logged lines, e.g. 'flow-train' (default 'fid'). */
+  /** Prefix of the logged lines, e.g. 'fid' (default 'tfjs'). */
   label?: string;
 }
 
@@ -99,7 +103,7 @@ async function tryWasm(threads: number | undefined): Promise<void> {
  */
 export async function selectBackend(preferred?: string, options: SelectBackendOptions = {}): Promise<BackendName> {
   const log = options.log ?? defaultLog;
-  const label = options.label ?? 'fid';
+  const label = options.label ?? 'tfjs';
   let candidates: readonly BackendName[];
   if (preferred === undefined || preferred === 'auto') {
     candidates = BACKEND_ORDER;

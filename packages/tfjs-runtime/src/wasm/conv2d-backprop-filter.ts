@@ -47,10 +47,10 @@ function filterGradGeometry(x: tf.TensorInfo, dy: tf.TensorInfo, attrs: tf.Conv2
   const { strides, pad, dimRoundingMode, filterShape } = attrs;
   const dilations = (attrs as unknown as { dilations?: number | number[] }).dilations;
   if (dilations !== undefined && ![dilations].flat().every((d) => d === 1)) {
-    throw new Error(`flow-train: wasm Conv2DBackpropFilter supports dilation 1 only, got dilations ${JSON.stringify(dilations)}`);
+    throw new Error(`tfjs-runtime: wasm Conv2DBackpropFilter supports dilation 1 only, got dilations ${JSON.stringify(dilations)}`);
   }
   if (x.shape.length !== 4 || dy.shape.length !== 4) {
-    throw new Error(`flow-train: wasm Conv2DBackpropFilter expects rank-4 x and dy, got ${JSON.stringify(x.shape)} and ${JSON.stringify(dy.shape)}`);
+    throw new Error(`tfjs-runtime: wasm Conv2DBackpropFilter expects rank-4 x and dy, got ${JSON.stringify(x.shape)} and ${JSON.stringify(dy.shape)}`);
   }
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -65,7 +65,7 @@ function filterGradGeometry(x: tf.TensorInfo, dy: tf.TensorInfo, attrs: tf.Conv2
   const [b, ho, wo, co] = dy.shape;
   if (b !== info.batchSize || ho !== info.outHeight || wo !== info.outWidth || co !== info.outChannels) {
     throw new Error(
-      `flow-train: wasm Conv2DBackpropFilter: dy ${JSON.stringify(dy.shape)} does not match the convolution's output ` +
+      `tfjs-runtime: wasm Conv2DBackpropFilter: dy ${JSON.stringify(dy.shape)} does not match the convolution's output ` +
         `[${info.batchSize},${info.outHeight},${info.outWidth},${info.outChannels}]`,
     );
   }
@@ -151,13 +151,13 @@ export function conv2DBackpropFilterKernel(formulation: FilterGradFormulation): 
     let x = inputs.x as tf.TensorInfo;
     let dy = inputs.dy as tf.TensorInfo;
     if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
-      throw new Error(`flow-train: wasm Conv2DBackpropFilter needs float32 x and dy, got ${x.dtype} and ${dy.dtype}`);
+      throw new Error(`tfjs-runtime: wasm Conv2DBackpropFilter needs float32 x and dy, got ${x.dtype} and ${dy.dtype}`);
     }
     if (a.dataFormat === 'NCHW') {
       x = s.transpose(x, [0, 2, 3, 1]);
       dy = s.transpose(dy, [0, 2, 3, 1]);
     } else if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') {
-      throw new Error(`flow-train: wasm Conv2DBackpropFilter: unknown dataFormat ${String(a.dataFormat)}`);
+      throw new Error(`tfjs-runtime: wasm Conv2DBackpropFilter: unknown dataFormat ${String(a.dataFormat)}`);
     }
     const g = filterGradGeometry(x, dy, a);
     if (sizeOf(dy.shape) === 0 || sizeOf(x.shape) === 0) {

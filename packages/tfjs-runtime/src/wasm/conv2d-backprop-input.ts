@@ -10,11 +10,13 @@
  * strides, dilations and paddings go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { KernelScope, wrapWasmKernel, type WasmBackendLike } from './wasm-kernels.js';
+import { KernelScope, type WasmBackendLike } from './scope.js';
+import type { KernelFix } from './wrap.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 
-const convBackpropInputAsConv =
+/** Conv2DBackpropInput as a forward convolution where it can be (registered from ./kernels.ts). */
+export const convBackpropInputAsConv: KernelFix =
   (original: KernelFunc): KernelFunc =>
   (args) => {
     const { inputs, backend, attrs } = args;
@@ -48,8 +50,3 @@ const convBackpropInputAsConv =
       s.release();
     }
   };
-
-/** Replaces wasm's Conv2DBackpropInput with the convolution form (idempotent). */
-export function registerFastWasmConvBackpropInput(): boolean {
-  return wrapWasmKernel('Conv2DBackpropInput', convBackpropInputAsConv);
-}

@@ -1,18 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BACKEND_ORDER, selectBackend } from '../src/backend.js';
+import { BACKEND_ORDER, selectBackend } from '../src/select.js';
 
 describe('selectBackend', () => {
   it('activates a named backend and logs the choice', async () => {
     const lines: string[] = [];
-    expect(await selectBackend('cpu', { log: (m) => lines.push(m) })).toBe('cpu');
+    expect(await selectBackend('cpu', { log: (m) => lines.push(m), label: 'fid' })).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     expect(lines).toEqual(['fid: tfjs backend cpu']);
   });
 
   it('auto: takes the first that works in the order tensorflow-gpu, tensorflow, wasm, cpu, logging the skipped ones', async () => {
     const lines: string[] = [];
-    const chosen = await selectBackend(undefined, { log: (m) => lines.push(m) });
+    const chosen = await selectBackend(undefined, { log: (m) => lines.push(m), label: 'fid' });
     const i = BACKEND_ORDER.indexOf(chosen);
     expect(i).toBeGreaterThanOrEqual(0);
     expect(lines).toHaveLength(i + 1);

@@ -68,7 +68,7 @@ async function waitFor(what: string, done: () => boolean, seconds: number): Prom
 
 const queued = (job: string) => slurmCmd('squeue', ['-h', '-j', job, '-o', '%i %T']).split('\n').filter(Boolean);
 
-describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 300_000 }, () => {
+describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 600_000 }, () => {
   // made here, it is removed after the describe's afterAll has stopped the daemons (hooks run in reverse)
   dir = tempDir('mmmi-slurm-');
   beforeAll(async () => {
@@ -174,7 +174,9 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     slurmCmd('scontrol', ['requeue', `${job}_2`]);
     // Slurm holds a requeued job back for about two minutes (its begin time): let it start now where the version allows
     spawnSync('scontrol', ['update', `JobId=${job}_2`, 'StartTime=now'], { env, encoding: 'utf8' });
-    await waitFor('the array to finish', () => queued(job).length === 0, 180);
+    // right after the requeue, slurmctld may list the task nowhere for a moment: wait for its shard, not only an empty queue
+    const shard2 = join(data, 'simple_fig1_DAG_2.npz');
+    await waitFor('the requeued task 2 to finish, and the array', () => existsSync(shard2) && queued(job).length === 0, 240);
     const log2 = readFileSync(join(data, 'simple_fig1_DAG_2.log'), 'utf8');
     expect(log2).toContain(
       `taking over the stale lock ${lockOf2}: its owner (process ${owner.pid} on node-elsewhere, Slurm job ${job}_2) is an earlier run of our own job (Slurm job ${job}_2 (restart 1))`,

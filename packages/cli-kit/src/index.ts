@@ -6,6 +6,7 @@ export * from './suggest.js';
 export * from './progress.js';
 export * from './log-file.js';
 export * from './run.js';
+export * from './command.js';
 export * from './available-memory.js';
 export * from './output-guard.js';
 export * from './signals.js';

@@ -49,6 +49,17 @@ export interface OptionDef {
 
 export type OptionTable = Readonly<Record<string, OptionDef>>;
 
+/**
+ * A check that guarantees the type of the value it accepts (for `json` flags, whose values
+ * are otherwise any JSON): the flag's parsed value is typed `V`. Made by `typedCheck`.
+ */
+export type TypedCheck<V> = ((value: unknown) => string | undefined) & { readonly checkedType?: V };
+
+/** Marks `problem` (the problem with a value, or undefined when it is fine) as the guarantee that a value is a `V`. */
+export function typedCheck<V>(problem: (value: unknown) => string | undefined): TypedCheck<V> {
+  return problem;
+}
+
 type KindValue<D> = D extends { kind: 'int' | 'float' }
   ? number
   : D extends { kind: 'boolean' }
@@ -59,7 +70,11 @@ type KindValue<D> = D extends { kind: 'int' | 'float' }
         ? string
         : D extends { kind: 'floats' | 'ints' }
           ? number[]
-          : ArgValue;
+          : D extends { check: TypedCheck<infer V> }
+            ? unknown extends V
+              ? ArgValue
+              : V
+            : ArgValue;
 
 type OneValue<D> = D extends { repeatable: true } ? KindValue<D>[] : KindValue<D>;
 

@@ -6,7 +6,7 @@
  *   mmmi-generate figures | sweep …      the paper's figures and MI tables (src/figures)
  */
 import { existsSync } from 'node:fs';
-import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { formatOptionHelp, parseOptions, runCli, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { DegenerateMiError } from '@mmmi/latents';
 import { FormatError } from '@mmmi/formats';
 import { CheckpointError } from '@mmmi/flow-train';
@@ -45,57 +45,65 @@ ${formatOptionHelp(GENERATION_FLAGS)}`;
 export const DEFAULT_ARGUMENT_FILE = 'generation_arguments/default.txt';
 
 export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
-  if (argv.length === 0 && existsSync(DEFAULT_ARGUMENT_FILE)) argv = [`@${DEFAULT_ARGUMENT_FILE}`];
-  if ((argv[0] === 'figures' || argv[0] === 'sweep') && argv.includes('--help')) {
-    out(FIGURES_USAGE);
-    return 0;
-  }
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv.includes('--help')) {
-    out(USAGE);
-    return argv.length === 0 ? 2 : 0;
-  }
-  return runCommand(
-    async () => {
-      const [command, ...rest] = argv;
-      if (command === 'verify') {
-        const parsed = parseOptions(rest, VERIFY_FLAGS, { positionals: true, argumentFiles: false });
-        if (parsed.positionals.length !== 1)
-          throw new UsageError(`verify needs one folder, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}`);
-        if (parsed.given.has('draws') && !parsed.values.invert) throw new UsageError('--draws counts the draws --invert checks: add --invert');
-        const folder = parsed.positionals[0];
-        const invert = parsed.values.invert ? { draws: parsed.values.draws, log: err } : undefined;
-        const { shards, partial, orphans, locks } = await verifyFolder(folder, { invert });
-        for (const s of shards) {
-          out(
-            `${s.ok ? 'ok     ' : 'FAILED '} ${s.file || s.manifest}${s.count ? ` (${s.count} samples)` : ''}${s.problems.length ? ': ' + s.problems.join('; ') : ''}`,
-          );
-          if (s.inversion) for (const line of inversionTable(s.inversion)) out(`        ${line}`);
-        }
-        for (const p of partial) out(`partial ${p} (an unfinished job; rerun it to resume)`);
-        for (const o of orphans)
-          out(`orphan  ${o.name} (${o.bytes} bytes: a temp file of a killed run, unless one is running now; the next run of its job removes it)`);
-        for (const l of locks) out(`lock    ${l}`);
-        if (shards.length === 0) out(`no manifests in ${folder}`);
-        return shards.length > 0 && shards.every((s) => s.ok) ? 0 : 1;
-      }
-      if (command === 'index') {
-        const parsed = parseOptions(rest, INDEX_FLAGS, { positionals: true, argumentFiles: false });
-        if (parsed.positionals.length !== 1) throw new UsageError('usage: mmmi-generate index <folder> [--dataset_name name]');
-        const { path, index } = await buildIndex(parsed.positionals[0], { dataset: parsed.values.dataset_name });
-        out(`${path}: ${index.count} draws of '${index.dataset}' in ${index.shards.length} shards (job ids ${index.shards.map((s) => s.job_id).join(', ')})`);
-        return 0;
-      }
-      if (command === 'figures') return await figuresMain(rest, out);
-      if (command === 'sweep') return await sweepMain(rest, out);
-      const result = await generate(argv);
-      out(result.npzPath);
+  const tokens = argv.length === 0 && existsSync(DEFAULT_ARGUMENT_FILE) ? [`@${DEFAULT_ARGUMENT_FILE}`] : argv;
+  /** A sub-command's --help (anywhere among its tokens) prints `usage` instead of running it. */
+  const helped =
+    (usage: string, run: (rest: string[]) => Promise<number>) =>
+    (rest: string[]): Promise<number> | number => {
+      if (!rest.includes('--help')) return run(rest);
+      out(usage);
       return 0;
-    },
+    };
+  return runCli(
+    tokens,
     {
       name: 'mmmi-generate',
-      err,
+      usage: USAGE,
+      commands: {
+        verify: helped(USAGE, (rest) => runVerify(rest, out, err)),
+        index: helped(USAGE, (rest) => runIndex(rest, out)),
+        figures: helped(FIGURES_USAGE, (rest) => figuresMain(rest, out)),
+        sweep: helped(FIGURES_USAGE, (rest) => sweepMain(rest, out)),
+      },
+      default: helped(USAGE, async (all) => {
+        const result = await generate(all);
+        out(result.npzPath);
+        return 0;
+      }),
       kinds: { input: [RangeError, FormatError, DegenerateMiError, CheckpointError, FlowMapError], failure: [StorageError, IndexError] },
-      helpHint: 'mmmi-generate --help for usage',
     },
+    { out, err },
   );
+}
+
+/** `verify [--invert [--draws k]] <folder>`: every shard against its manifest (and its maps inverted). */
+async function runVerify(rest: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const parsed = parseOptions(rest, VERIFY_FLAGS, { positionals: true, argumentFiles: false });
+  if (parsed.positionals.length !== 1)
+    throw new UsageError(`verify needs one folder, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}`);
+  if (parsed.given.has('draws') && !parsed.values.invert) throw new UsageError('--draws counts the draws --invert checks: add --invert');
+  const folder = parsed.positionals[0];
+  const invert = parsed.values.invert ? { draws: parsed.values.draws, log: err } : undefined;
+  const { shards, partial, orphans, locks } = await verifyFolder(folder, { invert });
+  for (const s of shards) {
+    out(
+      `${s.ok ? 'ok     ' : 'FAILED '} ${s.file || s.manifest}${s.count ? ` (${s.count} samples)` : ''}${s.problems.length ? ': ' + s.problems.join('; ') : ''}`,
+    );
+    if (s.inversion) for (const line of inversionTable(s.inversion)) out(`        ${line}`);
+  }
+  for (const p of partial) out(`partial ${p} (an unfinished job; rerun it to resume)`);
+  for (const o of orphans)
+    out(`orphan  ${o.name} (${o.bytes} bytes: a temp file of a killed run, unless one is running now; the next run of its job removes it)`);
+  for (const l of locks) out(`lock    ${l}`);
+  if (shards.length === 0) out(`no manifests in ${folder}`);
+  return shards.length > 0 && shards.every((s) => s.ok) ? 0 : 1;
+}
+
+/** `index <folder> [--dataset_name name]`: one dataset across its shards. */
+async function runIndex(rest: string[], out: (s: string) => void): Promise<number> {
+  const parsed = parseOptions(rest, INDEX_FLAGS, { positionals: true, argumentFiles: false });
+  if (parsed.positionals.length !== 1) throw new UsageError('usage: mmmi-generate index <folder> [--dataset_name name]');
+  const { path, index } = await buildIndex(parsed.positionals[0], { dataset: parsed.values.dataset_name });
+  out(`${path}: ${index.count} draws of '${index.dataset}' in ${index.shards.length} shards (job ids ${index.shards.map((s) => s.job_id).join(', ')})`);
+  return 0;
 }

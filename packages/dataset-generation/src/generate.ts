@@ -31,11 +31,10 @@ import { writePreview } from './preview.js';
 import { InputError, onStop, Progress } from '@mmmi/cli-kit';
 import { availableMemory, checkMemory, generationMemoryNeed } from './memory-need.js';
 import { scaleBatch, SCALINGS } from './scaling.js';
-import { TRANSFORMS } from './maps/transforms.js';
-import { openModalityMap, type ModalityMap } from './maps/modality-map.js';
+import { resolveModalityMap, type ModalityMap, type ResolvedMap } from './maps/modality-map.js';
 import { whitenedMap, WHITENING_FORMULA } from './maps/whitened-map.js';
 import { generationInversion } from './inversion.js';
-import { resolveModel, unknownLabels } from '@mmmi/flow-train';
+import { unknownLabels } from '@mmmi/flow-train';
 import { ShardBusyError, ShardLock } from './shard-lock.js';
 import { ensureFolder, storageError } from './storage-errors.js';
 import { buildIndex, IndexError, indexPath } from './dataset-index.js';
@@ -58,8 +57,8 @@ export interface GenerateIo {
 
 interface Job {
   options: GenerationOptions;
-  /** The flow checkpoint (null for a model-free --transform). */
-  checkpoint: { ref: string; path: string; sha256: string; recipe: object | null } | null;
+  /** The map asked for, resolved (checked, checksummed) before any work. */
+  resolvedMap: ResolvedMap;
   /** The map, once opened. */
   map?: ModalityMap;
   /** The exact marginal whitening fed to the map (SPEC §3b), or null with --whiten off. */
@@ -79,27 +78,8 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const parsed = parseGenerationArgs(tokens);
   const spec = specFromArgs(parsed);
   const options = generationOptions(parsed, spec.nMod, spec.labels);
-  let checkpoint: Job['checkpoint'] = null;
-  if (!options.transform) {
-    if (spec.modDim !== 3072) {
-      throw new InputError(
-        `a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${spec.modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`,
-      );
-    }
-    // resolve and checksum the checkpoint now: a missing or corrupt one fails before any work
-    const resolved = await resolveModel(options.checkpointPath!, { registry: options.flow.registry }).catch((e: Error) => {
-      throw new InputError(`--checkpoint_path ${options.checkpointPath}: ${e.message}`);
-    });
-    const { sha256 } = await sha256File(resolved.path);
-    if (resolved.entry && resolved.entry.sha256 !== sha256) {
-      throw new InputError(
-        `--checkpoint_path ${options.checkpointPath}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`,
-      );
-    }
-    // the registry's recipe without its note of how it was measured: the settings are what make the data
-    const recipe = resolved.entry?.sampling;
-    checkpoint = { ref: options.checkpointPath!, path: resolved.path, sha256, recipe: recipe ? { ...recipe, measured: undefined } : null };
-  }
+  // a flow checkpoint is resolved and checksummed now: a missing or corrupt one fails before any work
+  const resolvedMap = await resolveModalityMap(options, spec);
   const model = await buildLatentModel(spec);
   const structure = structureText(model);
   // a modality that cannot be whitened (singular Σ_ii) is refused here, before any work
@@ -117,9 +97,9 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
         args: sortKeys(dataArgs),
         seed: options.sampleSeed,
         stream: batchStream(0, options.jobStream),
-        checkpoint: checkpoint?.sha256 ?? null,
+        checkpoint: resolvedMap.identity.checkpoint,
         // what defaults resolved to: they changed between versions, and a registry's recipe can change
-        resolved: { scaling: options.scaling, whiten: options.whiten, recipe: checkpoint?.recipe ?? null },
+        resolved: { scaling: options.scaling, whiten: options.whiten, recipe: resolvedMap.identity.recipe },
       }),
     )
     .digest('hex');
@@ -127,7 +107,7 @@ export async function prepareJob(tokens: readonly string[]): Promise<Job> {
   const dir = options.datasetLoc;
   return {
     options,
-    checkpoint,
+    resolvedMap,
     whitening,
     model,
     structureText: structure,
@@ -323,27 +303,12 @@ async function generateLocked(job: Job, progress: Progress, previewPath: string 
   const perDraw: Record<StreamedArray, number> = { X: m.nMod * m.modDim, Noise: m.nMod * m.modDim, Y: 1 };
   await checkDiskSpace(job, perDraw);
   const batch = { drawsPerBatch: Math.min(o.drawsPerBatch, o.datasetSize), nMod: m.nMod, modDim: m.modDim };
-  if (!job.checkpoint) checkMemory(generationMemoryNeed(batch, {}), availableMemory());
+  if (!job.resolvedMap.holdsMemory) checkMemory(generationMemoryNeed(batch, {}), availableMemory());
   logStart(job, progress);
 
   // The map is opened (and a bad checkpoint found) before the workspace exists; each
   // resource is released in a finally, in reverse order, however the job ends.
-  const inner = await openModalityMap(
-    job.checkpoint
-      ? {
-          checkpoint: job.checkpoint.ref,
-          flow: {
-            registry: o.flow.registry,
-            backend: o.flow.backend,
-            engine: o.flow.engine,
-            ep: o.flow.ep,
-            threads: o.flow.threads,
-            log: (m) => progress.log(m),
-            overrides: o.flow,
-          },
-        }
-      : { transform: o.transform! },
-  );
+  const inner = await job.resolvedMap.open({ log: (m) => progress.log(m) });
   const map = job.whitening ? whitenedMap(inner, job.whitening) : inner;
   job.map = map;
   try {
@@ -499,7 +464,7 @@ function logStart(job: Job, progress: Progress): void {
   const { options: o, model } = job;
   progress.log(
     `generating ${o.datasetSize} samples × ${model.structure.nMod} modalities (job ${o.jobId}, seed ${o.sampleSeed}, ${job.arguments.shared_sample_stream ? 'the stream every job shares (--shared_sample_stream)' : `job stream ${o.jobStream}`}) → ${job.paths.npz}; ` +
-      `map: ${job.whitening ? `whitening (${WHITENING_FORMULA}), then ` : ''}${o.transform ? `transform ${o.transform} (${TRANSFORMS[o.transform].formula})` : `flow checkpoint ${job.checkpoint!.ref} (${job.checkpoint!.path})`}; scaling: ${o.scaling} (${SCALINGS[o.scaling].formula})` +
+      `map: ${job.whitening ? `whitening (${WHITENING_FORMULA}), then ` : ''}${job.resolvedMap.summary}; scaling: ${o.scaling} (${SCALINGS[o.scaling].formula})` +
       (SCALINGS[o.scaling].keepsMiExact
         ? ' (the images keep the MI exactly)'
         : ' (not invertible: the images keep the MI only approximately; Noise holds the exact latents)'),

@@ -9,4 +9,13 @@ export { ShardReader, type ShardBatch, type ShardCheck } from './loader.js';
 export { buildIndex, IndexError, INDEX_FORMAT, indexPath, type DatasetIndex } from './dataset-index.js';
 export { DatasetReader } from './dataset-reader.js';
 export { openFlowMap, type FlowMap, type FlowMapInfo, type FlowOverrides } from './maps/flow-map.js';
-export { openModalityMap, type MapChoice, type ModalityMap } from './maps/modality-map.js';
+export {
+  MAP_KINDS,
+  openModalityMap,
+  resolveModalityMap,
+  type MapChoice,
+  type MapKind,
+  type MapRequest,
+  type ModalityMap,
+  type ResolvedMap,
+} from './maps/modality-map.js';

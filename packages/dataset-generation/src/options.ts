@@ -4,22 +4,25 @@
  */
 import { InputError, type OptionTable } from '@mmmi/cli-kit';
 import { LATENT_EXTENSION_FLAGS, MAX_JOB_STREAMS, REFERENCE_FLAGS, parseArgs, type ParsedArgs } from '@mmmi/latents';
-import { ENGINES, EXECUTION_PROVIDERS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
+import { ENGINES, EXECUTION_PROVIDERS, ODE_METHODS, type EngineChoice, type ExecutionProvider } from '@mmmi/flow-train';
 import { BACKEND_CHOICES } from '@mmmi/tfjs-runtime';
 import { TRANSFORMS, type TransformName } from './maps/transforms.js';
 import { SCALINGS, type ScalingName } from './scaling.js';
 
-export const GENERATION_FLAGS: OptionTable = {
+/** The names of a table of named things, typed as its keys. */
+const namesOf = <T extends object>(table: T): (keyof T & string)[] => Object.keys(table).filter((k): k is keyof T & string => k in table);
+
+export const GENERATION_FLAGS = {
   ...REFERENCE_FLAGS,
   ...LATENT_EXTENSION_FLAGS,
   transform: {
     kind: 'choice',
-    choices: Object.keys(TRANSFORMS),
+    choices: namesOf(TRANSFORMS),
     help: 'model-free invertible map applied to each modality instead of a flow checkpoint',
   },
   scaling: {
     kind: 'choice',
-    choices: Object.keys(SCALINGS),
+    choices: namesOf(SCALINGS),
     help: "output scaling: affine (x/2 + 1/2, float32; the default with a flow: MI exact), float (x unchanged; the default with --transform), minmax-batch (the reference's per-batch min–max and 8 bits: MI approximate), clamp (x/2 + 1/2 clamped, 8 bits: MI approximate)",
   },
   whiten: {
@@ -27,7 +30,7 @@ export const GENERATION_FLAGS: OptionTable = {
     choices: ['on', 'off'],
     help: "feed the map each modality's latent whitened, w_i = Σ_ii^(−1/2)·z_i, exactly the unit noise a flow was trained on (SPEC §3b; MI unchanged): on (default with a flow), off (the reference; default with --transform)",
   },
-  ode_method: { kind: 'choice', choices: ['euler', 'midpoint', 'heun2', 'rk4', 'dopri5'], help: "ODE solver of the flow map (default: the checkpoint's)" },
+  ode_method: { kind: 'choice', choices: ODE_METHODS, help: "ODE solver of the flow map (default: the checkpoint's)" },
   ode_nfe: { kind: 'int', min: 1, help: "time-grid steps of the flow map (default: the checkpoint's; the reference uses 9)" },
   ode_grid: {
     kind: 'choice',
@@ -37,13 +40,13 @@ export const GENERATION_FLAGS: OptionTable = {
   cfg_scale: { kind: 'float', min: 0, help: "classifier-free guidance scale of the flow map (default: the checkpoint's)" },
   engine: {
     kind: 'choice',
-    choices: [...ENGINES],
+    choices: ENGINES,
     help: 'what evaluates the flow model: onnx (ONNX Runtime), tfjs, or auto (default: onnx where onnxruntime-node loads, else tfjs)',
   },
-  ep: { kind: 'choice', choices: [...EXECUTION_PROVIDERS], help: 'ONNX Runtime execution provider of the flow map (default cpu)' },
+  ep: { kind: 'choice', choices: EXECUTION_PROVIDERS, help: 'ONNX Runtime execution provider of the flow map (default cpu)' },
   backend: {
     kind: 'choice',
-    choices: [...BACKEND_CHOICES],
+    choices: BACKEND_CHOICES,
     help: 'tfjs backend of the flow map with --engine tfjs (default auto: tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm, cpu)',
   },
   threads: {
@@ -68,7 +71,9 @@ export const GENERATION_FLAGS: OptionTable = {
     help: "every job id draws the same latents from the sample seed (the reference's behaviour: the shards of a job array then repeat one another); default: each job id its own stream",
   },
   help: { kind: 'boolean', help: 'show this help' },
-};
+} as const satisfies OptionTable;
+
+export type GenerationFlags = typeof GENERATION_FLAGS;
 
 export interface GenerationOptions {
   datasetSize: number;
@@ -115,17 +120,16 @@ const DEFAULTS = {
   preview: 8,
 };
 
-export function generationOptions(parsed: ParsedArgs, nMod: number, labels: number[] | null): GenerationOptions {
+export function generationOptions(parsed: ParsedArgs<GenerationFlags>, nMod: number, labels: number[] | null): GenerationOptions {
   const v = parsed.values;
-  const get = <T>(name: keyof typeof DEFAULTS | string, fallback: T): T => (v[name] === undefined ? fallback : (v[name] as T));
-  const jobId = get('job_id', DEFAULTS.job_id);
-  const batchSize = get('batch_size', DEFAULTS.batch_size);
-  const transform = (v.transform as TransformName | undefined) ?? null;
-  const checkpointPath = (v.checkpoint_path as string | undefined) ?? null;
+  const jobId = v.job_id ?? DEFAULTS.job_id;
+  const batchSize = v.batch_size ?? DEFAULTS.batch_size;
+  const transform = v.transform ?? null;
+  const checkpointPath = v.checkpoint_path ?? null;
   if (transform && checkpointPath) {
     throw new InputError(`--transform ${transform} and --checkpoint_path ${checkpointPath}: choose one map (a flow checkpoint, or a model-free transform)`);
   }
-  const numJobs = v.num_jobs as number | undefined;
+  const numJobs = v.num_jobs;
   if (numJobs !== undefined && jobId >= numJobs)
     throw new InputError(`--job_id ${jobId} with --num_jobs ${numJobs}: job ids of an array of ${numJobs} run from 0 to ${numJobs - 1}`);
   const sharedStream = v.shared_sample_stream === true;
@@ -136,39 +140,39 @@ export function generationOptions(parsed: ParsedArgs, nMod: number, labels: numb
       `--labels is required for N_mod = ${nMod}: one class per modality, e.g. [${Array.from({ length: nMod }, (_, i) => i % 10).join(',')}]`,
     );
   return {
-    datasetSize: get('dataset_size', DEFAULTS.dataset_size),
+    datasetSize: v.dataset_size ?? DEFAULTS.dataset_size,
     batchSize,
     drawsPerBatch: Math.max(1, Math.floor(batchSize / nMod)),
-    datasetName: get('dataset_name', DEFAULTS.dataset_name),
-    datasetLoc: get('dataset_loc', DEFAULTS.dataset_loc),
+    datasetName: v.dataset_name ?? DEFAULTS.dataset_name,
+    datasetLoc: v.dataset_loc ?? DEFAULTS.dataset_loc,
     jobId,
-    sampleSeed: get('sample_seed', jobId),
+    sampleSeed: v.sample_seed ?? jobId,
     jobStream: sharedStream ? 0 : jobId,
-    timestepSize: get('timestep_size', DEFAULTS.timestep_size),
-    calculateMi: (v.calculate_MI as 'numerical' | 'analytical' | undefined) ?? null,
+    timestepSize: v.timestep_size ?? DEFAULTS.timestep_size,
+    calculateMi: v.calculate_MI ?? null,
     checkpointPath: transform ? null : (checkpointPath ?? 'default'),
     transform,
     flow: {
-      odeMethod: v.ode_method as string | undefined,
-      nfe: v.ode_nfe as number | undefined,
-      grid: v.ode_grid as 'reference' | 'uniform' | 'edm' | 'checkpoint' | undefined,
-      cfgScale: v.cfg_scale as number | undefined,
-      backend: v.backend as string | undefined,
-      engine: v.engine as EngineChoice | undefined,
-      ep: v.ep as ExecutionProvider | undefined,
-      registry: v.registry as string | undefined,
+      odeMethod: v.ode_method,
+      nfe: v.ode_nfe,
+      grid: v.ode_grid,
+      cfgScale: v.cfg_scale,
+      backend: v.backend,
+      engine: v.engine,
+      ep: v.ep,
+      registry: v.registry,
       // the thread count changes only float rounding, so every core is used unless told otherwise
-      threads: (v.threads as number | undefined) ?? 0,
+      threads: v.threads ?? 0,
     },
     // exact by default: a flow's [−1, 1] images by one fixed affine map, a transform's values as they are
-    scaling: (v.scaling as ScalingName | undefined) ?? (transform ? 'float' : 'affine'),
+    scaling: v.scaling ?? (transform ? 'float' : 'affine'),
     whiten: v.whiten === undefined ? !transform : v.whiten === 'on',
-    sigmaMaxBytes: get('sigma_max_mb', DEFAULTS.sigma_max_mb) * 2 ** 20,
-    preview: get('preview', DEFAULTS.preview),
+    sigmaMaxBytes: (v.sigma_max_mb ?? DEFAULTS.sigma_max_mb) * 2 ** 20,
+    preview: v.preview ?? DEFAULTS.preview,
     labels,
   };
 }
 
-export function parseGenerationArgs(tokens: readonly string[]): ParsedArgs {
+export function parseGenerationArgs(tokens: readonly string[]): ParsedArgs<GenerationFlags> {
   return parseArgs(tokens, GENERATION_FLAGS);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openModalityMap } from '../src/maps/modality-map.js';
+import { MAP_KINDS, openModalityMap, resolveModalityMap } from '../src/maps/modality-map.js';
 import { TRANSFORMS, transformMap, type TransformName } from '../src/maps/transforms.js';
 import { SCALINGS, scaleBatch, type ScalingName } from '../src/scaling.js';
 
@@ -22,6 +22,22 @@ describe('modality maps', () => {
     expect(await at('tanh', 2)).toBeCloseTo(Math.tanh(1), 15);
     expect(await at('cubic', 3)).toBeCloseTo(12, 12);
     expect(await at('identity', -1.5)).toBe(-1.5);
+  });
+
+  it('a job resolves its map through MAP_KINDS: a transform is identified by nothing but its name, holds no memory, and opens as transformMap', async () => {
+    expect(MAP_KINDS.length).toBeGreaterThanOrEqual(2);
+    const resolved = await resolveModalityMap({ transform: 'tanh', checkpointPath: null, flow: {} }, { modDim: 4 });
+    expect(resolved.identity).toEqual({ checkpoint: null, recipe: null });
+    expect(resolved.holdsMemory).toBe(false);
+    expect(resolved.summary).toBe(`transform tanh (${TRANSFORMS.tanh.formula})`);
+    const map = await resolved.open({ log: () => {} });
+    expect(map.description).toEqual(transformMap('tanh').description);
+    expect(Array.from(await map.apply(Float64Array.of(2), 1, 1, [0]))).toEqual([Math.tanh(1)]);
+    await map.dispose();
+    // a flow checkpoint takes 3×32×32 latents only, refused before the checkpoint is looked for
+    await expect(resolveModalityMap({ transform: null, checkpointPath: '/nonexistent.safetensors', flow: {} }, { modDim: 4 })).rejects.toThrow(
+      /a flow checkpoint maps 3×32×32 latents \(mod_dim 3072\), this model has mod_dim 4/,
+    );
   });
 
   it('a scaling says whether it keeps the MI exactly, and it does what it says: float is injective, the 8-bit ones are not', () => {

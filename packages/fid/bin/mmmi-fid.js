@@ -1,12 +1,3 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI lives in the compiled package (npm run build / nx run fid:build).
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const cli = new URL('../dist/cli.js', import.meta.url);
-if (!existsSync(fileURLToPath(cli))) {
-  console.error('mmmi-fid: the package is not built yet; run `npx nx run fid:build` (or `npm run build`) first');
-  process.exit(2);
-}
-const { main } = await import(cli.href);
-process.exitCode = await main(process.argv.slice(2));
+import { launch } from '@mmmi/cli-kit/launch';
+await launch('mmmi-fid', import.meta.url);

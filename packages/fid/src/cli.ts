@@ -20,7 +20,7 @@ import {
   InputError,
   parseOptions,
   Progress,
-  runCommand,
+  runCli,
   unreachableReason,
   UsageError,
   type OptionTable,
@@ -296,45 +296,55 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const out = io.out ?? ((s: string) => console.log(s));
   const err = io.err ?? ((s: string) => console.error(s));
   const env = io.env ?? process.env;
-  if (argv[0] === 'realism') {
-    // its own option table; loaded only here (it brings TensorFlow.js)
-    const { realismMain } = await import('./realism/cli.js');
-    return realismMain(argv.slice(1), { out, err, env });
-  }
+  return runCli(
+    argv,
+    {
+      name: 'mmmi-fid',
+      usage: USAGE,
+      commands: {
+        // its own option table and error prefix; loaded only here (it brings TensorFlow.js)
+        realism: async (rest) => (await import('./realism/cli.js')).realismMain(rest, { out, err, env }),
+      },
+      // `stats` and `download-weights` share the distance's option table, whose flags may come before them
+      default: (all) => runFid(all, io, { out, err, env }),
+      env,
+      kinds: { input: [WeightsNotFoundError, FormatError] },
+    },
+    { out, err },
+  );
+}
+
+/** The distance, `stats` and `download-weights`: one option table, the mode named by the first positional. */
+async function runFid(argv: string[], io: CliIo, { out, err, env }: Required<Pick<CliIo, 'out' | 'err' | 'env'>>): Promise<number> {
   let network: Network | undefined;
   try {
-    return await runCommand(
-      async () => {
-        const { values: o, positionals: pos } = parseOptions(argv, FID_FLAGS, { positionals: true, argumentFiles: false });
-        if (o.help || pos[0] === 'help') {
-          out(USAGE);
-          return 0;
-        }
-        if (pos.length === 0) {
-          err(USAGE);
-          return 2;
-        }
-        if (o['data-path'] !== undefined && !pos.slice(pos[0] === 'stats' ? 1 : 0).some((p) => namedSourceSplit(p) !== undefined)) {
-          throw new UsageError('--data-path applies to the named sources cifar10-train / cifar10-test only');
-        }
-        const run: FidRun = {
-          o,
-          io,
-          env,
-          out,
-          err,
-          stats: { batchSize: o['batch-size'], logFile: o.log, progressStream: io.progressStream },
-          network: async (weightsPath) => {
-            network ??= io.extract ? { extract: io.extract, dispose: () => {}, backend: 'injected' } : await buildNetwork(weightsPath, o.backend);
-            return network;
-          },
-        };
-        if (pos[0] === 'download-weights') return await runDownloadWeights(run, pos.slice(1));
-        if (pos[0] === 'stats') return await runStats(run, pos.slice(1));
-        return await runDistance(run, pos);
+    const { values: o, positionals: pos } = parseOptions(argv, FID_FLAGS, { positionals: true, argumentFiles: false });
+    if (o.help || pos[0] === 'help') {
+      out(USAGE);
+      return 0;
+    }
+    if (pos.length === 0) {
+      err(USAGE);
+      return 2;
+    }
+    if (o['data-path'] !== undefined && !pos.slice(pos[0] === 'stats' ? 1 : 0).some((p) => namedSourceSplit(p) !== undefined)) {
+      throw new UsageError('--data-path applies to the named sources cifar10-train / cifar10-test only');
+    }
+    const run: FidRun = {
+      o,
+      io,
+      env,
+      out,
+      err,
+      stats: { batchSize: o['batch-size'], logFile: o.log, progressStream: io.progressStream },
+      network: async (weightsPath) => {
+        network ??= io.extract ? { extract: io.extract, dispose: () => {}, backend: 'injected' } : await buildNetwork(weightsPath, o.backend);
+        return network;
       },
-      { name: 'mmmi-fid', err, env, kinds: { input: [WeightsNotFoundError, FormatError] }, helpHint: 'mmmi-fid --help for usage' },
-    );
+    };
+    if (pos[0] === 'download-weights') return await runDownloadWeights(run, pos.slice(1));
+    if (pos[0] === 'stats') return await runStats(run, pos.slice(1));
+    return await runDistance(run, pos);
   } finally {
     network?.dispose();
   }

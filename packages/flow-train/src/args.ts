@@ -5,8 +5,9 @@
  * Accepts `--flag value`, `--flag=value`, `--optimizer_betas 0.9 0.95`, JSON for
  * `--ode_options`; every error names the flag, the value and what was expected.
  */
-import { formatOptionHelp, parseOptions, UsageError, type OptionTable, type OptionValues } from '@mmmi/cli-kit';
+import { formatOptionHelp, parseOptions, typedCheck, UsageError, type OptionTable, type OptionValues } from '@mmmi/cli-kit';
 import { BACKEND_CHOICES } from '@mmmi/tfjs-runtime';
+import { ENGINES } from './engine/index.js';
 import { ODE_METHODS } from './solvers/index.js';
 
 /** `--ode_options`: a JSON object of numbers (nfe, step_size, atol, rtol). */
@@ -36,7 +37,12 @@ export const TRAIN_FLAGS = {
   use_ema: { kind: 'boolean', default: false, help: 'keep an EMA of the weights and evaluate with it' },
   cfg_scale: { kind: 'float', min: 0, default: 0.2, help: 'classifier-free guidance scale w for evaluation samples' },
   ode_method: { kind: 'choice', default: 'heun2', choices: ODE_METHODS, help: 'ODE solver for evaluation samples' },
-  ode_options: { kind: 'json', default: { nfe: 50 }, check: odeOptionsProblem, help: 'solver options as JSON: nfe (grid steps), step_size, atol, rtol' },
+  ode_options: {
+    kind: 'json',
+    default: { nfe: 50 },
+    check: typedCheck<Record<string, number>>(odeOptionsProblem),
+    help: 'solver options as JSON: nfe (grid steps), step_size, atol, rtol',
+  },
   eval_frequency: { kind: 'int', min: 1, default: 100, help: 'checkpoint, sample grid (and FID) every this many epochs' },
   compute_fid: { kind: 'boolean', default: false, help: 'compute the FID against CIFAR-10 train statistics at each evaluation' },
   fid_samples: { kind: 'int', min: 1, default: 50_000, help: 'generated images per FID evaluation' },
@@ -82,7 +88,7 @@ export const TRAIN_FLAGS = {
   eval_engine: {
     kind: 'choice',
     default: 'auto',
-    choices: ['auto', 'onnx', 'tfjs'],
+    choices: ENGINES,
     help: 'what evaluates the model for the evaluation grid and FID samples: onnx (ONNX Runtime), tfjs, or auto (onnx where it loads)',
   },
   limit_images: { kind: 'int', min: 0, default: 0, help: 'use only the first N training images (0 = all)' },
@@ -91,11 +97,11 @@ export const TRAIN_FLAGS = {
 } as const satisfies OptionTable;
 
 export type TrainFlag = keyof typeof TRAIN_FLAGS;
-export type TrainArgs = Omit<OptionValues<typeof TRAIN_FLAGS>, 'ode_options'> & { ode_options: Record<string, number> };
+export type TrainArgs = OptionValues<typeof TRAIN_FLAGS>;
 
 /** Parses the trainer's flags (later ones win); the checks that involve two flags follow. */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  const a = parseOptions(argv, TRAIN_FLAGS).values as TrainArgs;
+  const a = parseOptions(argv, TRAIN_FLAGS).values;
   if (a.eval_only && !a.resume) throw new UsageError('--eval_only needs --resume <checkpoint>');
   if (a.dataset === 'imagefolder' && !a.data_path) throw new UsageError('--dataset imagefolder needs --data_path <root>/<class>/*.png|jpg');
   return a;

@@ -5,23 +5,23 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
-import { claimOutputFile, formatOptionHelp, OutputRefused, parseOptions, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { claimOutputFile, formatOptionHelp, OutputRefused, parseOptions, runCli, UsageError, type OptionTable } from '@mmmi/cli-kit';
 import { DownloadError, WeightsNotFoundError } from '@mmmi/fid';
 import { FormatError, writeFileAtomic, writePng } from '@mmmi/formats';
 import { BACKEND_CHOICES, BackendUnavailableError, prepareBackend, type BackendName } from '@mmmi/tfjs-runtime';
 import { parseTrainArgs, trainHelp, type TrainArgs } from './args.js';
 import { CheckpointError, sha256Hex, writeCheckpoint, type SamplingSettings } from './checkpoint.js';
 import { unknownLabels } from './class-labels.js';
-import { EngineError, ENGINES, EXECUTION_PROVIDERS, openEngine, type EngineChoice } from './engine/index.js';
+import { EngineError, ENGINES, EXECUTION_PROVIDERS, type EngineChoice } from './engine/index.js';
 import { loadCifar10Train, loadImageFolder } from './data/dataset.js';
 import { makeFidEvaluator } from './fid-eval.js';
-import { FlowModel } from './flow-model.js';
 import { exportUNetOnnx, ONNX_INPUTS, ONNX_OPSET, ONNX_OUTPUT } from './onnx/export-unet.js';
-import { ModelThreads, threadCount } from './parallel/model-threads.js';
+import { threadCount } from './parallel/model-threads.js';
 import { claimRegistryName, listModels, loadModel, registerModel, registryEntry, resolveModel, userRegistryDir } from './registry.js';
 import { sameArchitecture, samplingPlan, weightsToSampleWith } from './sampling-plan.js';
 import { ODE_METHODS } from './solvers/index.js';
-import { imageGrid, sampleImages } from './sample.js';
+import { imageGrid } from './sample.js';
+import { openSampler } from './sampler.js';
 import { train } from './train.js';
 import { claimRunFolder, startAfresh } from './training/run-folder.js';
 import { buildArchitecture } from './unet/architecture.js';
@@ -107,7 +107,7 @@ async function useBackend(name: string, io: CliIo): Promise<BackendName> {
 }
 
 function samplingFromArgs(a: TrainArgs): SamplingSettings {
-  return { odeMethod: a.ode_method, odeOptions: a.ode_options as Record<string, number>, cfgScale: a.cfg_scale, edmSchedule: a.edm_schedule };
+  return { odeMethod: a.ode_method, odeOptions: a.ode_options, cfgScale: a.cfg_scale, edmSchedule: a.edm_schedule };
 }
 
 async function runTrain(argv: string[], io: CliIo): Promise<number> {
@@ -169,7 +169,7 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
   const result = await train(data, {
     initWeights,
     computeFid,
-    evalEngine: a.eval_engine as EngineChoice,
+    evalEngine: a.eval_engine,
     config,
     batchSize: a.batch_size,
     accumIter: a.accum_iter,
@@ -202,9 +202,9 @@ async function runTrain(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Parses a sub-command's flags; undefined when --help was asked (the help is printed). */
-function subcommand<T extends OptionTable>(argv: string[], table: T, usage: string, io: CliIo, positionals = false) {
+function subcommand<T extends OptionTable & typeof HELP_FLAG>(argv: string[], table: T, usage: string, io: CliIo, positionals = false) {
   const parsed = parseOptions(argv, table, { positionals });
-  if ((parsed.values as { help?: boolean }).help) {
+  if (parsed.values.help) {
     io.out(`${usage}\n\n${formatOptionHelp(table)}\n`);
     return undefined;
   }
@@ -328,56 +328,55 @@ async function runSample(argv: string[], io: CliIo): Promise<number> {
   const [unknown] = unknownLabels(given, classes);
   if (unknown !== undefined) throw new UsageError(`--labels: ${unknown} is not a class 0–${classes - 1} (or ${classes} = no label)`);
   const labels = Int32Array.from({ length: n }, (_, i) => given[i % given.length]);
-  const plan = samplingPlan(ckpt, { overrides: { odeMethod: o.ode_method, nfe: o.nfe, cfgScale: o.cfg_scale } });
-  const sampling = plan.settings;
-  const out = claimWrittenFile(o.out, '.png', o.overwrite === true, ckpt.resolved.path, io);
   const engineChoice: EngineChoice = o.engine;
   const threadsWanted = o.threads ?? (engineChoice === 'tfjs' ? 1 : 0);
-  const engine = await openEngine(
-    { arch: buildArchitecture(ckpt.meta.config), values: plan.weights, checkpointSha256: ckpt.sha256!, weights: plan.weightsKind },
-    { engine: engineChoice, ep: o.ep, threads: threadsWanted, log: (m) => io.err(`${m}\n`) },
+  let out = '';
+  // the checkpoint's plan and the flags, then the engine (with ONNX Runtime the solver's arithmetic runs on tfjs cpu, on one thread), backend and threads
+  const sampler = await openSampler(
+    { checkpoint: ckpt, overrides: { odeMethod: o.ode_method, nfe: o.nfe, cfgScale: o.cfg_scale } },
+    {
+      engine: engineChoice,
+      ep: o.ep,
+      engineThreads: threadsWanted,
+      backend: o.backend,
+      tfjsThreads: threadsWanted === 0 && o.threads === undefined ? 1 : threadsWanted,
+      log: (m) => io.err(`${m}\n`),
+      beforeOpening: () => void (out = claimWrittenFile(o.out, '.png', o.overwrite === true, ckpt.resolved.path, io)),
+    },
   );
-  // with ONNX Runtime the solver's arithmetic runs on tfjs cpu: no kernels to register, no threads
-  const backend = engine ? await useBackend('cpu', io) : await useBackend(o.backend, io);
-  const threadTotal = engine ? 1 : threadCount(threadsWanted === 0 && o.threads === undefined ? 1 : threadsWanted, backend);
-  const model = new FlowModel(ckpt.meta.config, plan.weights, ckpt.resolved.path);
-  const threads = threadTotal > 1 ? await ModelThreads.start(ckpt.meta.config, backend, threadTotal - 1) : undefined;
+  const { plan, settings: sampling, engineInfo } = sampler;
   try {
     const t0 = performance.now();
-    const images = await sampleImages(model, model.params, labels, sampling, { seed: o.seed, threads, engine, timeGrid: plan.timeGrid });
+    const images = await sampler.sample(labels, { seed: o.seed });
     const cols = Math.min(n, given.length <= 1 ? Math.ceil(Math.sqrt(n)) : given.length);
     await writePng(out, imageGrid(images, n, ckpt.meta.config.imageSize, cols));
-    const how = engine ? `onnx ${engine.info.provider}, ${engine.info.threads} threads` : `tfjs ${backend}${threadTotal > 1 ? `, ${threadTotal} threads` : ''}`;
+    const how = sampler.engine
+      ? `onnx ${engineInfo.provider}, ${engineInfo.threads} threads`
+      : `tfjs ${sampler.backend}${engineInfo.threads > 1 ? `, ${engineInfo.threads} threads` : ''}`;
     io.err(
       `flow-train: ${n} samples (${plan.weightsKind} weights, ${sampling.odeMethod}, ${JSON.stringify(sampling.odeOptions)}, cfg ${sampling.cfgScale}; ${how}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`,
     );
   } finally {
-    await engine?.close();
-    await threads?.close();
-    model.dispose();
+    await sampler.close();
   }
   return 0;
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  const [command, ...rest] = argv;
-  const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = { train: runTrain, info: runInfo, sample: runSample, export: runExport };
-  if (command === undefined || command === '--help' || command === '-h') {
-    io.out(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
-  }
-  return runCommand(
-    async () => {
-      const run = commands[command];
-      if (!run) throw new UsageError(`unknown command '${command}'\n${USAGE}`);
-      return await run(rest, io);
-    },
+  return runCli(
+    argv,
     {
       name: 'mmmi-train',
-      err: (line) => io.err(`${line}\n`),
-      helpHint: `mmmi-train ${commands[command] ? `${command} ` : ''}--help for usage`,
+      usage: USAGE,
+      commands: {
+        train: (rest) => runTrain(rest, io),
+        info: (rest) => runInfo(rest, io),
+        sample: (rest) => runSample(rest, io),
+        export: (rest) => runExport(rest, io),
+      },
       kinds: { input: [CheckpointError, EngineError, WeightsNotFoundError, BackendUnavailableError, FormatError], failure: [DownloadError] },
       hints: [{ when: DownloadError, hint: 'without network, put the file where the line above says, or give --data_path' }],
     },
+    { out: (line) => io.out(`${line}\n`), err: (line) => io.err(`${line}\n`) },
   );
 }

@@ -23,7 +23,7 @@ import type { SamplingSettings } from './checkpoint.js';
 import type { FlowModel } from './flow-model.js';
 import type { SamplingThreads } from './parallel/model-threads.js';
 import type { VelocityEngine } from './engine/ort-engine.js';
-import { sampleImages } from './sample.js';
+import { modelSampler } from './sampler.js';
 
 export interface FidEvaluatorOptions {
   fidSamples: number;
@@ -47,7 +47,7 @@ export type FidFn = (
   engine?: VelocityEngine,
 ) => Promise<number>;
 
-/** Generated images as an ImageSource (uint8 exactly as a PNG of them would hold). */
+/** Generated images as an ImageSource (uint8 exactly as a PNG of them would hold), sampled by flow-train's sampler over `model`. */
 export function generatedSource(
   model: FlowModel,
   weights: ReadonlyMap<string, tf.Tensor>,
@@ -59,6 +59,8 @@ export function generatedSource(
 ): ImageSource {
   const size = model.config.imageSize;
   const classes = model.config.numClasses;
+  // the evaluation's sampler: the run's model and threads, and its engine when it opened one
+  const sampler = modelSampler({ model, weights, settings: sampling, threads }, engine);
   return {
     description: `${count} generated images`,
     count,
@@ -66,7 +68,7 @@ export function generatedSource(
       for (let start = 0; start < count; start += batchSize) {
         const n = Math.min(batchSize, count - start);
         const labels = Int32Array.from({ length: n }, (_, i) => (start + i) % classes);
-        const bytes = await sampleImages(model, weights, labels, sampling, { seed, stream: 1_000 + start / batchSize, threads, engine });
+        const bytes = await sampler.sample(labels, { seed, stream: 1_000 + start / batchSize });
         const data = new Float32Array(bytes.length);
         for (let i = 0; i < bytes.length; i++) data[i] = bytes[i] / 255;
         yield { data, bytes, n, height: size, width: size };

@@ -9,6 +9,7 @@ export * from './checkpoint.js';
 export * from './registry.js';
 export * from './sample.js';
 export * from './sampling-plan.js';
+export * from './sampler.js';
 export * from './solvers/index.js';
 export * from './solvers/invert.js';
 export * from './invert-flow.js';

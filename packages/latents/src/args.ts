@@ -6,7 +6,7 @@
 import { parseOptions, type OptionTable, type ParseOptions, type ParsedOptions } from '@mmmi/cli-kit';
 
 /** The reference's flags (SPEC §4), with the reference's names. */
-export const REFERENCE_FLAGS: OptionTable = {
+export const REFERENCE_FLAGS = {
   dataset_size: { kind: 'int', min: 1, help: 'number of samples (draws of all modalities) in this job' },
   batch_size: { kind: 'int', min: 1, help: 'images per batch (each draw is N_mod images)' },
   labels: { kind: 'json', help: 'class of each modality, e.g. [1,6]' },
@@ -56,24 +56,30 @@ export const REFERENCE_FLAGS: OptionTable = {
   cov_seed: { kind: 'int', min: 0, help: 'seed of random templates / random cross-covariances' },
   epsilon: { kind: 'float', min: 0, help: 'sampling: added to the diagonal of Σ' },
   delta: { kind: 'float', min: 0, minExclusive: true, help: 'sampling: θ variance margin over max‖σ_iθ‖²' },
-};
+} as const satisfies OptionTable;
 
 /** Flags this toolkit adds to the latent model. */
-export const LATENT_EXTENSION_FLAGS: OptionTable = {
+export const LATENT_EXTENSION_FLAGS = {
   mod_dim: { kind: 'int', min: 1, help: 'values per modality (default 3072 = 3·32·32)' },
   align_method: {
     kind: 'choice',
     choices: ['exact', 'sampled'],
     help: 'alignment quantile: exact (generalized chi-square, default) or sampled (reference: 20 000 draws)',
   },
-};
+} as const satisfies OptionTable;
 
 /** Every flag of the latent model. */
-export const MODEL_FLAGS: OptionTable = { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS };
+export const MODEL_FLAGS = { ...REFERENCE_FLAGS, ...LATENT_EXTENSION_FLAGS } as const satisfies OptionTable;
 
-export type ParsedArgs = ParsedOptions<OptionTable>;
+export type ModelFlags = typeof MODEL_FLAGS;
 
-/** Reads tokens (with `@file` expansion) against a flag table, by default the model's. */
-export function parseArgs(tokens: readonly string[], flags: OptionTable = MODEL_FLAGS, options: ParseOptions = {}): ParsedArgs {
+/** Parsed flags of the model's table, or of a larger table that holds it (typed by that table). */
+export type ParsedArgs<T extends OptionTable = ModelFlags> = ParsedOptions<T>;
+
+/** Reads tokens (with `@file` expansion) against the model's flag table. */
+export function parseArgs(tokens: readonly string[], flags?: undefined, options?: ParseOptions): ParsedArgs;
+/** Reads tokens (with `@file` expansion) against a flag table (one that holds the model's, for a model). */
+export function parseArgs<T extends OptionTable>(tokens: readonly string[], flags: T, options?: ParseOptions): ParsedArgs<T>;
+export function parseArgs(tokens: readonly string[], flags: OptionTable = MODEL_FLAGS, options: ParseOptions = {}): ParsedOptions<OptionTable> {
   return parseOptions(tokens, flags, options);
 }

@@ -5,7 +5,7 @@
  *   mmmi-latents describe [@file.txt] [flags]     exact compact description of Σ (JSON)
  *   mmmi-latents design @base.txt --target "I(X_1;θ)=2" …   coefficients for the MI asked for
  */
-import { formatOptionHelp, runCommand, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { formatOptionHelp, runCli, type OptionTable } from '@mmmi/cli-kit';
 import { MODEL_FLAGS, parseArgs } from './args.js';
 import { buildLatentModel, type LatentModel } from './model.js';
 import { conditionalMutualInformation, DegenerateMiError, groupLabel, miTable, parseMiQuery } from './mi.js';
@@ -16,7 +16,7 @@ import { checkCommandMemory } from './memory-need.js';
 import { blameExtremeFlags, checkPrecisionLimits } from './numeric-limits.js';
 import { describeStructure, thetaVariance } from './structure.js';
 
-const CLI_FLAGS: OptionTable = {
+const CLI_FLAGS = {
   json: { kind: 'boolean', help: 'print JSON instead of a table' },
   method: { kind: 'choice', choices: ['numerical', 'analytical'], help: 'MI method (default: --calculate_MI, else numerical)' },
   query: { kind: 'string', repeatable: true, help: 'extra MI query, e.g. "X1,X2;theta|X3" (repeatable)' },
@@ -46,35 +46,41 @@ function jsonNumber(v: number): number | string {
 }
 
 export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    out(USAGE);
-    return command ? 0 : 2;
-  }
-  return runCommand(
-    async () => {
-      if (command === 'design') return await runDesign(rest, out, err);
-      if (command !== 'mi' && command !== 'describe') throw new UsageError(`unknown command "${command}" (commands: mi, describe, design)`);
-      const withDefault = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
-      const parsed = parseArgs(withDefault, { ...MODEL_FLAGS, ...CLI_FLAGS });
-      const o = parsed.values as { help?: boolean; json?: boolean; method?: MiMethod; calculate_MI?: MiMethod; query: string[] };
-      if (o.help) {
-        out(USAGE);
-        return 0;
-      }
-      const spec = specFromArgs(parsed);
-      checkPrecisionLimits(spec);
-      checkCommandMemory(spec, command, err);
-      // a numeric failure names the extreme flag values behind it (numeric-limits.ts)
-      return await blameExtremeFlags(spec, async () => {
-        const model = await buildLatentModel(spec);
-        if (command === 'describe') out(JSON.stringify(describeStructure(model.structure)));
-        else printMi(model, o.method ?? o.calculate_MI ?? 'numerical', o.query, Boolean(o.json), out);
-        return 0;
-      });
+  return runCli(
+    argv,
+    {
+      name: 'mmmi-latents',
+      usage: USAGE,
+      commands: {
+        mi: (rest) => runModel('mi', rest, out, err),
+        describe: (rest) => runModel('describe', rest, out, err),
+        design: (rest) => runDesign(rest, out, err),
+      },
+      kinds: { input: [RangeError, DegenerateMiError] },
     },
-    { name: 'mmmi-latents', err, kinds: { input: [RangeError, DegenerateMiError] }, helpHint: 'mmmi-latents --help for usage' },
+    { out, err },
   );
+}
+
+/** `mi` and `describe`: the model from the flags (on top of the built-in default without an @file), then its MI table or its description. */
+async function runModel(command: 'mi' | 'describe', rest: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const withDefault = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
+  const parsed = parseArgs(withDefault, { ...MODEL_FLAGS, ...CLI_FLAGS });
+  const o = parsed.values;
+  if (o.help) {
+    out(USAGE);
+    return 0;
+  }
+  const spec = specFromArgs(parsed);
+  checkPrecisionLimits(spec);
+  checkCommandMemory(spec, command, err);
+  // a numeric failure names the extreme flag values behind it (numeric-limits.ts)
+  return await blameExtremeFlags(spec, async () => {
+    const model = await buildLatentModel(spec);
+    if (command === 'describe') out(JSON.stringify(describeStructure(model.structure)));
+    else printMi(model, o.method ?? o.calculate_MI ?? 'numerical', o.query, Boolean(o.json), out);
+    return 0;
+  });
 }
 
 function printMi(model: LatentModel, method: MiMethod, queries: string[], json: boolean, out: (s: string) => void): void {

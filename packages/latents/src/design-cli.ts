@@ -98,19 +98,7 @@ function claimDesignFile(file: string, o: { overwrite?: boolean }, tokens: reado
 export async function runDesign(rest: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const tokens = rest.some((t) => t.startsWith('@')) ? rest : [...BUILT_IN_DEFAULT_TOKENS, ...rest];
   const parsed = parseArgs(tokens, { ...MODEL_FLAGS, ...DESIGN_FLAGS });
-  const o = parsed.values as {
-    target: string[];
-    target_grid?: string;
-    target_profile?: string;
-    vary?: string;
-    out?: string;
-    overwrite?: boolean;
-    tol: number;
-    restarts: number;
-    seed: number;
-    json?: boolean;
-    help?: boolean;
-  };
+  const o = parsed.values;
   if (o.help) {
     out(DESIGN_USAGE);
     return EXIT.ok;

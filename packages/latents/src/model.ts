@@ -4,8 +4,7 @@
  * any sampling or image generation starts.
  */
 import { alignmentScale, type Alignment } from './align.js';
-import type { OptionTable } from '@mmmi/cli-kit';
-import { parseArgs, type ParsedArgs } from './args.js';
+import { MODEL_FLAGS, parseArgs, type ModelFlags, type ParsedArgs } from './args.js';
 import { constructiveStructure, samplingStructure } from './construct.js';
 import { specFromArgs, type LatentSpec } from './spec.js';
 import { withScale, type LatentStructure } from './structure.js';
@@ -27,7 +26,7 @@ export async function buildLatentModel(spec: LatentSpec): Promise<LatentModel> {
 }
 
 /** Build a model from argument-file tokens (e.g. ['@generation_arguments/simple_fig1_DAG.txt', '--alpha', '1.4']). */
-export async function latentModelFromTokens(tokens: readonly string[], flags?: OptionTable): Promise<LatentModel & { args: ParsedArgs }> {
+export async function latentModelFromTokens(tokens: readonly string[], flags: ModelFlags = MODEL_FLAGS): Promise<LatentModel & { args: ParsedArgs }> {
   const args = parseArgs(tokens, flags);
   const model = await buildLatentModel(specFromArgs(args));
   return { ...model, args };

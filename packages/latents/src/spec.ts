@@ -191,7 +191,7 @@ function resolvePath(path: string, file: string | undefined): string {
 }
 
 function templateSource(parsed: ParsedArgs, seed: number): TemplateSource {
-  const given = (parsed.values.T_vectors_method as string | undefined) ?? DEFAULTS.T_vectors_method;
+  const given = parsed.values.T_vectors_method ?? DEFAULTS.T_vectors_method;
   if (given === 'ones') return { method: 'ones' };
   if (given === 'random') return { method: 'random', seed };
   const m = resolvePath(given, parsed.files.T_vectors_method);
@@ -208,7 +208,7 @@ function templateSource(parsed: ParsedArgs, seed: number): TemplateSource {
 
 export function specFromArgs(parsed: ParsedArgs): LatentSpec {
   const v = parsed.values;
-  const paradigm = (v.generation_paradigm as string | undefined) ?? DEFAULTS.generation_paradigm;
+  const paradigm = v.generation_paradigm ?? DEFAULTS.generation_paradigm;
   const nMod = num(v, 'N_mod', DEFAULTS.N_mod);
   const modDim = num(v, 'mod_dim', DEFAULT_MOD_DIM);
   const covSeed = num(v, 'cov_seed', DEFAULTS.cov_seed);
@@ -240,16 +240,16 @@ export function specFromArgs(parsed: ParsedArgs): LatentSpec {
   for (const flag of ['cov_images', 'cov_theta', 'theta_var'] as const) {
     if (v[flag] !== undefined) fail(`--${flag} belongs to the sampling paradigm; this configuration is constructive`);
   }
-  const p = v.percentile_to_align as number | undefined;
+  const p = v.percentile_to_align;
   if (p !== undefined) {
     if (!(p < 1)) fail(`--percentile_to_align ${p}: must be below 1 (the 1-quantile of a Gaussian norm is infinite); e.g. 0.95`);
-    const method = ((v.align_method as string | undefined) ?? DEFAULTS.align_method) as AlignSpec['method'];
+    const method: AlignSpec['method'] = v.align_method ?? DEFAULTS.align_method;
     spec.align = { percentile: p, method, seed: covSeed };
   }
   return spec;
 }
 
-function samplingSpec(v: Record<string, ArgValue | undefined>, nMod: number, modDim: number, covSeed: number, labels: number[] | null): SamplingSpec {
+function samplingSpec(v: ParsedArgs['values'], nMod: number, modDim: number, covSeed: number, labels: number[] | null): SamplingSpec {
   for (const flag of ['percentile_to_align', 'DAG_theta', 'DAG_ul', 'eta_arg', 'rho_arg', 'rho_theta_arg'] as const) {
     if (v[flag] !== undefined) fail(`--${flag} belongs to the constructive paradigm; this configuration is sampling`);
   }
@@ -283,7 +283,7 @@ function samplingSpec(v: Record<string, ArgValue | undefined>, nMod: number, mod
     modDim,
     covImages,
     covTheta,
-    thetaVar: (v.theta_var as number | undefined) ?? null,
+    thetaVar: v.theta_var ?? null,
     epsilon: num(v, 'epsilon', DEFAULTS.epsilon),
     delta: num(v, 'delta', DEFAULTS.delta),
     covSeed,

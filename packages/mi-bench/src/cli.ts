@@ -11,12 +11,12 @@
  * Everything that can be checked (flags, the dataset, every pair × estimator × features × n)
  * is checked before any draw is read.
  */
-import { formatOptionHelp, parseOptions, runCommand, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
-import { estimateCommand } from './commands/estimate.js';
-import { pmiCommand } from './commands/pmi.js';
-import { regressCommand } from './commands/regress.js';
-import { studyCommand } from './commands/study.js';
-import type { StudyMap } from './study.js';
+import { formatOptionHelp, parseOptions, runCli, UsageError, type OptionTable, type ProgressStream } from '@mmmi/cli-kit';
+import { estimateCommand } from './estimate/command.js';
+import { pmiCommand } from './pmi/command.js';
+import { regressCommand } from './regress/command.js';
+import { studyCommand } from './study/command.js';
+import type { StudyMap } from './study/plan.js';
 import { ESTIMATOR_NAMES, VARIATIONAL } from './estimator-registry.js';
 import { commandLine } from './output.js';
 
@@ -174,125 +174,145 @@ function requireData(data: string | undefined): string {
 
 const defaultOut = (data: string, command: string) => `./output_dir/bench/${data.replace(/\/+$/, '').split('/').pop()}/${command}`;
 
+/** What every sub-command writes to, and the whole command line (for its report's README). */
+interface BenchRun {
+  argv: readonly string[];
+  progressStream: ProgressStream | null | undefined;
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
 export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const out = io.out ?? ((s: string) => console.log(s));
   const err = io.err ?? ((s: string) => console.error(s));
-  return runCommand(
-    async () => {
-      const [command, ...rest] = argv;
-      if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-        (command === undefined ? err : out)(USAGE);
-        return command === undefined ? 2 : 0;
-      }
-      if (command === 'estimate') {
-        const { values: o } = parseOptions(rest, ESTIMATE_FLAGS);
-        if (o.help) {
-          out(USAGE);
-          return 0;
-        }
-        const data = requireData(o.data);
-        const { rows, report } = await estimateCommand({
-          data,
-          out: o.out ?? defaultOut(data, 'estimate'),
-          overwrite: o.overwrite === true,
-          pairs: o.pair,
-          estimators: splitList(o.estimators),
-          features: splitList(o.features),
-          sizes: o.n,
-          seeds: o.seeds,
-          fitDraws: o.fit_draws,
-          externalCommand: o.external_command === undefined ? undefined : splitCommand(o.external_command),
-          externalTimeoutSeconds: o.external_timeout,
-          estimatorOptions: Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, { steps: o.steps, backend: o.backend }])),
-          command: commandLine('mmmi-bench', argv),
-          stream: io.progressStream,
-          say: err,
-        });
-        out(`${rows.length} estimates; report: ${report.folder} (${report.markdown})`);
-        return 0;
-      }
-      if (command === 'regress') {
-        // several subsets may follow one --subsets: the positionals after it are subsets too
-        const { values: o, positionals } = parseOptions(rest, REGRESS_FLAGS, { positionals: true });
-        if (o.help) {
-          out(USAGE);
-          return 0;
-        }
-        const data = requireData(o.data);
-        const { rows, report } = await regressCommand({
-          data,
-          out: o.out ?? defaultOut(data, 'regress'),
-          overwrite: o.overwrite === true,
-          subsets: [...o.subsets, ...positionals],
-          models: splitList(o.models),
-          features: splitList(o.features),
-          sizes: o.n,
-          seeds: o.seeds,
-          testDraws: o.test_draws,
-          cnn: { epochs: o.epochs, backend: o.backend },
-          command: commandLine('mmmi-bench', argv),
-          stream: io.progressStream,
-          say: err,
-        });
-        out(`${rows.length} regressions; report: ${report.folder} (${report.markdown})`);
-        return 0;
-      }
-      if (command === 'pmi') {
-        const { values: o } = parseOptions(rest, PMI_FLAGS);
-        if (o.help) {
-          out(USAGE);
-          return 0;
-        }
-        const data = requireData(o.data);
-        const { rows, report } = await pmiCommand({
-          data,
-          out: o.out ?? defaultOut(data, 'pmi'),
-          overwrite: o.overwrite === true,
-          pairs: o.pair,
-          features: splitList(o.features),
-          n: o.n,
-          scored: o.scored,
-          seeds: o.seeds,
-          critic: { steps: o.steps, backend: o.backend },
-          command: commandLine('mmmi-bench', argv),
-          stream: io.progressStream,
-        });
-        for (const r of rows) out(`${r.pair} ${r.features} seed ${r.seed}: Pearson ${r.pearson.toFixed(3)}, Spearman ${r.spearman.toFixed(3)}`);
-        out(`report: ${report.folder}`);
-        return 0;
-      }
-      if (command === 'study') {
-        const { values: o } = parseOptions(rest, STUDY_FLAGS);
-        if (o.help) {
-          out(USAGE);
-          return 0;
-        }
-        const features = splitList(o.features);
-        const { readme, steps } = await studyCommand({
-          out: o.out,
-          overwrite: o.overwrite === true,
-          maps: splitList(o.maps) as StudyMap[],
-          alpha: o.alpha,
-          beta: o.beta,
-          draws: o.draws,
-          flowDraws: o.flow_draws,
-          sizes: o.n,
-          seeds: o.seeds,
-          features,
-          estimators: splitList(o.estimators),
-          variational: splitList(o.variational),
-          steps: o.steps,
-          models: splitList(o.models),
-          threads: o.threads,
-          command: commandLine('mmmi-bench', argv),
-          stream: io.progressStream,
-          say: err,
-        });
-        out(`study: ${steps.length} steps in ${(steps.reduce((a, s) => a + s.seconds, 0) / 60).toFixed(1)} min; ${readme}`);
-        return 0;
-      }
-      throw new UsageError(`unknown command '${command}' (commands: estimate, regress, pmi, study)`);
+  const run: BenchRun = { argv, progressStream: io.progressStream, out, err };
+  return runCli(
+    argv,
+    {
+      name: 'mmmi-bench',
+      usage: USAGE,
+      commands: {
+        estimate: (rest) => runEstimate(rest, run),
+        regress: (rest) => runRegress(rest, run),
+        pmi: (rest) => runPmi(rest, run),
+        study: (rest) => runStudy(rest, run),
+      },
     },
-    { name: 'mmmi-bench', err, helpHint: 'mmmi-bench --help for usage' },
+    { out, err },
   );
+}
+
+/** `estimate`: MI estimates beside the exact MI of each pair. */
+async function runEstimate(rest: string[], { argv, progressStream, out, err }: BenchRun): Promise<number> {
+  const { values: o } = parseOptions(rest, ESTIMATE_FLAGS);
+  if (o.help) {
+    out(USAGE);
+    return 0;
+  }
+  const data = requireData(o.data);
+  const { rows, report } = await estimateCommand({
+    data,
+    out: o.out ?? defaultOut(data, 'estimate'),
+    overwrite: o.overwrite === true,
+    pairs: o.pair,
+    estimators: splitList(o.estimators),
+    features: splitList(o.features),
+    sizes: o.n,
+    seeds: o.seeds,
+    fitDraws: o.fit_draws,
+    externalCommand: o.external_command === undefined ? undefined : splitCommand(o.external_command),
+    externalTimeoutSeconds: o.external_timeout,
+    estimatorOptions: Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, { steps: o.steps, backend: o.backend }])),
+    command: commandLine('mmmi-bench', argv),
+    stream: progressStream,
+    say: err,
+  });
+  out(`${rows.length} estimates; report: ${report.folder} (${report.markdown})`);
+  return 0;
+}
+
+/** `regress`: θ regressed from each subset of modalities, beside the Bayes optimum. */
+async function runRegress(rest: string[], { argv, progressStream, out, err }: BenchRun): Promise<number> {
+  // several subsets may follow one --subsets: the positionals after it are subsets too
+  const { values: o, positionals } = parseOptions(rest, REGRESS_FLAGS, { positionals: true });
+  if (o.help) {
+    out(USAGE);
+    return 0;
+  }
+  const data = requireData(o.data);
+  const { rows, report } = await regressCommand({
+    data,
+    out: o.out ?? defaultOut(data, 'regress'),
+    overwrite: o.overwrite === true,
+    subsets: [...o.subsets, ...positionals],
+    models: splitList(o.models),
+    features: splitList(o.features),
+    sizes: o.n,
+    seeds: o.seeds,
+    testDraws: o.test_draws,
+    cnn: { epochs: o.epochs, backend: o.backend },
+    command: commandLine('mmmi-bench', argv),
+    stream: progressStream,
+    say: err,
+  });
+  out(`${rows.length} regressions; report: ${report.folder} (${report.markdown})`);
+  return 0;
+}
+
+/** `pmi`: An InfoNCE critic's per-sample scores against the exact pointwise MI. */
+async function runPmi(rest: string[], { argv, progressStream, out }: BenchRun): Promise<number> {
+  const { values: o } = parseOptions(rest, PMI_FLAGS);
+  if (o.help) {
+    out(USAGE);
+    return 0;
+  }
+  const data = requireData(o.data);
+  const { rows, report } = await pmiCommand({
+    data,
+    out: o.out ?? defaultOut(data, 'pmi'),
+    overwrite: o.overwrite === true,
+    pairs: o.pair,
+    features: splitList(o.features),
+    n: o.n,
+    scored: o.scored,
+    seeds: o.seeds,
+    critic: { steps: o.steps, backend: o.backend },
+    command: commandLine('mmmi-bench', argv),
+    stream: progressStream,
+  });
+  for (const r of rows) out(`${r.pair} ${r.features} seed ${r.seed}: Pearson ${r.pearson.toFixed(3)}, Spearman ${r.spearman.toFixed(3)}`);
+  out(`report: ${report.folder}`);
+  return 0;
+}
+
+/** `study`: The Fig. 6 study: every step of estimate, regress and pmi per map. */
+async function runStudy(rest: string[], { argv, progressStream, out, err }: BenchRun): Promise<number> {
+  const { values: o } = parseOptions(rest, STUDY_FLAGS);
+  if (o.help) {
+    out(USAGE);
+    return 0;
+  }
+  const features = splitList(o.features);
+  const { readme, steps } = await studyCommand({
+    out: o.out,
+    overwrite: o.overwrite === true,
+    maps: splitList(o.maps) as StudyMap[],
+    alpha: o.alpha,
+    beta: o.beta,
+    draws: o.draws,
+    flowDraws: o.flow_draws,
+    sizes: o.n,
+    seeds: o.seeds,
+    features,
+    estimators: splitList(o.estimators),
+    variational: splitList(o.variational),
+    steps: o.steps,
+    models: splitList(o.models),
+    threads: o.threads,
+    command: commandLine('mmmi-bench', argv),
+    stream: progressStream,
+    say: err,
+  });
+  out(`study: ${steps.length} steps in ${(steps.reduce((a, s) => a + s.seconds, 0) / 60).toFixed(1)} min; ${readme}`);
+  return 0;
 }

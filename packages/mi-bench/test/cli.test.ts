@@ -10,7 +10,7 @@ import { hasNumpy, tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { openDataset } from '../src/dataset.js';
-import { estimateKey, runEstimates } from '../src/estimate.js';
+import { estimateKey, runEstimates } from '../src/estimate/run.js';
 import { RowJournal } from '../src/journal.js';
 import type { EstimateRow } from '../src/results.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';

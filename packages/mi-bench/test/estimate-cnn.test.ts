@@ -8,7 +8,7 @@ import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
 import { criticBatchSize } from '../src/estimator-registry.js';
-import { planEstimates, runEstimates } from '../src/estimate.js';
+import { planEstimates, runEstimates } from '../src/estimate/run.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 const dir = tempDir('mi-bench-cnn-');

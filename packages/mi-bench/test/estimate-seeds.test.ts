@@ -10,7 +10,7 @@
 import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
-import { drawLayout, runEstimates, seedDraws } from '../src/estimate.js';
+import { drawLayout, runEstimates, seedDraws } from '../src/estimate/run.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 /** θ values each estimate call saw, keyed by the seed it was asked with. */

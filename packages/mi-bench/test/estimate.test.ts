@@ -10,7 +10,7 @@ import { conditionalMutualInformation, parseMiQuery } from '@mmmi/latents';
 import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
-import { planEstimates, runEstimates, subsample } from '../src/estimate.js';
+import { planEstimates, runEstimates, subsample } from '../src/estimate/run.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 let identity: BenchDataset;

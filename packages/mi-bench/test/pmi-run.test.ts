@@ -8,7 +8,7 @@ import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
 import { parsePair } from '../src/pairs.js';
-import { planPmi, runPmi } from '../src/pmi-run.js';
+import { planPmi, runPmi } from '../src/pmi/run.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 const dir = tempDir('mi-bench-pmi-');

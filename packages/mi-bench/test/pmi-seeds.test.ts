@@ -11,7 +11,7 @@
 import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
-import { planPmi, runPmi } from '../src/pmi-run.js';
+import { planPmi, runPmi } from '../src/pmi/run.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 interface Critic {

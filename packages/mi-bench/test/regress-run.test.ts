@@ -8,7 +8,7 @@ import { mutualInformation } from '@mmmi/latents';
 import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
-import { parseSubset, planRegressions, runRegressions, subsetLabel } from '../src/regress-run.js';
+import { parseSubset, planRegressions, runRegressions, subsetLabel } from '../src/regress/run.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 const dir = tempDir('mi-bench-regress-');

@@ -12,7 +12,7 @@
 import { tempDir } from '@mmmi/test-utils';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDataset, type BenchDataset } from '../src/dataset.js';
-import { planRegressions, runRegressions } from '../src/regress-run.js';
+import { planRegressions, runRegressions } from '../src/regress/run.js';
 import type { RegressInput } from '../src/regress/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@mmmi/test-utils';
 import { describe, expect, it } from 'vitest';
-import { studyCommand } from '../src/commands/study.js';
-import { fig6Pairs, planStudy, studyDrawNotes, studySubsets, type StudyOptions } from '../src/study.js';
+import { studyCommand } from '../src/study/command.js';
+import { fig6Pairs, planStudy, studyDrawNotes, studySubsets, type StudyOptions } from '../src/study/plan.js';
 
 const dir = tempDir('mi-bench-study-');
 const quiet = { stream: null, say: () => {} };

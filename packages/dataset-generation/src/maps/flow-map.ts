@@ -11,35 +11,27 @@
  * the checkpoint's own args). Our checkpoints use the settings recorded at training.
  * `--ode_method`, `--ode_nfe`, `--ode_grid` and `--cfg_scale` override either; the manifest
  * records what was used. `--threads` integrates shards of each batch on worker threads
- * (flow-train's ModelThreads) on the one-threaded wasm and cpu backends. `invert` undoes
- * the integration step by step with the same solver, grid, guidance and engine (flow-train's
- * `invertFlowRows`), for `verify --invert` and each job's inversion check.
+ * on the one-threaded wasm and cpu backends. `invert` undoes the integration step by step
+ * with the same solver, grid, guidance and engine, for `verify --invert` and each job's
+ * inversion check. All of that is flow-train's sampler (`openSampler`: checkpoint → plan →
+ * engine → backend → threads); this map converts the layouts (CHW latents ↔ NHWC images).
  */
 import { InputError } from '@mmmi/cli-kit';
+import { sha256File } from '@mmmi/formats';
 import type { FlowMemory } from '../memory-need.js';
-import type { MapInversion, ModalityMap } from './modality-map.js';
+import type { MapInversion, MapKind, MapRequest, ModalityMap, ResolvedMap } from './modality-map.js';
+import { TRANSFORMS } from './transforms.js';
 import {
-  buildArchitecture,
   EngineError,
-  forwardPeakBytesPerImage,
-  forwardTotalBytesPerImage,
-  FlowModel,
-  openEngine,
-  integrateFlowRows,
-  invertFlowRows,
-  loadModel,
-  ModelThreads,
+  openSampler,
+  resolveModel,
   samplingGrid,
-  samplingPlan,
-  threadCount,
   type EngineChoice,
   type EngineInfo,
   type ExecutionProvider,
   type GridKind,
-  type ParamTensors,
   type SamplingOverrides,
 } from '@mmmi/flow-train';
-import { prepareBackend } from '@mmmi/tfjs-runtime';
 
 export type { GridKind };
 /** The solver flags of generation: flow-train's sampling overrides. */
@@ -113,37 +105,34 @@ function fromHwc(nhwc: Float32Array, out: Float32Array | Float64Array, count: nu
 /** A flow map that cannot be opened as asked (engine, provider): a user error. */
 export class FlowMapError extends Error {}
 
-/** Loads the checkpoint (a file or registry name; 'default' = the registry's default). */
+/** Opens the checkpoint (a file or registry name; 'default' = the registry's default) with flow-train's sampler opener. */
 export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {}): Promise<FlowMap> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const ckpt = await loadModel(ref, { registry: options.registry });
-  const c = ckpt.meta.config;
-  if (c.imageSize !== 32 || c.inChannels !== 3 || c.outChannels !== 3) {
-    throw new InputError(
-      `checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`,
-    );
-  }
   // the one rule of what a checkpoint samples with (flow-train's samplingPlan), with the reference grid for PyTorch checkpoints
-  const plan = samplingPlan(ckpt, { overrides: options.overrides, generation: true });
-  const { settings } = plan;
-  const grid = options.timeGrid ? [...options.timeGrid] : plan.timeGrid;
-  if (options.timeGrid) delete settings.odeOptions.step_size;
-  const weightValues = plan.weights;
-  const useEma = plan.weightsKind === 'ema';
-  const engine = await openEngine(
-    { arch: buildArchitecture(c), values: weightValues, checkpointSha256: ckpt.sha256!, weights: useEma ? 'ema' : 'live' },
-    { engine: options.engine ?? 'auto', ep: options.ep, threads: options.threads ?? 0, log },
+  const sampler = await openSampler(
+    { checkpoint: ref, registry: options.registry, overrides: options.overrides, generation: true, timeGrid: options.timeGrid },
+    {
+      engine: options.engine ?? 'auto',
+      ep: options.ep,
+      engineThreads: options.threads ?? 0,
+      backend: options.backend ?? 'auto',
+      tfjsThreads: options.threads ?? 1,
+      log,
+      beforeOpening: (ckpt) => {
+        const c = ckpt.meta.config;
+        if (c.imageSize !== 32 || c.inChannels !== 3 || c.outChannels !== 3) {
+          throw new InputError(
+            `checkpoint ${ckpt.resolved.path}: model configuration '${c.name}' makes ${c.imageSize}×${c.imageSize}×${c.inChannels} images; the latents are 3×32×32`,
+          );
+        }
+      },
+    },
   ).catch((e: Error) => {
     throw e instanceof EngineError ? new FlowMapError(e.message) : e;
   });
-  // with ONNX Runtime the solvers' arithmetic runs on tfjs cpu; on wasm this also registers the runtime's kernels
-  const backend = await prepareBackend(engine ? 'cpu' : (options.backend ?? 'auto'), { log, label: 'flow-train' });
-  const threadTotal = engine ? 1 : threadCount(options.threads ?? 1, backend);
-  const model = new FlowModel(c, weightValues, ckpt.resolved.path);
-  const weights: ParamTensors = model.params;
-  const threads = threadTotal > 1 ? await ModelThreads.start(c, backend, threadTotal - 1) : undefined;
-  const engineInfo: EngineInfo = engine?.info ?? { engine: 'tfjs', provider: backend, threads: threadTotal };
-  const effectiveGrid = grid ?? samplingGrid(settings);
+  const ckpt = sampler.checkpoint;
+  const c = ckpt.meta.config;
+  const { settings, timeGrid: grid, engine, backend, engineInfo } = sampler;
   const info: FlowMapInfo = {
     name: ckpt.resolved.name ?? ckpt.resolved.path,
     file: ckpt.resolved.path,
@@ -151,9 +140,10 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     kind: ckpt.kind,
     configuration: c.name,
     parameters: ckpt.meta.parameters,
-    weights: useEma ? 'ema' : 'live',
+    weights: sampler.weightsKind,
     ode_method: settings.odeMethod,
-    time_grid: settings.odeOptions.step_size !== undefined && !grid ? `step_size ${settings.odeOptions.step_size} over [0, 1]` : effectiveGrid,
+    time_grid:
+      settings.odeOptions.step_size !== undefined && !grid ? `step_size ${settings.odeOptions.step_size} over [0, 1]` : (grid ?? samplingGrid(settings)),
     step_size: !grid ? (settings.odeOptions.step_size ?? null) : null,
     cfg_scale: settings.cfgScale,
     backend,
@@ -162,19 +152,13 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
   };
   const pixels = PIXELS;
   log(
-    `flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${threadTotal > 1 ? ` on ${threadTotal} threads` : ''}`}`,
+    `flow map: ${info.name} (${c.name}, ${info.parameters} parameters, ${info.weights} weights, sha256 ${info.sha256.slice(0, 12)}…); ${settings.odeMethod} on ${Array.isArray(info.time_grid) ? `${info.time_grid.length - 1} steps` : info.time_grid}, cfg ${settings.cfgScale}; ${engine ? `ONNX Runtime ${engineInfo.provider} on ${engineInfo.threads} thread${engineInfo.threads > 1 ? 's' : ''} (graph sha256 ${engineInfo.graph_sha256!.slice(0, 12)}…)` : `tfjs ${backend}${engineInfo.threads > 1 ? ` on ${engineInfo.threads} threads` : ''}`}`,
   );
 
-  // weights: the tfjs model's copy, one per extra thread, and ONNX Runtime's session; per image:
-  // the activations of each velocity evaluation (a doubled batch with guidance): ONNX Runtime
-  // frees each tensor after its last use (the peak), tfjs holds every tensor of the pass until
-  // its tidy ends (the total); the solver's states (heun2/rk4 keep up to six image-sized
-  // tensors) and the HWC staging copies
-  const passes = settings.cfgScale !== 0 ? 2 : 1;
-  const arch = buildArchitecture(c);
+  // the sampler's weights and per-image activations and solver states (flow-train's SamplerMemory), and the HWC staging copies
   const memory: FlowMemory = {
-    weightsBytes: 4 * ckpt.meta.parameters * (threadTotal + (engine ? 1 : 0)),
-    perImageBytes: passes * (engine ? forwardPeakBytesPerImage(arch) : forwardTotalBytesPerImage(arch)) + 4 * pixels * (6 + 2),
+    weightsBytes: sampler.memory.weightsBytes,
+    perImageBytes: sampler.memory.perImageBytes + 4 * pixels * 2,
   };
   return {
     info,
@@ -192,11 +176,7 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
     async apply(x, count, nMod, labels) {
       const out = new Float32Array(count * nMod * pixels);
       for (let m = 0; m < nMod; m++) {
-        const img = await integrateFlowRows(model, weights, toHwc(x, count, nMod, m), new Int32Array(count).fill(labels[m]), settings, {
-          timeGrid: grid,
-          threads,
-          engine,
-        });
+        const img = await sampler.integrate(toHwc(x, count, nMod, m), new Int32Array(count).fill(labels[m]));
         fromHwc(img, out, count, nMod, m);
       }
       return out;
@@ -206,17 +186,50 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
       const x = new Float64Array(count * nMod * pixels);
       const solver = [];
       for (let m = 0; m < nMod; m++) {
-        const labelRows = new Int32Array(count).fill(labels[m]);
-        const { x0, report } = await invertFlowRows(model, weights, toHwc(y, count, nMod, m), labelRows, settings, { timeGrid: grid, threads, engine });
+        const { x0, report } = await sampler.invert(toHwc(y, count, nMod, m), new Int32Array(count).fill(labels[m]));
         fromHwc(x0, x, count, nMod, m);
         solver.push(report);
       }
       return { x, converged: solver.every((r) => r.converged), solver };
     },
     async dispose() {
-      await engine?.close();
-      await threads?.close();
-      model.dispose();
+      await sampler.close();
     },
+  };
+}
+
+/**
+ * `--checkpoint_path <file | registry name>`: resolved and checksummed before any work (a
+ * missing or corrupt checkpoint fails then); identified by the checkpoint's sha256 and the
+ * registry's sampling recipe; opened with the job's flow settings.
+ */
+export const flowMapKind: MapKind = {
+  resolve: (request, latent) => (request.checkpointPath === null ? null : resolveFlowMap(request.checkpointPath, request, latent.modDim)),
+};
+
+async function resolveFlowMap(ref: string, request: MapRequest, modDim: number): Promise<ResolvedMap> {
+  if (modDim !== 3072) {
+    throw new InputError(
+      `a flow checkpoint maps 3×32×32 latents (mod_dim 3072), this model has mod_dim ${modDim}: use --transform ${Object.keys(TRANSFORMS).join('|')}`,
+    );
+  }
+  const { flow } = request;
+  const resolved = await resolveModel(ref, { registry: flow.registry }).catch((e: Error) => {
+    throw new InputError(`--checkpoint_path ${ref}: ${e.message}`);
+  });
+  const { sha256 } = await sha256File(resolved.path);
+  if (resolved.entry && resolved.entry.sha256 !== sha256) {
+    throw new InputError(
+      `--checkpoint_path ${ref}: ${resolved.path} is corrupt or was replaced (sha256 ${sha256}, the registry expects ${resolved.entry.sha256})`,
+    );
+  }
+  // the registry's recipe without its note of how it was measured: the settings are what make the data
+  const recipe = resolved.entry?.sampling;
+  return {
+    identity: { checkpoint: sha256, recipe: recipe ? { ...recipe, measured: undefined } : null },
+    summary: `flow checkpoint ${ref} (${resolved.path})`,
+    holdsMemory: true,
+    open: ({ log }) =>
+      openFlowMap(ref, { registry: flow.registry, backend: flow.backend, engine: flow.engine, ep: flow.ep, threads: flow.threads, log, overrides: flow }),
   };
 }

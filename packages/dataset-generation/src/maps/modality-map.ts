@@ -2,14 +2,19 @@
  * A modality map: what turns each modality's latent into that modality's data. The exact MI
  * of the latents is the MI of the data when the map is invertible on each modality alone
  * (SPEC §3), so every map says whether it is; the job records its description in the
- * manifest. A new map is one file in this folder implementing this interface, and one case
- * in `openModalityMap`.
+ * manifest.
+ *
+ * A job meets its map twice: resolved before any work (`MapKind.resolve`: checked and
+ * checksummed, with the identity its fingerprint records and the words its log says), then
+ * opened (`ResolvedMap.open`) when the job runs. A new kind of map is one file in this folder
+ * implementing `MapKind` (and `ModalityMap`), and one line in `MAP_KINDS`.
  */
 import type { InversionReport } from '@mmmi/flow-train';
 import type { Manifest } from '../manifest.js';
 import type { FlowMemory } from '../memory-need.js';
-import { openFlowMap, type OpenFlowMapOptions } from './flow-map.js';
-import { transformMap, type TransformName } from './transforms.js';
+import type { GenerationOptions } from '../options.js';
+import { flowMapKind, openFlowMap, type OpenFlowMapOptions } from './flow-map.js';
+import { transformMap, transformMapKind, type TransformName } from './transforms.js';
 
 export interface ModalityMap {
   /** The manifest's description of the map (kind, name, formula; the flow's settings). */
@@ -39,6 +44,37 @@ export interface MapInversion {
   converged: boolean;
   /** Maps inverted by a solver: its report for each modality (index i = modality i + 1). */
   solver?: InversionReport[];
+}
+
+/** What a job asks of its map: the options that name one, and the flow's settings. */
+export type MapRequest = Pick<GenerationOptions, 'checkpointPath' | 'transform' | 'flow'>;
+
+/** A map a job asked for, resolved before any work. */
+export interface ResolvedMap {
+  /** What the job's fingerprint records of the map: the checkpoint's sha256 and the registry's recipe (null for a model-free map). */
+  readonly identity: { checkpoint: string | null; recipe: object | null };
+  /** The log's words for the map. */
+  readonly summary: string;
+  /** True when the opened map holds memory of its own (`ModalityMap.memory`); a map without is checked against memory before it opens. */
+  readonly holdsMemory: boolean;
+  open(context: { log: (message: string) => void }): Promise<ModalityMap>;
+}
+
+/** A kind of map: resolves the request when it names this kind (else null). */
+export interface MapKind {
+  resolve(request: MapRequest, latent: { modDim: number }): Promise<ResolvedMap> | null;
+}
+
+/** Every kind of map; the first that a request names is the job's. */
+export const MAP_KINDS: readonly MapKind[] = [transformMapKind, flowMapKind];
+
+/** The map a job's options name, resolved (checked, checksummed) before any work. */
+export async function resolveModalityMap(request: MapRequest, latent: { modDim: number }): Promise<ResolvedMap> {
+  for (const kind of MAP_KINDS) {
+    const resolved = kind.resolve(request, latent);
+    if (resolved) return resolved;
+  }
+  throw new Error('no map was asked for (neither a flow checkpoint nor a transform)');
 }
 
 export type MapChoice = { transform: TransformName } | { checkpoint: string; flow: OpenFlowMapOptions };

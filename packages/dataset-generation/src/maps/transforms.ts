@@ -4,7 +4,7 @@
  * of the outputs (SPEC §3: MI is invariant under invertible maps of each modality).
  * A new one is one entry of TRANSFORMS (with its inverse, which the tests check).
  */
-import type { ModalityMap } from './modality-map.js';
+import type { MapKind, ModalityMap } from './modality-map.js';
 
 export interface Transform {
   /** What the map does, for the manifest and the README. */
@@ -60,3 +60,17 @@ export function transformMap(name: TransformName): ModalityMap {
     dispose: async () => {},
   };
 }
+
+/** `--transform <name>`: instant, holds no memory, identified by its name alone (in the job's arguments). */
+export const transformMapKind: MapKind = {
+  resolve: (request) => {
+    const name = request.transform;
+    if (!name) return null;
+    return Promise.resolve({
+      identity: { checkpoint: null, recipe: null },
+      summary: `transform ${name} (${TRANSFORMS[name].formula})`,
+      holdsMemory: false,
+      open: async () => transformMap(name),
+    });
+  },
+};

@@ -24,7 +24,8 @@ export function designedArgumentFile(base: DesignBase, result: DesignResult, sou
     ...result.conflicts.map((c) => `# conflict: ${c.why}`),
   ];
   const values: Record<string, unknown> = {};
-  for (const name of base.parsed.given) values[name] = base.parsed.values[name];
+  const parsed: Readonly<Record<string, unknown>> = base.parsed.values;
+  for (const name of base.parsed.given) values[name] = parsed[name];
   const t = base.spec.templates;
   if (t.method === 'npy' || t.method === 'images') values.T_vectors_method = resolve(t.path);
   Object.assign(values, result.values);

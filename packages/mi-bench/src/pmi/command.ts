@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Progress } from '@mmmi/cli-kit';
 import { openDataset } from '../dataset.js';
 import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
-import { planPmi, runPmi, type PmiOptions } from '../pmi-run.js';
+import { planPmi, runPmi, type PmiOptions } from './run.js';
 import { writePmiReport, type PmiReportFiles } from '../report/index.js';
 import type { PmiRow } from '../results.js';
 

@@ -3,10 +3,10 @@
  * journal, run with progress (terminal and log file), write the report folder.
  */
 import { openDataset } from '../dataset.js';
-import { estimateCount, estimateKey, planEstimates, runEstimates, type EstimateOptions } from '../estimate.js';
+import { estimateCount, estimateKey, planEstimates, runEstimates, type EstimateOptions } from './run.js';
 import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
 import { DRAW_LAYOUT_VERSION } from '../seed-draws.js';
-import { startJournaledRun } from './journaled-run.js';
+import { startJournaledRun } from '../journaled-run.js';
 import { writeEstimateReport, type ReportFiles } from '../report/index.js';
 import type { EstimateRow } from '../results.js';
 

@@ -21,14 +21,14 @@
 import { InputError, type Progress } from '@mmmi/cli-kit';
 import { fitCritic, type Pca, type VariationalOptions } from '@mmmi/estimators';
 import { pointwiseMutualInformation, type Group } from '@mmmi/latents';
-import type { BenchDataset } from './dataset.js';
-import { criticBatchSize } from './estimator-registry.js';
-import { pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
-import { isEmptyGroup, parsePair, type MiPair } from './pairs.js';
-import { loadPool, type DrawPool } from './pool.js';
-import { pearson, spearman, type PmiPoints } from './report/index.js';
-import type { PmiRow } from './results.js';
-import { drawLayout, SCORED_DRAWS, seedDraws, type DrawLayout } from './seed-draws.js';
+import type { BenchDataset } from '../dataset.js';
+import { criticBatchSize } from '../estimator-registry.js';
+import { pairedFeatures, parseFeatures, type FeatureSpec } from '../features.js';
+import { isEmptyGroup, parsePair, type MiPair } from '../pairs.js';
+import { loadPool, type DrawPool } from '../pool.js';
+import { pearson, spearman, type PmiPoints } from '../report/index.js';
+import type { PmiRow } from '../results.js';
+import { drawLayout, SCORED_DRAWS, seedDraws, type DrawLayout } from '../seed-draws.js';
 
 export interface PmiOptions {
   pairs: readonly string[];

@@ -11,15 +11,15 @@
 import { InputError, type Progress } from '@mmmi/cli-kit';
 import type { MiEstimate, Pca } from '@mmmi/estimators';
 import { union, type Group } from '@mmmi/latents';
-import type { BenchDataset } from './dataset.js';
-import { resolveEstimators, type EstimatorEntry } from './estimator-registry.js';
-import { checkFeatureSize, pairedFeatures, parseFeatures, type FeatureSpec } from './features.js';
-import { isEmptyGroup, modalitiesRead, parsePair, type MiPair } from './pairs.js';
-import { loadPool, type DrawPool, type Source } from './pool.js';
-import type { EstimateRow } from './results.js';
-import { drawLayout, seedDraws, type DrawLayout } from './seed-draws.js';
+import type { BenchDataset } from '../dataset.js';
+import { resolveEstimators, type EstimatorEntry } from '../estimator-registry.js';
+import { checkFeatureSize, pairedFeatures, parseFeatures, type FeatureSpec } from '../features.js';
+import { isEmptyGroup, modalitiesRead, parsePair, type MiPair } from '../pairs.js';
+import { loadPool, type DrawPool, type Source } from '../pool.js';
+import type { EstimateRow } from '../results.js';
+import { drawLayout, seedDraws, type DrawLayout } from '../seed-draws.js';
 
-export { drawLayout, seedDraws, subsample, type DrawLayout } from './seed-draws.js';
+export { drawLayout, seedDraws, subsample, type DrawLayout } from '../seed-draws.js';
 
 export interface EstimateOptions {
   pairs: readonly string[];

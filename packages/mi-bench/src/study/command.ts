@@ -1,5 +1,5 @@
 /**
- * The study command's work (see ../study.ts for what the study is): per map, generate the
+ * The study command's work (see plan.ts for what the study is): per map, generate the
  * dataset, then estimate (classical estimators at every size and seed; variational ones at
  * the largest size, seed 0), regress and pmi, each into its own report folder, and a
  * README.md gathering them with every command and its wall time. Finished steps (a folder
@@ -11,13 +11,13 @@ import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { ProgressStream } from '@mmmi/cli-kit';
 import { writeFileAtomic } from '@mmmi/formats';
-import { estimateCommand } from './estimate.js';
-import { pmiCommand } from './pmi.js';
-import { regressCommand } from './regress.js';
+import { estimateCommand } from '../estimate/command.js';
+import { pmiCommand } from '../pmi/command.js';
+import { regressCommand } from '../regress/command.js';
 import { commandLine, prepareOutputFolder } from '../output.js';
 import { writeEstimateReport, writeRegressReport, estimatesMarkdown, regressMarkdown, pmiMarkdown } from '../report/index.js';
 import type { EstimateRow, PmiRow, RegressRow } from '../results.js';
-import { FIG6_MODALITIES, fig6Pairs, finished, generateForMap, planStudy, studyDrawNotes, studySubsets, type StudyOptions } from '../study.js';
+import { FIG6_MODALITIES, fig6Pairs, finished, generateForMap, planStudy, studyDrawNotes, studySubsets, type StudyOptions } from './plan.js';
 
 export interface StudyStep {
   map: string;

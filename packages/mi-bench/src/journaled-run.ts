@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Progress, type ProgressStream } from '@mmmi/cli-kit';
-import { RowJournal } from '../journal.js';
+import { RowJournal } from './journal.js';
 
 export interface JournaledRun<Row> {
   journal: RowJournal<Row>;

@@ -5,8 +5,8 @@
 import { openDataset } from '../dataset.js';
 import { prepareOutputFolder, type ReportCommandBase } from '../output.js';
 import { DRAW_LAYOUT_VERSION } from '../seed-draws.js';
-import { startJournaledRun } from './journaled-run.js';
-import { planRegressions, regressCount, regressKey, runRegressions, type RegressOptions } from '../regress-run.js';
+import { startJournaledRun } from '../journaled-run.js';
+import { planRegressions, regressCount, regressKey, runRegressions, type RegressOptions } from './run.js';
 import { writeRegressReport, type ReportFiles } from '../report/index.js';
 import type { RegressRow } from '../results.js';
 

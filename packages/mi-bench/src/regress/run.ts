@@ -13,12 +13,12 @@
 import { InputError, type Progress } from '@mmmi/cli-kit';
 import type { Pca } from '@mmmi/estimators';
 import { parseMiQuery, type Group } from '@mmmi/latents';
-import type { BenchDataset } from './dataset.js';
-import { parseFeatures, sideFeatures, type FeatureSpec } from './features.js';
-import { loadPool, type DrawPool, type Source } from './pool.js';
-import { bayesOptimum, regressRow, regressTheta, REGRESS_MODELS, type CnnOptions, type RegressModelName } from './regress/index.js';
-import type { RegressRow } from './results.js';
-import { drawLayout, seedDraws, TEST_DRAWS, type DrawLayout } from './seed-draws.js';
+import type { BenchDataset } from '../dataset.js';
+import { parseFeatures, sideFeatures, type FeatureSpec } from '../features.js';
+import { loadPool, type DrawPool, type Source } from '../pool.js';
+import { bayesOptimum, regressRow, regressTheta, REGRESS_MODELS, type CnnOptions, type RegressModelName } from './index.js';
+import type { RegressRow } from '../results.js';
+import { drawLayout, seedDraws, TEST_DRAWS, type DrawLayout } from '../seed-draws.js';
 
 export interface RegressOptions {
   /** Subsets in the MI table's notation: 'X1', 'X1,X2', 'X1..X10'. */

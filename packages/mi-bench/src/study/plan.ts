@@ -20,12 +20,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type ProgressStream } from '@mmmi/cli-kit';
 import { generate } from '@mmmi/dataset-generation';
-import { drawLayout, PCA_FIT_DRAWS, TEST_DRAWS } from './seed-draws.js';
+import { drawLayout, PCA_FIT_DRAWS, TEST_DRAWS } from '../seed-draws.js';
 
 export const STUDY_MAPS = ['identity', 'tanh', 'flow'] as const;
 export type StudyMap = (typeof STUDY_MAPS)[number];
 
-export const FIG6_FILE = fileURLToPath(new URL('../../../generation_arguments/multimodal_decay_DAG.txt', import.meta.url));
+export const FIG6_FILE = fileURLToPath(new URL('../../../../generation_arguments/multimodal_decay_DAG.txt', import.meta.url));
 
 /** N_mod of multimodal_decay_DAG.txt (the study's pairs and subsets follow it). */
 export const FIG6_MODALITIES = 10;

@@ -6,7 +6,7 @@
  *   mmmi-generate figures | sweep …      the paper's figures and MI tables (src/figures)
  */
 import { existsSync } from 'node:fs';
-import { formatOptionHelp, parseOptions, runCli, UsageError, type OptionTable } from '@mmmi/cli-kit';
+import { formatOptionHelp, parseOptions, runCli, UsageError, type OptionTable, type CliLines } from '@mmmi/cli-kit';
 import { DegenerateMiError } from '@mmmi/latents';
 import { FormatError } from '@mmmi/formats';
 import { CheckpointError } from '@mmmi/flow-train';
@@ -44,7 +44,8 @@ ${formatOptionHelp(GENERATION_FLAGS)}`;
 /** With no arguments at all, the job of the project's default configuration (from the repository root). */
 export const DEFAULT_ARGUMENT_FILE = 'generation_arguments/default.txt';
 
-export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
+export async function main(argv: string[], io: Partial<CliLines> = {}): Promise<number> {
+  const { out = console.log, err = console.error } = io;
   const tokens = argv.length === 0 && existsSync(DEFAULT_ARGUMENT_FILE) ? [`@${DEFAULT_ARGUMENT_FILE}`] : argv;
   /** A sub-command's --help (anywhere among its tokens) prints `usage` instead of running it. */
   const helped =

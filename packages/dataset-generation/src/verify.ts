@@ -20,14 +20,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpz, sha256File } from '@mmmi/formats';
 import { InputError, unreachableReason } from '@mmmi/cli-kit';
-import { resolveModel } from '@mmmi/flow-train';
 import { marginalWhitening, structureFromDescription, type StructureDescription } from '@mmmi/latents';
 import { inversionCheck, type InversionRecord } from './inversion.js';
 import { ShardReader } from './loader.js';
 import { datasetFingerprint, firstStream, MANIFEST_FORMAT, type Manifest } from './manifest.js';
-import { openFlowMap, type FlowMapInfo } from './maps/flow-map.js';
-import type { ModalityMap } from './maps/modality-map.js';
-import { TRANSFORMS, transformMap, type TransformName } from './maps/transforms.js';
+import { reopenRecordedMap, type ReopenedMap } from './maps/modality-map.js';
 import { whitenedMap } from './maps/whitened-map.js';
 import { staleReason, type LockOwner } from './shard-lock.js';
 
@@ -203,64 +200,13 @@ function manifestLabels(m: Manifest, nMod: number): number[] {
 }
 
 /** The shard's map as its manifest records it, with the whitening in front when it was used. */
-async function reopenMap(m: Manifest, log: (message: string) => void): Promise<{ map: ModalityMap } | { problem: string }> {
-  let inner: ModalityMap;
-  if (m.map.kind === 'transform') {
-    if (!(m.map.name in TRANSFORMS)) return { problem: `the manifest's transform '${m.map.name}' is not one of ${Object.keys(TRANSFORMS).join(', ')}` };
-    inner = transformMap(m.map.name as TransformName);
-  } else {
-    const flow = (m.map.flow ?? {}) as Partial<FlowMapInfo>;
-    const want = m.map.checkpoint_sha256 ?? flow.sha256;
-    if (!want || !flow.ode_method || flow.cfg_scale === undefined || flow.time_grid === undefined)
-      return { problem: "the manifest's map.flow does not record the checkpoint's sha256, ode_method, time_grid and cfg_scale" };
-    const path = await recordedCheckpoint(flow, want, m.arguments.registry as string | undefined);
-    if ('problem' in path) return path;
-    try {
-      inner = await openFlowMap(path.file, {
-        // the recorded settings; the engine as recorded (auto falls back to tfjs, with the reason logged, where ONNX Runtime does not load)
-        overrides: { odeMethod: flow.ode_method, cfgScale: flow.cfg_scale },
-        timeGrid: Array.isArray(flow.time_grid) ? flow.time_grid : undefined,
-        engine: flow.engine?.engine === 'tfjs' ? 'tfjs' : 'auto',
-        threads: 0,
-        log,
-      });
-    } catch (e) {
-      return { problem: `cannot reopen the flow checkpoint ${path.file}: ${(e as Error).message}` };
-    }
-    const got = (inner as Awaited<ReturnType<typeof openFlowMap>>).info;
-    if (got.ode_method !== flow.ode_method || got.cfg_scale !== flow.cfg_scale || JSON.stringify(got.time_grid) !== JSON.stringify(flow.time_grid)) {
-      await inner.dispose();
-      return {
-        problem: `the reopened flow integrates with ${got.ode_method}, cfg ${got.cfg_scale}, grid ${JSON.stringify(got.time_grid)}; the manifest records ${flow.ode_method}, cfg ${flow.cfg_scale}, grid ${JSON.stringify(flow.time_grid)}`,
-      };
-    }
-  }
-  if (!m.map.whitening) return { map: inner };
+async function reopenMap(m: Manifest, log: (message: string) => void): Promise<ReopenedMap> {
+  const reopened = await reopenRecordedMap(m, { log });
+  if ('problem' in reopened || !m.map.whitening) return reopened;
   try {
-    return { map: whitenedMap(inner, marginalWhitening(structureFromDescription(m.latent.structure as StructureDescription))) };
+    return { map: whitenedMap(reopened.map, marginalWhitening(structureFromDescription(m.latent.structure as StructureDescription))) };
   } catch (e) {
-    await inner.dispose();
+    await reopened.map.dispose();
     return { problem: `cannot rebuild the whitening from the manifest's latent structure: ${(e as Error).message}` };
   }
-}
-
-/** The recorded checkpoint file, else the recorded registry name, whichever has the manifest's sha256. */
-async function recordedCheckpoint(flow: Partial<FlowMapInfo>, want: string, registry: string | undefined): Promise<{ file: string } | { problem: string }> {
-  const tried: string[] = [];
-  if (flow.file && existsSync(flow.file)) {
-    const { sha256 } = await sha256File(flow.file);
-    if (sha256 === want) return { file: flow.file };
-    tried.push(`${flow.file} has sha256 ${sha256}`);
-  } else if (flow.file) tried.push(`${flow.file} does not exist`);
-  if (flow.name && flow.name !== flow.file) {
-    try {
-      const resolved = await resolveModel(flow.name, { registry });
-      const { sha256 } = await sha256File(resolved.path);
-      if (sha256 === want) return { file: resolved.path };
-      tried.push(`the registry's ${flow.name} (${resolved.path}) has sha256 ${sha256}`);
-    } catch (e) {
-      tried.push(`${flow.name}: ${(e as Error).message}`);
-    }
-  }
-  return { problem: `refusing to invert with another checkpoint than the one that made the shard (sha256 ${want}): ${tried.join('; ')}` };
 }

@@ -103,11 +103,7 @@ describe('DatasetReader holds each shard to the index', () => {
 describe('mmmi-generate index: one line for what it cannot use', () => {
   const run = async (dir: string) => {
     const err: string[] = [];
-    const code = await main(
-      ['index', dir],
-      () => {},
-      (s) => err.push(s),
-    );
+    const code = await main(['index', dir], { out: () => {}, err: (s) => err.push(s) });
     return { code, err: err.join('\n') };
   };
 

@@ -146,7 +146,7 @@ describe('sweep', () => {
     const csvPath = join(out, 'sweep.csv');
     const code = await main(
       ['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2,1.4,1.6', '--sweep', 'beta=1.2,1.4', '--query', 'X1;theta', '--out', csvPath],
-      (s) => lines.push(s),
+      { out: (s) => lines.push(s) },
     );
     expect(code).toBe(0);
     expect(lines[0].split('\n')[0]).toBe('| alpha | beta | I(X1;theta) |');
@@ -154,9 +154,9 @@ describe('sweep', () => {
     expect(csv).toHaveLength(7);
     expect(csv[1]).toMatch(/^1\.2,1\.2,3\.4359638596/);
     const figLines: string[] = [];
-    expect(await main(['figures', '--out', join(out, 'cli'), '--only', 'tables,dag', ARGS('simple_fig1_DAG'), '--alpha', '1.0'], (s) => figLines.push(s))).toBe(
-      0,
-    );
+    expect(
+      await main(['figures', '--out', join(out, 'cli'), '--only', 'tables,dag', ARGS('simple_fig1_DAG'), '--alpha', '1.0'], { out: (s) => figLines.push(s) }),
+    ).toBe(0);
     expect(figLines.map((l) => l.replace(/^.*[\\/]/, ''))).toEqual([
       'dag_simple_fig1_DAG.svg',
       'dag_simple_fig1_DAG.png',
@@ -167,41 +167,25 @@ describe('sweep', () => {
       'mi_simple_fig1_DAG.json',
     ]);
     // a rerun refreshes its own folder; a folder of other files, or an existing sweep --out, is not written into unasked
-    expect(await main(['figures', '--out', join(out, 'cli'), '--only', 'tables', ARGS('simple_fig1_DAG')], () => {})).toBe(0);
+    expect(await main(['figures', '--out', join(out, 'cli'), '--only', 'tables', ARGS('simple_fig1_DAG')], { out: () => {} })).toBe(0);
     const foreign = join(out, 'foreign');
     mkdirSync(foreign);
     writeFileSync(join(foreign, 'mi_simple_fig1_DAG.md'), 'my notes');
     const refusals: string[] = [];
-    expect(
-      await main(
-        ['figures', '--out', foreign, '--only', 'tables', ARGS('simple_fig1_DAG')],
-        () => {},
-        (s) => refusals.push(s),
-      ),
-    ).toBe(2);
+    expect(await main(['figures', '--out', foreign, '--only', 'tables', ARGS('simple_fig1_DAG')], { out: () => {}, err: (s) => refusals.push(s) })).toBe(2);
     expect(refusals[0]).toMatch(
       /--out .*foreign: holds 1 files that figures did not write \(mi_simple_fig1_DAG\.md\); pass --overwrite to replace it, or choose another --out/,
     );
     expect(readFileSync(join(foreign, 'mi_simple_fig1_DAG.md'), 'utf8')).toBe('my notes');
-    expect(
-      await main(
-        ['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2', '--out', csvPath],
-        () => {},
-        (s) => refusals.push(s),
-      ),
-    ).toBe(2);
+    expect(await main(['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2', '--out', csvPath], { out: () => {}, err: (s) => refusals.push(s) })).toBe(
+      2,
+    );
     expect(refusals[1]).toMatch(/--out .*sweep\.csv: exists \(a file of \d+ bytes\) and this run did not make it; pass --overwrite/);
     expect(readFileSync(csvPath, 'utf8').trim().split('\n')).toHaveLength(7);
-    expect(await main(['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2', '--out', csvPath, '--overwrite'], () => {})).toBe(0);
+    expect(await main(['sweep', ARGS('multimodal_decay_DAG'), '--sweep', 'alpha=1.2', '--out', csvPath, '--overwrite'], { out: () => {} })).toBe(0);
     expect(readFileSync(csvPath, 'utf8').trim().split('\n')).toHaveLength(2);
     const errs: string[] = [];
-    expect(
-      await main(
-        ['figures', '--only', 'nope'],
-        () => {},
-        (s) => errs.push(s),
-      ),
-    ).toBe(2);
+    expect(await main(['figures', '--only', 'nope'], { out: () => {}, err: (s) => errs.push(s) })).toBe(2);
     expect(errs[0]).toMatch(/unknown figure/);
   });
 });

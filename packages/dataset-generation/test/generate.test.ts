@@ -85,13 +85,7 @@ describe('arguments', () => {
     // the argument reader that mmmi-latents shares: a forgotten @, stray tokens, an empty file
     const lines: string[] = [];
     const file = `${repo}generation_arguments/simple_fig1_DAG.txt`;
-    expect(
-      await main(
-        [file, '--dataset_loc', dir],
-        () => {},
-        (s) => lines.push(s),
-      ),
-    ).toBe(2);
+    expect(await main([file, '--dataset_loc', dir], { out: () => {}, err: (s) => lines.push(s) })).toBe(2);
     expect(lines.join()).toMatch(new RegExp(`unexpected argument '${file}' \\(command line\\); to read the argument file, write @${file}`));
     await expect(generate([...small(dir), 'stray'], quiet)).rejects.toThrow(/unexpected argument 'stray' \(command line\)/);
     const empty = join(tmp(), 'empty.txt');
@@ -250,7 +244,7 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
     expect(v.shards[0].ok).toBe(false);
     expect(v.shards[0].problems.join()).toMatch(/sha256 does not match/);
     const lines: string[] = [];
-    expect(await main(['verify', a], (s) => lines.push(s))).toBe(1);
+    expect(await main(['verify', a], { out: (s) => lines.push(s) })).toBe(1);
     expect(lines.join('\n')).toMatch(/FAILED .*simple_fig1_DAG_0\.npz/);
   });
 
@@ -286,7 +280,7 @@ print(json.dumps({"X": float(f["X"].astype(np.float64).sum()), "Y": [float(v) fo
       /draws the same latents as simple_fig1_DAG_1\.npz \(sample seed 42, stream 1024\): the shards repeat one another; drop --shared_sample_stream/,
     );
     const lines: string[] = [];
-    expect(await main(['verify', shared], (s) => lines.push(s))).toBe(1);
+    expect(await main(['verify', shared], { out: (s) => lines.push(s) })).toBe(1);
     // a job id beyond the per-job streams is refused before any work
     await expect(prepareJob(small(tmp(), '--job_id', String(2 ** 20)))).rejects.toThrow(
       /--job_id 1048576: each job id draws its own stream of the sample seed, for job ids below 1048576/,
@@ -410,7 +404,7 @@ describe('nothing overwritten, nothing raced', () => {
       { manifest: '', file: 'simple_fig1_DAG_1.npz', ok: false, problems: [expect.stringMatching(/no manifest names this file/)] },
     ]);
     const lines: string[] = [];
-    expect(await main(['verify', dir], (s) => lines.push(s))).toBe(1);
+    expect(await main(['verify', dir], { out: (s) => lines.push(s) })).toBe(1);
     expect(lines.join('\n')).toMatch(/orphan {2}\.simple_fig1_DAG_0\.npz\.4242\.0123456789ab\.tmp \(1000 bytes/);
     await generate(small(dir), quiet);
     expect(existsSync(orphan)).toBe(false);
@@ -494,7 +488,7 @@ describe('one dataset across shards', () => {
     expect(index.mi.labels[0]).toBe('I(X_1; θ)');
     // the same index from the command line
     const lines: string[] = [];
-    expect(await main(['index', dir], (s) => lines.push(s))).toBe(0);
+    expect(await main(['index', dir], { out: (s) => lines.push(s) })).toBe(0);
     expect(lines.join()).toMatch(/simple_fig1_DAG\.index\.json: 12 draws of 'simple_fig1_DAG' in 3 shards \(job ids 0, 1, 2\)/);
     expect(JSON.parse(readFileSync(join(dir, 'simple_fig1_DAG.index.json'), 'utf8'))).toEqual(index);
     // global index → the right shard's row; streaming in global order
@@ -655,13 +649,7 @@ describe.skipIf(!tmpfsAvailable)('clear system errors', () => {
       );
       expect(readdirSync(dir).filter((n) => n.endsWith('.partial') || n.endsWith('.npz'))).toEqual([]);
       const lines: string[] = [];
-      expect(
-        await main(
-          args,
-          () => {},
-          (s) => lines.push(s),
-        ),
-      ).toBe(2);
+      expect(await main(args, { out: () => {}, err: (s) => lines.push(s) })).toBe(2);
       expect(lines.join('\n')).toMatch(/^mmmi-generate: error: the shard needs about/);
       expect(lines.join('\n')).not.toMatch(/^\s+at /m);
     } finally {

@@ -28,11 +28,7 @@ const validate = new Ajv2020({ strict: false }).compile(schema);
 async function verifyInvert(dir: string, ...flags: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(
-    ['verify', '--invert', ...flags, dir],
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
+  const code = await main(['verify', '--invert', ...flags, dir], { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -110,13 +106,7 @@ describe('inversion of model-free shards', () => {
 
   it('--draws without --invert is a usage error', async () => {
     const err: string[] = [];
-    expect(
-      await main(
-        ['verify', '--draws', '3', tmp()],
-        () => {},
-        (s) => err.push(s),
-      ),
-    ).toBe(2);
+    expect(await main(['verify', '--draws', '3', tmp()], { out: () => {}, err: (s) => err.push(s) })).toBe(2);
     expect(err.join('\n')).toMatch(/--draws counts the draws --invert checks/);
   });
 });

@@ -11,109 +11,36 @@
  * uninterrupted run. Skipped, with the reason, where slurmctld is not installed (.ci/run
  * installs it).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { LockOwner } from '../src/shard-lock.js';
-import { createServer } from 'node:net';
-import { availableParallelism, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '@mmmi/test-utils';
+import { slurmSkipReason, startOneNodeSlurm, tempDir, waitFor, type OneNodeSlurm } from '@mmmi/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../src/generate.js';
 import { verifyFolder } from '../src/verify.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const built = existsSync(join(repo, 'packages/dataset-generation/dist/cli.js'));
-const slurm = spawnSync('slurmctld', ['-V'], { encoding: 'utf8' });
-const skipReason =
-  slurm.status !== 0
-    ? 'slurmctld is not installed (Debian: slurm-wlm)'
-    : !built
-      ? 'the package is not built'
-      : process.getuid?.() !== 0
-        ? 'a one-node cluster with auth/none needs root'
-        : undefined;
+const skipReason = slurmSkipReason() ?? (!built ? 'the package is not built' : undefined);
 if (skipReason) process.stderr.write(`Slurm test skipped: ${skipReason}\n`);
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let dir: string;
-let env: NodeJS.ProcessEnv;
-const daemons: ChildProcess[] = [];
-
-function slurmCmd(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', cwd: repo });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message}`);
-  return r.stdout.trim();
-}
-
-async function waitFor(what: string, done: () => boolean, seconds: number): Promise<void> {
-  for (let t = 0; t < seconds * 5; t++) {
-    if (done()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-}
-
-const queued = (job: string) => slurmCmd('squeue', ['-h', '-j', job, '-o', '%i %T']).split('\n').filter(Boolean);
+let cluster: OneNodeSlurm;
+const slurmCmd = (cmd: string, args: string[]): string => cluster.run(cmd, args, repo);
+const queued = (job: string) => cluster.queued(job);
 
 describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 600_000 }, () => {
   // made here, it is removed after the describe's afterAll has stopped the daemons (hooks run in reverse)
   dir = tempDir('mmmi-slurm-');
   beforeAll(async () => {
-    for (const d of ['state', 'spool', 'out', 'data']) mkdirSync(join(dir, d));
-    const host = hostname();
-    const memMb = Math.floor((totalmem() / 2 ** 20) * 0.5);
-    const conf = join(dir, 'slurm.conf');
-    writeFileSync(
-      conf,
-      [
-        'ClusterName=mmmitest',
-        `SlurmctldHost=${host}(127.0.0.1)`,
-        'AuthType=auth/none',
-        'CredType=cred/none',
-        'ProctrackType=proctrack/linuxproc',
-        'TaskPlugin=task/none',
-        'SelectType=select/cons_tres',
-        'SelectTypeParameters=CR_Core_Memory',
-        'SlurmUser=root',
-        'SlurmdUser=root',
-        `StateSaveLocation=${join(dir, 'state')}`,
-        `SlurmdSpoolDir=${join(dir, 'spool')}`,
-        `SlurmctldPidFile=${join(dir, 'slurmctld.pid')}`,
-        `SlurmdPidFile=${join(dir, 'slurmd.pid')}`,
-        `SlurmctldLogFile=${join(dir, 'slurmctld.log')}`,
-        `SlurmdLogFile=${join(dir, 'slurmd.log')}`,
-        `SlurmctldPort=${await freePort()}`,
-        `SlurmdPort=${await freePort()}`,
-        'ReturnToService=2',
-        'MpiDefault=none',
-        'JobAcctGatherType=jobacct_gather/none',
-        'AccountingStorageType=accounting_storage/none',
-        `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${availableParallelism()} RealMemory=${memMb} State=UNKNOWN`,
-        `PartitionName=test Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
-        '',
-      ].join('\n'),
-    );
-    env = { ...process.env, SLURM_CONF: conf };
-    for (const daemon of ['slurmctld', 'slurmd']) daemons.push(spawn(daemon, ['-D', '-f', conf], { env, stdio: 'ignore' }));
-    await waitFor('the node to be idle', () => spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' }).stdout?.trim() === 'idle', 60);
+    for (const d of ['out', 'data']) mkdirSync(join(dir, d));
+    cluster = await startOneNodeSlurm(dir);
   });
 
   afterAll(async () => {
-    for (const d of daemons) d.kill('SIGTERM');
-    await Promise.all(daemons.map((d) => (d.exitCode !== null ? undefined : new Promise((r) => d.on('exit', r)))));
+    await cluster?.stop();
   });
 
   it('generate.sbatch as an array of 4: a cancelled task resubmitted resumes, a killed task requeued takes over its lock at once and resumes; the shards verify and form one indexed dataset', async () => {
@@ -173,7 +100,7 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     // requeued, it runs as the same array task, restart 1: the lock is its own earlier run's, taken over at once
     slurmCmd('scontrol', ['requeue', `${job}_2`]);
     // Slurm holds a requeued job back for about two minutes (its begin time): let it start now where the version allows
-    spawnSync('scontrol', ['update', `JobId=${job}_2`, 'StartTime=now'], { env, encoding: 'utf8' });
+    spawnSync('scontrol', ['update', `JobId=${job}_2`, 'StartTime=now'], { env: cluster.env, encoding: 'utf8' });
     // right after the requeue, slurmctld may list the task nowhere for a moment: wait for its shard, not only an empty queue
     const shard2 = join(data, 'simple_fig1_DAG_2.npz');
     await waitFor('the requeued task 2 to finish, and the array', () => existsSync(shard2) && queued(job).length === 0, 240);

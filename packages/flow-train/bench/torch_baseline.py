@@ -6,6 +6,15 @@
     /usr/bin/python3 packages/flow-train/bench/torch_baseline.py --config cifar10 \
         --model_channels 64 --num_res_blocks 1 --channel_mult 1,2,2 --attention_resolutions 2 --dropout 0.1
 
+    # the same weights as the TypeScript side (a registry model or an exported checkpoint):
+    /usr/bin/python3 packages/flow-train/bench/torch_baseline.py --weights packages/flow-train/models/cifar10-small.safetensors
+
+--weights reads a safetensors file of the UNet's state_dict (the built-in model, `mmmi-train
+export`); its configuration comes from the file's `mmmi` metadata when it has one (else from
+--config and the overrides), and load_state_dict is strict. Without it the weights are torch's
+random initialisation: the cost of a forward pass does not depend on the values, but the
+comparison is then not of the same model.
+
 Measures, on random 32×32 data (--image_size), with torch.set_num_threads(--threads,
 default os.cpu_count()):
 
@@ -71,6 +80,7 @@ def parse_args(argv=None):
     ap.add_argument("--cfg_mode", choices=["batched", "separate"], default="batched")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights", help="a safetensors file of the UNet's weights (e.g. models/cifar10-small.safetensors)")
     ap.add_argument("--skip_train", action="store_true")
     ap.add_argument("--skip_sample", action="store_true")
     return ap.parse_args(argv)
@@ -79,6 +89,55 @@ def parse_args(argv=None):
 def blas_info() -> str:
     m = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
     return m.group(1) if m else "unknown"
+
+
+SAFETENSORS_DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}
+
+# The TypeScript configuration's names (src/unet/config.ts) → torch_unet.py's constructor arguments.
+TS_CONFIG_KEYS = {
+    "modelChannels": "model_channels",
+    "numResBlocks": "num_res_blocks",
+    "channelMult": "channel_mult",
+    "attentionResolutions": "attention_resolutions",
+    "dropout": "dropout",
+    "numClasses": "num_classes",
+    "numHeads": "num_heads",
+    "numHeadChannels": "num_head_channels",
+    "numHeadsUpsample": "num_heads_upsample",
+    "useScaleShiftNorm": "use_scale_shift_norm",
+    "useNewAttentionOrder": "use_new_attention_order",
+}
+
+
+def read_safetensors(path: str):
+    """(tensors by name, metadata): the format's 8-byte little-endian header length, a JSON
+    header of {name: {dtype, shape, data_offsets}}, then the raw bytes (read with NumPy, so
+    the baseline needs no safetensors package)."""
+    import numpy as np
+
+    raw = Path(path).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {}) or {}
+    body = memoryview(raw)[8 + n:]
+    tensors = {}
+    for name, info in header.items():
+        if info["dtype"] not in SAFETENSORS_DTYPES:
+            raise SystemExit(f"{path}: tensor {name} has dtype {info['dtype']}; expected one of {sorted(SAFETENSORS_DTYPES)}")
+        a, b = info["data_offsets"]
+        arr = np.frombuffer(body[a:b], dtype=SAFETENSORS_DTYPES[info["dtype"]]).astype(np.float32).reshape(info["shape"])
+        tensors[name] = torch.from_numpy(arr.copy())
+    return tensors, meta
+
+
+def config_from_metadata(meta: dict):
+    """The UNet configuration recorded by mmmi's checkpoints (`mmmi` metadata), or None."""
+    if "mmmi" not in meta:
+        return None
+    ts = json.loads(meta["mmmi"]).get("config")
+    if not ts:
+        return None
+    return {TS_CONFIG_KEYS[k]: v for k, v in ts.items() if k in TS_CONFIG_KEYS}, int(ts.get("imageSize", 32))
 
 
 def bench_train(model, args, num_classes):
@@ -170,13 +229,25 @@ def main(argv=None):
         "dropout": args.dropout,
         "num_heads": args.num_heads,
     }
-    cfg = U.model_config(args.config, **overrides)
+    weights = None
+    label = args.config
+    if args.weights:
+        weights, meta = read_safetensors(args.weights)
+        recorded = config_from_metadata(meta)
+        if recorded:
+            overrides = {**overrides, **{k: v for k, v in recorded[0].items() if overrides.get(k) is None}}
+            args.image_size = recorded[1]
+            label = f"{args.config} + the file's recorded configuration"
+    cfg = U.model_config(args.config, **{k: v for k, v in overrides.items() if k in U.model_config(args.config)})
     model = U.UNetModel(**cfg)
+    if weights is not None:
+        model.load_state_dict(weights, strict=True)
     num_classes = cfg["num_classes"]
     result = {
         "bench": "torch_baseline",
-        "config": args.config,
+        "config": label,
         "overridden": sorted(k for k, v in overrides.items() if v is not None),
+        "weights": args.weights or "random (torch's initialisation)",
         "model_config": cfg,
         "parameters": U.count_parameters(model),
         "image_size": args.image_size,

@@ -5,7 +5,7 @@
  *   npx tsx bench/train.bench.ts [--configs small,cifar10] [--backends wasm,cpu,tensorflow]
  *       [--batch 32] [--sample_batch n] [--warmup 1] [--steps 3] [--sample_steps 2]
  *       [--cpu_warmup 0] [--cpu_steps 1] [--cpu_sample_steps 1] [--nfe 50] [--cfg_scale 0.2]
- *       [--no_plain] [--no_torch] [--python /usr/bin/python3] [--torch_threads n]
+ *       [--threads n] [--no_plain] [--no_torch] [--python /usr/bin/python3] [--torch_threads n]
  *       [--wasm_threads n] [--timeout_s 3600]
  *   (or: npx nx run flow-train:bench -- --configs tiny --steps 2 --sample_steps 1)
  *
@@ -14,9 +14,14 @@
  *         --warmup untimed steps, then --steps timed ones. images/s = batch·steps/seconds.
  * sample  heun2 over the EDM grid of --nfe steps (2 velocity evaluations per step), CFG
  *         w = --cfg_scale (one forward of the doubled batch per evaluation), via
- *         `integrateFlow`; one untimed step, then --sample_steps timed steps (0 = all),
+ *         `integrateFlowRows`; one untimed step, then --sample_steps timed steps (0 = all),
  *         extrapolated to --nfe steps (each step costs the same). images/s = sample_batch /
  *         seconds per batch.
+ *
+ * --threads n   data-parallel model threads (`ModelThreads`, what `mmmi-train train --threads n`
+ *                and generation's `--threads` use: n − 1 workers, each with its own engine, the
+ *                batch split by rows) on the tfjs side, and torch.set_num_threads(n) on torch's
+ *                unless --torch_threads says otherwise, so both use the same cores. Default 1.
  *
  * Every variant runs in a fresh process (this file, spawned with FLOW_TRAIN_BENCH_CHILD):
  *   wasm            with tfjs-runtime's replaced kernels (registerFastWasmKernels: BatchMatMul,
@@ -38,7 +43,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -57,7 +62,8 @@ import type { Batch } from '../src/data/batches.js';
 import { Ema } from '../src/ema.js';
 import { FlowModel } from '../src/flow-model.js';
 import { AdamW, PYTORCH_ADAMW_DEFAULTS } from '../src/optim.js';
-import { integrateFlow, samplingGrid } from '../src/sample.js';
+import { ModelThreads } from '../src/parallel/model-threads.js';
+import { integrateFlowRows, samplingGrid } from '../src/sample.js';
 import { trainStep, type StepSettings } from '../src/train-step.js';
 import { UNET_CONFIGS, unetConfig } from '../src/unet/config.js';
 
@@ -78,6 +84,8 @@ interface ChildSpec {
   nfe: number;
   cfgScale: number;
   wasmThreads?: number;
+  /** Data-parallel model threads (1 = none). */
+  threads: number;
 }
 
 type Row = Record<string, unknown> & { kind: string; config: string; backend: string };
@@ -105,6 +113,10 @@ async function runChild(spec: ChildSpec): Promise<void> {
     logged.push(m);
     process.stderr.write(`[${spec.config}/${spec.variant}] ${m}\n`);
   };
+  if (spec.threads > 1 && !['wasm', 'wasm-plain', 'cpu'].includes(spec.variant)) {
+    emit({ ...base, kind: 'skipped', reason: `--threads ${spec.threads}: ${spec.variant} already uses every core (the CLI refuses it too)` });
+    return;
+  }
   let selected: string;
   let replaced: string[] = [];
   try {
@@ -143,7 +155,8 @@ async function runChild(spec: ChildSpec): Promise<void> {
   const tInit = performance.now();
   const model = new FlowModel(config, { seed: 0 });
   const initSeconds = (performance.now() - tInit) / 1000;
-  const common = { ...base, ...env, parameters: model.arch.parameterCount, image_size: size };
+  const common = { ...base, ...env, parameters: model.arch.parameterCount, image_size: size, threads: spec.threads };
+  const pool = spec.threads > 1 ? await ModelThreads.start(config, selected, spec.threads - 1) : undefined;
 
   // ---- training: forward + backward + AdamW + EMA
   {
@@ -154,11 +167,11 @@ async function runChild(spec: ChildSpec): Promise<void> {
     let iteration = 0;
     let loss = NaN;
     const warmStart = performance.now();
-    for (let i = 0; i < spec.warmup; i++) loss = (await trainStep(model, optimizer, ema, [batches[iteration]], iteration++, 1e-4, settings)).loss;
+    for (let i = 0; i < spec.warmup; i++) loss = (await trainStep(model, optimizer, ema, [batches[iteration]], iteration++, 1e-4, settings, pool)).loss;
     const warmupSeconds = (performance.now() - warmStart) / 1000;
     const tensorsBefore = tf.memory().numTensors;
     const t0 = performance.now();
-    for (let i = 0; i < spec.steps; i++) loss = (await trainStep(model, optimizer, ema, [batches[iteration]], iteration++, 1e-4, settings)).loss;
+    for (let i = 0; i < spec.steps; i++) loss = (await trainStep(model, optimizer, ema, [batches[iteration]], iteration++, 1e-4, settings, pool)).loss;
     const seconds = (performance.now() - t0) / 1000;
     emit({
       ...common,
@@ -187,19 +200,17 @@ async function runChild(spec: ChildSpec): Promise<void> {
     const timed = spec.sampleSteps <= 0 ? total : Math.min(spec.sampleSteps, total);
     const n = spec.sampleBatch;
     const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
-    const x0 = tf.tensor4d(uniformArray(n * size * size * channels, 4242, -1, 1), [n, size, size, channels]);
+    const x0 = uniformArray(n * size * size * channels, 4242, -1, 1);
+    // integrateFlowRows is the product's path: the rows split over the model threads, if any
     const run = async (steps: number) => {
-      const { x, nfe } = integrateFlow(model, model.params, x0, labels, settings, { timeGrid: grid.slice(0, steps + 1) });
-      await x.data();
-      x.dispose();
-      return nfe;
+      await integrateFlowRows(model, model.params, x0, labels, settings, { timeGrid: grid.slice(0, steps + 1), threads: pool });
+      return 2 * steps;
     };
     await run(1); // warm-up: one Heun step
     const t0 = performance.now();
     const evals = await run(timed);
     const seconds = (performance.now() - t0) / 1000;
     const perBatch = (seconds * total) / timed;
-    x0.dispose();
     emit({
       ...common,
       kind: 'sample',
@@ -218,6 +229,7 @@ async function runChild(spec: ChildSpec): Promise<void> {
       images_per_s: round(n / perBatch, 4),
     });
   }
+  await pool?.close();
   model.dispose();
 }
 
@@ -261,6 +273,7 @@ function parseOptions(argv: string[]) {
     'nfe',
     'cfg_scale',
     'python',
+    'threads',
     'torch_threads',
     'wasm_threads',
     'timeout_s',
@@ -309,7 +322,8 @@ function parseOptions(argv: string[]) {
     plain: !flags.has('no_plain'),
     torch: !flags.has('no_torch'),
     python: values.get('python') ?? '/usr/bin/python3',
-    torchThreads: values.has('torch_threads') ? int('torch_threads', 1, 1) : undefined,
+    threads: int('threads', 1, 1),
+    torchThreads: values.has('torch_threads') ? int('torch_threads', 1, 1) : values.has('threads') ? int('threads', 1, 1) : undefined,
     wasmThreads: values.has('wasm_threads') ? int('wasm_threads', 1, 1) : undefined,
     timeoutS: int('timeout_s', 3600, 1),
   };
@@ -406,8 +420,10 @@ const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b ===
 const USAGE = `usage: npx tsx bench/train.bench.ts [--configs small,cifar10] [--backends wasm,cpu,tensorflow]
     [--batch 32] [--sample_batch n] [--warmup 1] [--steps 3] [--sample_steps 2]
     [--cpu_warmup 0] [--cpu_steps 1] [--cpu_sample_steps 1] [--nfe 50] [--cfg_scale 0.2]
-    [--no_plain] [--no_torch] [--python /usr/bin/python3] [--torch_threads n]
+    [--threads n] [--no_plain] [--no_torch] [--python /usr/bin/python3] [--torch_threads n]
     [--wasm_threads n] [--timeout_s 3600]
+--threads n: data-parallel model threads on the tfjs side (as the CLI's --threads), and torch's
+  thread count unless --torch_threads is given.
 configurations: cifar10 (the paper's), small, tiny; default --configs small. cifar10 on wasm
   needs --batch 1 (wasm's 4 GiB heap; batch 2 aborted here).
 backends: wasm (also run as wasm-plain, without our replaced kernels, unless --no_plain),
@@ -435,9 +451,13 @@ async function runParent(opts: Options): Promise<void> {
     cpu_sample_steps: opts.cpuSampleSteps,
     nfe: opts.nfe,
     cfg_scale: opts.cfgScale,
+    threads: opts.threads,
+    torch_threads: opts.torchThreads ?? null,
     torch_baseline: torchMissing ? `skipped: ${torchMissing}` : opts.python,
     cpus: availableParallelism(),
     node: process.version,
+    date: new Date().toISOString(),
+    load_average_1m: Number(loadavg()[0].toFixed(2)),
   });
   const all: Row[] = [];
   const script = fileURLToPath(import.meta.url);
@@ -460,6 +480,7 @@ async function runParent(opts: Options): Promise<void> {
         nfe: opts.nfe,
         cfgScale: opts.cfgScale,
         wasmThreads: opts.wasmThreads,
+        threads: opts.threads,
       };
       const label = `${config}/${variant}`;
       process.stderr.write(
@@ -667,7 +688,11 @@ async function runParent(opts: Options): Promise<void> {
   out.push('* sampling time measured over the timed heun2 steps and extrapolated to all steps (each step costs the same).');
   out.push('torch: no EMA update and uniform t in its training step; a uniform time grid for sampling (same cost per step).');
   if (torchMissing) out.push(`torch baseline skipped: ${torchMissing}`);
-  out.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  out.push(
+    `total ${((performance.now() - started) / 1000).toFixed(0)} s; ${new Date().toISOString().slice(0, 10)}; load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')} (1, 5, 15 min) at the end; tfjs threads ${opts.threads}, torch threads ${opts.torchThreads ?? 'its default'}`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

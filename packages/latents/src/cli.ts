@@ -5,7 +5,7 @@
  *   mmmi-latents describe [@file.txt] [flags]     exact compact description of Σ (JSON)
  *   mmmi-latents design @base.txt --target "I(X_1;θ)=2" …   coefficients for the MI asked for
  */
-import { formatOptionHelp, runCli, type OptionTable } from '@mmmi/cli-kit';
+import { formatOptionHelp, runCli, type OptionTable, type CliLines } from '@mmmi/cli-kit';
 import { MODEL_FLAGS, parseArgs } from './args.js';
 import { buildLatentModel, type LatentModel } from './model.js';
 import { conditionalMutualInformation, DegenerateMiError, groupLabel, miTable, parseMiQuery } from './mi.js';
@@ -45,7 +45,8 @@ function jsonNumber(v: number): number | string {
   return Number.isFinite(v) ? v : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
 }
 
-export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
+export async function main(argv: string[], io: Partial<CliLines> = {}): Promise<number> {
+  const { out = console.log, err = console.error } = io;
   return runCli(
     argv,
     {

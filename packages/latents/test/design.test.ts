@@ -23,11 +23,7 @@ const sharedTokens = sharedLatentTokens;
 async function run(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(
-    args,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
+  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

@@ -10,11 +10,7 @@ const spec = (...tokens: string[]) => specFromArgs(parseArgs([...BUILT_IN_DEFAUL
 
 async function run(args: string[]) {
   const err: string[] = [];
-  const code = await main(
-    args,
-    () => undefined,
-    (s) => err.push(s),
-  );
+  const code = await main(args, { out: () => undefined, err: (s) => err.push(s) });
   return { code, err: err.join('\n') };
 }
 

@@ -16,10 +16,12 @@
  * inversion check. All of that is flow-train's sampler (`openSampler`: checkpoint → plan →
  * engine → backend → threads); this map converts the layouts (CHW latents ↔ NHWC images).
  */
+import { existsSync } from 'node:fs';
 import { InputError } from '@mmmi/cli-kit';
 import { sha256File } from '@mmmi/formats';
+import type { Manifest } from '../manifest.js';
 import type { FlowMemory } from '../memory-need.js';
-import type { MapInversion, MapKind, MapRequest, ModalityMap, ResolvedMap } from './modality-map.js';
+import type { MapInversion, MapKind, MapRequest, ModalityMap, ReopenedMap, ResolvedMap } from './modality-map.js';
 import { TRANSFORMS } from './transforms.js';
 import {
   EngineError,
@@ -205,7 +207,60 @@ export async function openFlowMap(ref: string, options: OpenFlowMapOptions = {})
  */
 export const flowMapKind: MapKind = {
   resolve: (request, latent) => (request.checkpointPath === null ? null : resolveFlowMap(request.checkpointPath, request, latent.modDim)),
+  reopen: (manifest, { log }) => (manifest.map.kind === 'transform' ? null : reopenFlowMap(manifest, log)),
 };
+
+/** The recorded checkpoint (by sha256), with the recorded solver, time grid and guidance; a reopened flow integrating otherwise is refused. */
+async function reopenFlowMap(m: Manifest, log: (message: string) => void): Promise<ReopenedMap> {
+  const flow = (m.map.flow ?? {}) as Partial<FlowMapInfo>;
+  const want = m.map.checkpoint_sha256 ?? flow.sha256;
+  if (!want || !flow.ode_method || flow.cfg_scale === undefined || flow.time_grid === undefined)
+    return { problem: "the manifest's map.flow does not record the checkpoint's sha256, ode_method, time_grid and cfg_scale" };
+  const path = await recordedCheckpoint(flow, want, m.arguments.registry as string | undefined);
+  if ('problem' in path) return path;
+  let map: FlowMap;
+  try {
+    map = await openFlowMap(path.file, {
+      // the recorded settings; the engine as recorded (auto falls back to tfjs, with the reason logged, where ONNX Runtime does not load)
+      overrides: { odeMethod: flow.ode_method, cfgScale: flow.cfg_scale },
+      timeGrid: Array.isArray(flow.time_grid) ? flow.time_grid : undefined,
+      engine: flow.engine?.engine === 'tfjs' ? 'tfjs' : 'auto',
+      threads: 0,
+      log,
+    });
+  } catch (e) {
+    return { problem: `cannot reopen the flow checkpoint ${path.file}: ${(e as Error).message}` };
+  }
+  const got = map.info;
+  if (got.ode_method !== flow.ode_method || got.cfg_scale !== flow.cfg_scale || JSON.stringify(got.time_grid) !== JSON.stringify(flow.time_grid)) {
+    await map.dispose();
+    return {
+      problem: `the reopened flow integrates with ${got.ode_method}, cfg ${got.cfg_scale}, grid ${JSON.stringify(got.time_grid)}; the manifest records ${flow.ode_method}, cfg ${flow.cfg_scale}, grid ${JSON.stringify(flow.time_grid)}`,
+    };
+  }
+  return { map };
+}
+
+/** The recorded checkpoint file, else the recorded registry name, whichever has the manifest's sha256. */
+async function recordedCheckpoint(flow: Partial<FlowMapInfo>, want: string, registry: string | undefined): Promise<{ file: string } | { problem: string }> {
+  const tried: string[] = [];
+  if (flow.file && existsSync(flow.file)) {
+    const { sha256 } = await sha256File(flow.file);
+    if (sha256 === want) return { file: flow.file };
+    tried.push(`${flow.file} has sha256 ${sha256}`);
+  } else if (flow.file) tried.push(`${flow.file} does not exist`);
+  if (flow.name && flow.name !== flow.file) {
+    try {
+      const resolved = await resolveModel(flow.name, { registry });
+      const { sha256 } = await sha256File(resolved.path);
+      if (sha256 === want) return { file: resolved.path };
+      tried.push(`the registry's ${flow.name} (${resolved.path}) has sha256 ${sha256}`);
+    } catch (e) {
+      tried.push(`${flow.name}: ${(e as Error).message}`);
+    }
+  }
+  return { problem: `refusing to invert with another checkpoint than the one that made the shard (sha256 ${want}): ${tried.join('; ')}` };
+}
 
 async function resolveFlowMap(ref: string, request: MapRequest, modDim: number): Promise<ResolvedMap> {
   if (modDim !== 3072) {

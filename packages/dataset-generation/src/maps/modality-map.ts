@@ -60,13 +60,31 @@ export interface ResolvedMap {
   open(context: { log: (message: string) => void }): Promise<ModalityMap>;
 }
 
+/** What reopening a recorded map gives: the map, or why it cannot be the one recorded. */
+export type ReopenedMap = { map: ModalityMap } | { problem: string };
+
 /** A kind of map: resolves the request when it names this kind (else null). */
 export interface MapKind {
   resolve(request: MapRequest, latent: { modDim: number }): Promise<ResolvedMap> | null;
+  /**
+   * The map a manifest records, when it is of this kind (else null), reopened exactly as it
+   * made the data (`verify --invert`): the same transform, or the same checkpoint (by sha256)
+   * with the recorded solver, grid and guidance. The whitening in front is the caller's.
+   */
+  reopen(manifest: Manifest, context: { log: (message: string) => void }): Promise<ReopenedMap> | null;
 }
 
 /** Every kind of map; the first that a request names is the job's. */
 export const MAP_KINDS: readonly MapKind[] = [transformMapKind, flowMapKind];
+
+/** The map a manifest records (without its whitening), reopened by the kind that made it. */
+export async function reopenRecordedMap(manifest: Manifest, context: { log: (message: string) => void }): Promise<ReopenedMap> {
+  for (const kind of MAP_KINDS) {
+    const reopened = kind.reopen(manifest, context);
+    if (reopened) return reopened;
+  }
+  return { problem: `the manifest's map kind '${manifest.map.kind}' is not one this version reopens` };
+}
 
 /** The map a job's options name, resolved (checked, checksummed) before any work. */
 export async function resolveModalityMap(request: MapRequest, latent: { modDim: number }): Promise<ResolvedMap> {

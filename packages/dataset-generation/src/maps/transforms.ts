@@ -73,4 +73,10 @@ export const transformMapKind: MapKind = {
       open: async () => transformMap(name),
     });
   },
+  reopen: (manifest) => {
+    if (manifest.map.kind !== 'transform') return null;
+    const name = manifest.map.name;
+    if (!(name in TRANSFORMS)) return Promise.resolve({ problem: `the manifest's transform '${name}' is not one of ${Object.keys(TRANSFORMS).join(', ')}` });
+    return Promise.resolve({ map: transformMap(name as TransformName) });
+  },
 };

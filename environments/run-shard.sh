@@ -10,11 +10,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="${MMMI_REPO:-$(dirname "$here")}"
-index="${MMMI_JOB_ID:-${SLURM_ARRAY_TASK_ID:-${JOB_COMPLETION_INDEX:-${MMMI_PROCESS:-}}}}"
-if [[ -z "$index" ]]; then
-  echo "run-shard.sh: no task index (set SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, MMMI_PROCESS or MMMI_JOB_ID)" >&2
-  exit 2
-fi
+# shellcheck source=task-index.sh
+source "$here/task-index.sh"
 if [[ $# -eq 0 ]]; then
   echo "run-shard.sh: give the argument file and flags, e.g. @generation_arguments/simple_fig1_DAG.txt --transform tanh" >&2
   exit 2

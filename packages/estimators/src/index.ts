@@ -10,3 +10,28 @@ export { fitPca, pcaFeatures, project, reconstruct, type Pca, type PcaFeatures, 
 export { binned, binnedMi, defaultBins, quantileBins, type BinnedOptions } from './binned.js';
 export { externalEstimator, parseExternalOutput, type ExternalOptions } from './external.js';
 export * from './variational/index.js';
+export {
+  checkMienfInput,
+  fitMienf,
+  mienf,
+  MIENF_DEFAULTS,
+  mienfRowCounts,
+  resolveMienfOptions,
+  type FittedMienf,
+  type FlowCurvePoint,
+  type MienfOptions,
+  type MienfReadout,
+} from './flow/index.js';
+export {
+  checkLmiInput,
+  fitLmi,
+  lmi,
+  LMI_DEFAULTS,
+  pointwiseKsg,
+  resolveLmiOptions,
+  type CodeActivation,
+  type FittedLmi,
+  type LatentCodes,
+  type LmiCurvePoint,
+  type LmiOptions,
+} from './latent/index.js';

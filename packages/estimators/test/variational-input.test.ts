@@ -78,7 +78,7 @@ describe('bad input', () => {
       [{ channels: [] }, /channels = \[\]: 1 to 5 positive integers/],
       [{ critic: 'bilinear' as never }, /critic = 'bilinear': expected one of separable, concat/],
       [{ xEncoder: 'rnn' as never }, /xEncoder = 'rnn'/],
-      [{ bound: 'dv' }, /bound = 'dv': expected one of infonce, nwj, mine, smile/],
+      [{ bound: 'tuba' }, /bound = 'tuba': expected one of infonce, nwj, mine, smile, js, dv, kl-dime, gan-dime, hd-dime/],
       [{ backend: 'tpu' }, /backend = 'tpu': expected one of auto, /],
     ];
     for (const [options, message] of cases) await refused(small, { ...tiny, ...options }, message);

@@ -20,3 +20,4 @@ export { descending, symmetricEigen, type SymmetricEigen } from './eigen.js';
 export { cholesky, choleskyLogDet, type Cholesky, type CholeskyTolerance } from './linalg.js';
 export * from './whitening.js';
 export { checkCommandMemory, checkLatentMemory, exactAlignmentSize, latentMemoryNeed, type LatentMemoryNeed } from './memory-need.js';
+export { groupDensity, groupLogDensity, pairwisePmi, type GroupDensity } from './group-pmi.js';

@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/estimators.bench.ts [--n 2000,10000] [--estimators gaussian,ksg1,…] [--steps 1000]
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { SeededRandom } from '@mmmi/test-utils';
 import type { PairedSamples } from '@mmmi/estimators';
@@ -38,6 +39,11 @@ const names = values.estimators.split(',');
 const entries = resolveEstimators(names);
 const rho = 0.9;
 const truth = -0.5 * Math.log(1 - rho * rho);
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
+console.log(`${new Date().toISOString()}; load average ${load()} (1, 5, 15 min)`);
 console.log(`Gaussian pairs, corr ${rho} in one coordinate (I = ${truth.toFixed(3)} nats); seconds per estimate, ratio to the Gaussian estimator`);
 console.log('| n | dims | estimator | seconds | × gaussian | estimate |');
 console.log('|---|---|---|---|---|---|');
@@ -62,3 +68,4 @@ for (const n of sizes)
       console.log(`| ${n} | (${dx},${dy}) | ${e.name} | ${seconds.toPrecision(3)} | ${(seconds / baseline).toPrecision(3)} | ${r.estimate.toFixed(3)} |`);
     }
   }
+console.log(`${new Date().toISOString()}; load average ${load()} (1, 5, 15 min) at the end`);

@@ -6,12 +6,18 @@
 import { InputError } from '@mmmi/cli-kit';
 import {
   binned,
+  checkLmiInput,
+  checkMienfInput,
   checkVariationalInput,
   externalEstimator,
   gaussian,
   IMAGE_VALUES,
   ksg1,
   ksg2,
+  lmi,
+  mienf,
+  resolveLmiOptions,
+  resolveMienfOptions,
   resolveOptions,
   VARIATIONAL_ESTIMATORS,
   type MiEstimator,
@@ -104,7 +110,61 @@ export const VARIATIONAL: Record<string, Omit<EstimatorEntry, 'name'>> = Object.
   ]),
 );
 
-export const ESTIMATOR_NAMES: readonly string[] = [...Object.keys(CLASSICAL), ...Object.keys(VARIATIONAL)];
+/** The largest side MIENF takes here: its flows are small (a CPU trains them in tens of seconds), and a few thousand draws cannot fit a flow to image-sized sides. */
+export const MIENF_MAX_SIDE = 32;
+
+/** MIENF (Butakov et al. 2024): a normalizing flow per side and a tridiagonal Gaussian base, on feature vectors. */
+export const FLOW: Record<string, Omit<EstimatorEntry, 'name'>> = {
+  mienf: {
+    estimator: anyEstimator(mienf),
+    options: {},
+    refuses: (n, dx, dy) => {
+      if (Math.max(dx, dy) > MIENF_MAX_SIDE)
+        return `its flows take at most ${MIENF_MAX_SIDE} values per side (here ${dx} and ${dy}); reduce them to features first, e.g. --features pca16`;
+      try {
+        checkMienfInput({ n, dx, dy, x: new Float64Array(n * dx), y: new Float64Array(n * dy) }, resolveMienfOptions());
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  },
+};
+
+/**
+ * LMI's minibatch for n draws: a quarter of its training half, within [16, 512], so that every epoch
+ * takes at least four Adam steps, as the authors' 512 does from n = 4096 on (at n = 500 their 512
+ * would be one step per epoch, 300 steps in all).
+ */
+export const lmiBatchSize = (n: number): number => Math.max(16, Math.min(512, Math.floor(n / 8)));
+
+/**
+ * The largest side LMI takes: two stacked 3×32×32 images. Its networks grow with the side (width up
+ * to 256, see the estimators README): one 3072-value side cost 2 s per epoch at n = 2000 on one wasm
+ * thread (bench/lmi.bench.ts), so two at n = 10 000 take about 20 s per epoch, up to 300 epochs.
+ */
+export const LMI_MAX_SIDE = 2 * IMAGE_VALUES;
+
+/** LMI (Gowri et al. 2024): KSG on 8-dimensional codes from paired autoencoders with cross-prediction; any features, pixels too. */
+export const LATENT: Record<string, Omit<EstimatorEntry, 'name'>> = {
+  lmi: {
+    estimator: anyEstimator(lmi),
+    options: {},
+    optionsFor: (n) => ({ batchSize: lmiBatchSize(n) }),
+    refuses: (n, dx, dy) => {
+      if (Math.max(dx, dy) > LMI_MAX_SIDE)
+        return `its networks take at most ${LMI_MAX_SIDE} values per side on a CPU (here ${dx} and ${dy}); reduce them to features first, e.g. --features pca16`;
+      try {
+        checkLmiInput({ n, dx, dy, x: new Float64Array(n * dx), y: new Float64Array(n * dy) }, resolveLmiOptions({ batchSize: lmiBatchSize(n) }));
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  },
+};
+
+export const ESTIMATOR_NAMES: readonly string[] = [...Object.keys(CLASSICAL), ...Object.keys(VARIATIONAL), ...Object.keys(FLOW), ...Object.keys(LATENT)];
 
 /** The entries for the names given (and an external command, named 'external'), unknown names refused with the list. */
 export function resolveEstimators(names: readonly string[], externalCommand?: readonly string[]): EstimatorEntry[] {
@@ -121,7 +181,7 @@ export function resolveEstimators(names: readonly string[], externalCommand?: re
       });
       continue;
     }
-    const entry = CLASSICAL[name] ?? VARIATIONAL[name];
+    const entry = CLASSICAL[name] ?? VARIATIONAL[name] ?? FLOW[name] ?? LATENT[name];
     if (!entry) throw new InputError(`--estimators: unknown estimator '${name}' (known: ${[...ESTIMATOR_NAMES, 'external'].join(', ')})`);
     out.push({ name, ...entry });
   }

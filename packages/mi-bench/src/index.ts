@@ -8,4 +8,5 @@ export { estimateKey, planEstimates, runEstimates, subsample, featureDim, type E
 export { RowJournal } from './journal.js';
 export { estimateCommand, type EstimateCommand } from './estimate/command.js';
 export * from './report/index.js';
+export * from './contrastive/index.js';
 export { main } from './cli.js';

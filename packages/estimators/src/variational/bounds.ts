@@ -18,8 +18,16 @@
  *            log-mean-exp (τ → ∞ gives DV); it bounds the variance of the partition estimate at
  *            the price of a bias. The authors train the critic with the Jensen–Shannon f-GAN
  *            objective ({@link jsBound}) and report I_SMILE of that critic; so do we.
- *   JS       I_JS = −mean_i softplus(−S_ii) − mean_{i≠j} softplus(S_ij)     (Nowozin et al. 2016; a JS-divergence bound, not an MI bound)
- *            its optimum is f = log p(x, y)/(p(x)p(y)) exactly: SMILE's training objective.
+ *   JS       J_JS = −mean_i softplus(−S_ii) − mean_{i≠j} softplus(S_ij)     (Nowozin et al. 2016; a JS-divergence bound, not an MI bound)
+ *            its optimum is f = log p(x, y)/(p(x)p(y)) exactly: the training objective of SMILE and of the
+ *            `js` estimator ({@link jsBound}).
+ *   JS → MI  I_JS(f) = I_NWJ(f + 1) = 1 + mean_i S_ii − mean_{i≠j} e^{S_ij}      (Poole et al. 2019, "JS-KL hybrid")
+ *            the MI value of a JS-trained critic: NWJ needs 1 + log ratio, JS's optimum is the log ratio,
+ *            so the critic is shifted by 1 before NWJ reads it; at the JS optimum it equals I. (Poole et
+ *            al.'s notebook and Song & Ermon's smile-mi-estimator code, `js_lower_bound(f)`, report
+ *            nwj_lower_bound(f) = tuba_lower_bound(f − 1) = I_NWJ(f) without the shift, which is I − 1/e
+ *            at the JS optimum; {@link jsMiBound} is the shifted value, the unshifted one is reported
+ *            beside it.) Any critic gives a lower bound either way: I_NWJ(g) ≤ I for every g.
  *
  * The diagonal is read by multiplying with the identity, and the diagonal is removed from a
  * log-sum-exp by subtracting a large constant from it (e^{−10⁹} is 0 in float32 and so is its
@@ -103,9 +111,24 @@ export function dvBound(s: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => tf.sub(tf.mean(diagonal(s)), offDiagonalLogMeanExp(s)));
 }
 
-/** I_SMILE = mean_i S_ii − log mean_{i≠j} clip(e^{S_ij}, e^{−τ}, e^{τ}). */
+/** I_SMILE = mean_i S_ii − log mean_{i≠j} clip(e^{S_ij}, e^{−τ}, e^{τ}); τ = Infinity clips nothing (I_DV). */
 export function smileBound(s: tf.Tensor2D, tau: number): tf.Scalar {
-  return tf.tidy(() => tf.sub(tf.mean(diagonal(s)), offDiagonalLogMeanExp(tf.clipByValue(s, -tau, tau))));
+  return tf.tidy(() => tf.sub(tf.mean(diagonal(s)), offDiagonalLogMeanExp(clipScores(s, tau))));
+}
+
+/** S clipped to [−τ, τ]; unchanged for τ = Infinity. */
+export function clipScores(s: tf.Tensor2D, tau: number): tf.Tensor2D {
+  return Number.isFinite(tau) ? tf.clipByValue(s, -tau, tau) : s;
+}
+
+/** The per-row terms of I_NWJ(f + 1): S_ii + 1 − (1/(K−1)) Σ_{j≠i} e^{S_ij}; their mean is {@link jsMiBound}. */
+export function jsMiRowTerms(s: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => nwjRowTerms(tf.add<tf.Tensor2D>(s, 1)));
+}
+
+/** I_JS(f) = I_NWJ(f + 1) = 1 + mean_i S_ii − mean_{i≠j} e^{S_ij}: the MI value of a JS-trained critic (module notes). */
+export function jsMiBound(s: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.mean(jsMiRowTerms(s)));
 }
 
 /** The Jensen–Shannon f-GAN objective −mean_i softplus(−S_ii) − mean_{i≠j} softplus(S_ij) (SMILE's training objective). */

@@ -1,7 +1,8 @@
 /**
  * The samples as the critics see them: a seeded train/held-out split, standardisation with
  * statistics of the training rows only (so the held-out rows stay unseen), float32 copies,
- * and minibatches drawn epoch by epoch without replacement.
+ * and minibatches drawn epoch by epoch without replacement ('held-out' protocol) or each step
+ * with replacement from all rows ('training-mean', {@link drawWithReplacement}).
  *
  * Standardisation, v ↦ (v − mean)/sd, is an invertible affine map of each feature, so it leaves
  * I(X; Y) unchanged; it only puts every input on the scale the initial weights expect. MLP
@@ -95,4 +96,16 @@ export class BatchSampler {
     this.at += this.size;
     return batch;
   }
+}
+
+/**
+ * `size` row indices drawn independently and uniformly from `count` rows (with replacement, so a
+ * batch can hold a row twice, and then the off-diagonal pairs between the two copies are that row's
+ * own joint pair counted as negatives: in expectation 1/count of the size·(size − 1) negatives, about
+ * 4 of 16 256 at K = 128 and n = 4000).
+ */
+export function drawWithReplacement(count: number, size: number, random: () => number): Int32Array {
+  const out = new Int32Array(size);
+  for (let i = 0; i < size; i++) out[i] = Math.floor(random() * count);
+  return out;
 }

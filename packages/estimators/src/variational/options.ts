@@ -11,14 +11,29 @@
  * the monitor batches only draw the curve and every batch gives the estimate. Hence n_train ≥ K
  * and n_test ≥ (monitorBatches + 1)·evalBatchSize (early stopping) or ≥ evalBatchSize (none)
  * are required; two estimate batches or more give a standard error.
+ *
+ * Protocols (`protocol`): 'held-out' (the default) is the above. 'training-mean' is the protocol of
+ * the benchmark fork behind arXiv 2510.21686 (after Song & Ermon's smile-mi-estimator code): no
+ * split, every step a minibatch of K rows drawn with replacement from all n, no early stopping,
+ * and the estimate is the mean of the per-step training values over all steps. It has no held-out
+ * rows, so the options that only shape them (trainFraction, evalBatchSize, monitorBatches, a
+ * non-zero patience) are refused rather than ignored; it needs n ≥ K.
  */
 import { InputError } from '@mmmi/cli-kit';
 import { checkPairedSamples, type PairedSamples } from '../estimator.js';
 import type { CurvePoint } from './curve.js';
 
-/** The four bounds; each is also the name of its estimator. */
-export type BoundName = 'infonce' | 'nwj' | 'mine' | 'smile';
-export const BOUND_NAMES: readonly BoundName[] = ['infonce', 'nwj', 'mine', 'smile'];
+/** The f-DIME estimators (./dime.ts): trained on one derangement of the batch, read out as a mean log density ratio. */
+export type DimeName = 'kl-dime' | 'gan-dime' | 'hd-dime';
+export const DIME_NAMES: readonly DimeName[] = ['kl-dime', 'gan-dime', 'hd-dime'];
+/** The bounds and f-DIME estimators; each is also the name of its estimator. */
+export type BoundName = 'infonce' | 'nwj' | 'mine' | 'smile' | 'js' | 'dv' | DimeName;
+export const BOUND_NAMES: readonly BoundName[] = ['infonce', 'nwj', 'mine', 'smile', 'js', 'dv', ...DIME_NAMES];
+export const isDime = (bound: BoundName): bound is DimeName => (DIME_NAMES as readonly string[]).includes(bound);
+
+/** 'held-out': train on a split, report the held-out value (ours); 'training-mean': the fork's mean of the training values (module notes). */
+export type Protocol = 'held-out' | 'training-mean';
+export const PROTOCOLS: readonly Protocol[] = ['held-out', 'training-mean'];
 
 /** separable: f(x, y) = g(x)·h(y)/√E + c (one matmul per batch); concat: an MLP on [x, y] (K² evaluations per batch). */
 export type CriticKind = 'separable' | 'concat';
@@ -63,10 +78,15 @@ export interface VariationalOptions {
    * curve points and restore the best weights (default 4); 0 trains all `steps`.
    */
   patience?: number;
-  /** SMILE's clip: e^f of the negative pairs is clipped to [e^−τ, e^τ] (default 5). */
+  /** SMILE's clip: e^f of the negative pairs is clipped to [e^−τ, e^τ] (default 5); Infinity: no clip (the value is then DV, the gradient still JS's). */
   tau?: number;
-  /** MINE's moving-average rate α of the denominator E_q[e^f] (default 0.01). */
+  /**
+   * MINE's moving-average rate α of the denominator E_q[e^f]: ḿ ← (1 − α)ḿ + α·m (default 0.01).
+   * The fork's "moving average 0.9" (ḿ ← 0.9ḿ + 0.1m) is emaRate 0.1.
+   */
   emaRate?: number;
+  /** 'held-out' (default) or 'training-mean' (the fork's protocol; see the module notes). */
+  protocol?: Protocol;
   /** tfjs backend to select ('auto', 'wasm', 'cpu', …); default: keep the active one, or select wasm once if none is. */
   backend?: string;
   /** Receives each training-curve point as it is made. */
@@ -95,6 +115,7 @@ export interface ResolvedOptions {
   patience: number;
   tau: number;
   emaRate: number;
+  protocol: Protocol;
   backend: string | undefined;
 }
 
@@ -155,6 +176,10 @@ export function resolveOptions(options: VariationalOptions = {}): ResolvedOption
     throw new InputError(`channels = [${channels.join(', ')}]: 1 to 5 positive integers are needed (each a stride-2 convolution of 32×32 images)`);
   const trainFraction = options.trainFraction ?? DEFAULTS.trainFraction;
   if (!(trainFraction > 0 && trainFraction < 1)) throw new InputError(`trainFraction = ${trainFraction}: a number strictly between 0 and 1 is needed`);
+  const protocol = oneOf('protocol', options.protocol, 'held-out', PROTOCOLS);
+  if (protocol === 'training-mean') refuseHeldOutOptions(options);
+  const tau = options.tau ?? DEFAULTS.tau;
+  if (!(tau > 0)) throw new InputError(`tau = ${tau}: a number > 0 is needed (Infinity for no clip)`);
   // the backend's name is checked by ensureTrainingBackend against tfjs-runtime's list of them
   const backend = options.backend;
   return {
@@ -173,15 +198,25 @@ export function resolveOptions(options: VariationalOptions = {}): ResolvedOption
     trainFraction,
     evalEvery: integer('evalEvery', options.evalEvery, DEFAULTS.evalEvery, 1),
     monitorBatches: integer('monitorBatches', options.monitorBatches, DEFAULTS.monitorBatches, 1),
-    patience: integer('patience', options.patience, DEFAULTS.patience, 0),
-    tau: positive('tau', options.tau, DEFAULTS.tau),
+    patience: integer('patience', options.patience, protocol === 'training-mean' ? 0 : DEFAULTS.patience, 0),
+    tau,
     emaRate: (() => {
       const a = options.emaRate ?? DEFAULTS.emaRate;
       if (!(a > 0 && a <= 1)) throw new InputError(`emaRate = ${a}: a number in (0, 1] is needed`);
       return a;
     })(),
+    protocol,
     backend,
   };
+}
+
+/** The 'training-mean' protocol has no held-out rows: options that would only shape them are refused, not ignored. */
+function refuseHeldOutOptions(options: VariationalOptions): void {
+  const why = "the 'training-mean' protocol trains on all n rows and reports the mean training value, with no held-out rows";
+  for (const name of ['trainFraction', 'evalBatchSize', 'monitorBatches'] as const)
+    if (options[name] !== undefined) throw new InputError(`${name} = ${options[name]}: ${why}; leave ${name} out or use protocol: 'held-out'`);
+  if (options.patience !== undefined && options.patience !== 0)
+    throw new InputError(`patience = ${options.patience}: ${why} to stop on (it trains all steps); leave patience out or set it to 0`);
 }
 
 /** Training and held-out row counts of n samples. */
@@ -201,6 +236,13 @@ export function checkVariationalInput(data: PairedSamples, o: ResolvedOptions): 
       throw new InputError(
         `${side} has ${d} values per sample: the CNN encoder reads k stacked 3×32×32 images (a multiple of ${IMAGE_VALUES}); use ${side}Encoder: 'mlp' (on features, e.g. PCA)`,
       );
+  }
+  if (o.protocol === 'training-mean') {
+    if (data.n < o.batchSize)
+      throw new InputError(
+        `${data.n} samples are fewer than one training batch of ${o.batchSize} (protocol 'training-mean'): lower batchSize or give more samples`,
+      );
+    return;
   }
   const { train, test } = splitSizes(data.n, o.trainFraction);
   if (train < o.batchSize)

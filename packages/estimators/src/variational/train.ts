@@ -16,6 +16,12 @@
  * before returning, so only the critic's own variables remain (the caller frees them).
  * A non-finite training bound (NWJ's e^{f−1} overflowing, a learning rate too high) stops the
  * run with a RunFailure naming the step, rather than returning a meaningless estimate.
+ *
+ * f-DIME objectives see, instead of the K×K score matrix, the critic on the K joint pairs and on
+ * the K pairs (x_i, y_σ(i)) of a fresh uniformly random derangement σ each step (seeded,
+ * ./derangement.ts): 2K critic evaluations, which matters for the concat critic (K² otherwise).
+ * Their early stopping watches the held-out objective J_f (`monitor` of ./evaluate.ts), not the
+ * read-out, which is no bound (./dime.ts).
  */
 import { RunFailure } from '@mmmi/cli-kit';
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,8 +29,9 @@ import { mulberry32 } from '../random.js';
 import { scoreMatrix, type Critic } from './critics.js';
 import type { CurvePoint } from './curve.js';
 import { BatchSampler, gatherRows } from './data.js';
+import { permutationMatrix, randomDerangement } from './derangement.js';
 import { evaluateBound, type Rows } from './evaluate.js';
-import type { Objective } from './objectives.js';
+import type { Objective, StepValues } from './objectives.js';
 
 export interface TrainSettings {
   steps: number;
@@ -46,9 +53,56 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** The step whose weights were kept (the last, or the best held-out point with early stopping). */
   keptStep: number;
-  /** The bound on the monitor rows with the kept weights, evaluated again after training (equals that step's curve value). */
+  /** The monitored value on the monitor rows with the kept weights, evaluated again after training (equals that step's curve value). */
   keptMonitor: number;
   seconds: number;
+}
+
+/**
+ * One optimiser step on the batch `rows` of `data` (derangements, for f-DIME, drawn from `random`);
+ * returns the step's values, or throws a RunFailure when the training value is not finite.
+ */
+export function takeStep(
+  critic: Critic,
+  objective: Objective,
+  optimizer: tf.Optimizer,
+  data: Rows,
+  rows: ArrayLike<number>,
+  random: () => number,
+  step: number,
+  learningRate: number,
+): StepValues {
+  const k = rows.length;
+  const xb = gatherRows(data.x, data.dx, rows);
+  const yb = gatherRows(data.y, data.dy, rows);
+  const sigma = objective.negatives === 'derangement' ? permutationMatrix(randomDerangement(k, random)) : null;
+  tf.tidy(() => {
+    const x = tf.tensor2d(xb, [k, data.dx]);
+    const y = tf.tensor2d(yb, [k, data.dy]);
+    if (objective.negatives === 'all-pairs') {
+      const allPairs = objective;
+      optimizer.minimize(() => allPairs.loss(scoreMatrix(critic, x, y)), false, critic.variables);
+    } else {
+      const deranged = objective;
+      const p = tf.tensor2d(sigma as Float32Array, [k, k]);
+      optimizer.minimize(
+        () => {
+          const ex = critic.encodeX(x);
+          const ey = critic.encodeY(y);
+          // row i of P·ey is ey[σ(i)]: the deranged pairs (x_i, y_σ(i))
+          return deranged.loss(critic.pairs(ex, ey), critic.pairs(ex, tf.matMul(p, ey)));
+        },
+        false,
+        critic.variables,
+      );
+    }
+  });
+  const values = objective.afterStep();
+  if (!Number.isFinite(values.value))
+    throw new RunFailure(
+      `${objective.bound}: training diverged at step ${step} (the minibatch value is ${values.value}); lower learningRate (now ${learningRate}) or use another estimator`,
+    );
+  return values;
 }
 
 export function trainCritic(
@@ -62,6 +116,8 @@ export function trainCritic(
   const k = s.batchSize;
   const optimizer = tf.train.adam(s.learningRate);
   const sampler = new BatchSampler(train.n, k, mulberry32(s.seed ^ 0xba7c4));
+  const derangements = mulberry32(s.seed ^ 0xde7a9);
+  const evaluate = () => evaluateBound(critic, monitor, objective.bound, { batchSize: s.evalBatchSize, tau: s.tau });
   const curve: CurvePoint[] = [];
   const t0 = performance.now();
   let sum = 0;
@@ -75,31 +131,19 @@ export function trainCritic(
   try {
     while (step < s.steps) {
       step++;
-      const rows = sampler.next();
-      const xb = gatherRows(train.x, train.dx, rows);
-      const yb = gatherRows(train.y, train.dy, rows);
-      tf.tidy(() => {
-        const x = tf.tensor2d(xb, [k, train.dx]);
-        const y = tf.tensor2d(yb, [k, train.dy]);
-        optimizer.minimize(() => objective.loss(scoreMatrix(critic, x, y)), false, critic.variables);
-      });
-      const value = objective.afterStep();
-      if (!Number.isFinite(value))
-        throw new RunFailure(
-          `${objective.bound}: training diverged at step ${step} (the minibatch bound is ${value}); lower learningRate (now ${s.learningRate}) or use another bound`,
-        );
-      sum += value;
+      sum += takeStep(critic, objective, optimizer, train, sampler.next(), derangements, step, s.learningRate).value;
       count++;
       if (step % s.evalEvery === 0 || step === s.steps) {
-        const held = evaluateBound(critic, monitor, objective.bound, { batchSize: s.evalBatchSize, tau: s.tau }).estimate;
-        const point: CurvePoint = { step, train: sum / count, heldOut: held, seconds: (performance.now() - t0) / 1000 };
+        const held = evaluate();
+        const point: CurvePoint = { step, train: sum / count, heldOut: held.estimate, seconds: (performance.now() - t0) / 1000 };
+        if (held.monitor !== held.estimate) point.monitor = held.monitor;
         curve.push(point);
         onProgress?.(point);
         sum = 0;
         count = 0;
         if (s.patience > 0) {
-          if (held > best) {
-            best = held;
+          if (held.monitor > best) {
+            best = held.monitor;
             keptStep = step;
             sinceBest = 0;
             snapshot?.forEach((t) => t.dispose());
@@ -117,6 +161,6 @@ export function trainCritic(
     optimizer.dispose();
     snapshot?.forEach((t) => t.dispose());
   }
-  const keptMonitor = evaluateBound(critic, monitor, objective.bound, { batchSize: s.evalBatchSize, tau: s.tau }).estimate;
+  const keptMonitor = evaluate().monitor;
   return { curve, steps: step, epochs: (step * k) / train.n, stoppedEarly, keptStep, keptMonitor, seconds: (performance.now() - t0) / 1000 };
 }

@@ -23,6 +23,7 @@ import { cases as external } from './bad-inputs/external.js';
 import { cases as latentsMemory } from './bad-inputs/latents-memory.js';
 import { cases as fsAndCache } from './bad-inputs/fs-and-cache.js';
 import { cases as parsing } from './bad-inputs/parsing.js';
+import { cases as studies } from './bad-inputs/studies.js';
 
 const CASES: Case[] = [
   ...firstRound,
@@ -34,6 +35,7 @@ const CASES: Case[] = [
   ...latentsMemory,
   ...fsAndCache,
   ...parsing,
+  ...studies,
 ];
 
 /** A finished shard (the 'done' folder), a corrupted copy, and two datasets in one folder. */

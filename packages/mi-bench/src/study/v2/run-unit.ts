@@ -95,7 +95,7 @@ export function checkUnit(unit: V2EstimateUnit, settings: V2UnitSettings, modDim
     const n = settings.draws;
     checkVariationalInput({ n, dx: modDim, dy: modDim, x: new Float64Array(n * modDim), y: new Float64Array(n * modDim) }, options);
   } catch (e) {
-    throw new InputError(`${unit.id}: ${(e as Error).message}`);
+    throw new InputError(`${unit.id}: ${(e as Error).message} (here: raise --draws; the fork's critic trains on batches of 64)`);
   }
 }
 

@@ -29,3 +29,4 @@ export {
   type ProbeResult,
   type WebGpuAdapterDescription,
 } from './webgpu.js';
+export { BestWeights } from './best-weights.js';

@@ -18,6 +18,7 @@
  */
 import { RunFailure } from '@mmmi/cli-kit';
 import * as tf from '@tensorflow/tfjs-core';
+import { BestWeights } from '@mmmi/tfjs-runtime';
 import { mulberry32 } from '../random.js';
 import { BatchSampler, gatherRows } from '../variational/data.js';
 import type { MienfModel } from './model.js';
@@ -94,11 +95,7 @@ export function trainFlows(
   const t0 = performance.now();
   let sum = 0;
   let count = 0;
-  let best = Infinity;
-  let keptStep = 0;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-  let snapshot: tf.Tensor[] | null = null;
+  const kept = new BestWeights(model.variables, s.patience, 'min');
   let step = 0;
   try {
     while (step < s.steps) {
@@ -126,32 +123,20 @@ export function trainFlows(
         onProgress?.(point);
         sum = 0;
         count = 0;
-        if (s.patience > 0) {
-          if (heldOutNll < best) {
-            best = heldOutNll;
-            keptStep = step;
-            sinceBest = 0;
-            snapshot?.forEach((t) => t.dispose());
-            snapshot = model.variables.map((v) => tf.clone(v));
-          } else if (++sinceBest >= s.patience) {
-            stoppedEarly = true;
-            break;
-          }
-        }
+        if (kept.observe(heldOutNll, step)) break;
       }
     }
-    if (snapshot !== null && keptStep !== step) model.variables.forEach((v, i) => v.assign((snapshot as tf.Tensor[])[i]));
-    else keptStep = step;
+    kept.restore(step);
   } finally {
     optimizer.dispose();
-    snapshot?.forEach((t) => t.dispose());
+    kept.dispose();
   }
   return {
     curve,
     steps: step,
     epochs: (step * k) / train.n,
-    stoppedEarly,
-    keptStep,
+    stoppedEarly: kept.stoppedEarly,
+    keptStep: kept.keptAt,
     keptHeldOutNll: meanNll(model, monitor),
     seconds: (performance.now() - t0) / 1000,
   };

@@ -16,6 +16,7 @@
 import { permutation } from '@mmmi/latents';
 import { RunFailure } from '@mmmi/cli-kit';
 import * as tf from '@tensorflow/tfjs-core';
+import { BestWeights } from '@mmmi/tfjs-runtime';
 import { mulberry32 } from '../random.js';
 import { gatherRows } from '../variational/data.js';
 import type { NetworkRows } from './data.js';
@@ -75,11 +76,7 @@ export function trainPairedAutoencoder(
   const batch = Math.min(s.batchSize, train.n);
   const curve: LmiCurvePoint[] = [];
   const t0 = performance.now();
-  let best = Infinity;
-  let keptEpoch = 0;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-  let snapshot: tf.Tensor[] | null = null;
+  const kept = new BestWeights(net.variables, s.patience, 'min');
   let epoch = 0;
   let steps = 0;
   try {
@@ -107,26 +104,14 @@ export function trainPairedAutoencoder(
       const point: LmiCurvePoint = { epoch, train: trainLoss, validation, seconds: (performance.now() - t0) / 1000 };
       curve.push(point);
       onProgress?.(point);
-      if (s.patience > 0) {
-        if (validation < best) {
-          best = validation;
-          keptEpoch = epoch;
-          sinceBest = 0;
-          snapshot?.forEach((t) => t.dispose());
-          snapshot = net.variables.map((v) => tf.clone(v));
-        } else if (++sinceBest >= s.patience) {
-          stoppedEarly = true;
-          break;
-        }
-      }
+      if (kept.observe(validation, epoch)) break;
     }
-    if (snapshot !== null && keptEpoch !== epoch) net.variables.forEach((v, i) => v.assign((snapshot as tf.Tensor[])[i]));
-    else keptEpoch = epoch;
+    kept.restore(epoch);
   } finally {
     optimizer.dispose();
-    snapshot?.forEach((t) => t.dispose());
+    kept.dispose();
   }
   // measured again, not read off the curve: equal to the kept epoch's point only if its weights are the ones in place
   const keptValidation = pairedAutoencoderLoss(net, heldOut);
-  return { curve, epochs: epoch, stoppedEarly, keptEpoch, keptValidation, steps, seconds: (performance.now() - t0) / 1000 };
+  return { curve, epochs: epoch, stoppedEarly: kept.stoppedEarly, keptEpoch: kept.keptAt, keptValidation, steps, seconds: (performance.now() - t0) / 1000 };
 }

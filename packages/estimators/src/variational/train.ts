@@ -25,6 +25,7 @@
  */
 import { RunFailure } from '@mmmi/cli-kit';
 import * as tf from '@tensorflow/tfjs-core';
+import { BestWeights } from '@mmmi/tfjs-runtime';
 import { mulberry32 } from '../random.js';
 import { scoreMatrix, type Critic } from './critics.js';
 import type { CurvePoint } from './curve.js';
@@ -122,11 +123,7 @@ export function trainCritic(
   const t0 = performance.now();
   let sum = 0;
   let count = 0;
-  let best = -Infinity;
-  let keptStep = 0;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-  let snapshot: tf.Tensor[] | null = null;
+  const kept = new BestWeights(critic.variables, s.patience, 'max');
   let step = 0;
   try {
     while (step < s.steps) {
@@ -141,26 +138,22 @@ export function trainCritic(
         onProgress?.(point);
         sum = 0;
         count = 0;
-        if (s.patience > 0) {
-          if (held.monitor > best) {
-            best = held.monitor;
-            keptStep = step;
-            sinceBest = 0;
-            snapshot?.forEach((t) => t.dispose());
-            snapshot = critic.variables.map((v) => tf.clone(v));
-          } else if (++sinceBest >= s.patience) {
-            stoppedEarly = true;
-            break;
-          }
-        }
+        if (kept.observe(held.monitor, step)) break;
       }
     }
-    if (snapshot !== null && keptStep !== step) critic.variables.forEach((v, i) => v.assign((snapshot as tf.Tensor[])[i]));
-    else keptStep = step;
+    kept.restore(step);
   } finally {
     optimizer.dispose();
-    snapshot?.forEach((t) => t.dispose());
+    kept.dispose();
   }
   const keptMonitor = evaluate().monitor;
-  return { curve, steps: step, epochs: (step * k) / train.n, stoppedEarly, keptStep, keptMonitor, seconds: (performance.now() - t0) / 1000 };
+  return {
+    curve,
+    steps: step,
+    epochs: (step * k) / train.n,
+    stoppedEarly: kept.stoppedEarly,
+    keptStep: kept.keptAt,
+    keptMonitor,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

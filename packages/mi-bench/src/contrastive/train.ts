@@ -16,6 +16,7 @@
  */
 import { RunFailure } from '@mmmi/cli-kit';
 import * as tf from '@tensorflow/tfjs-core';
+import { BestWeights } from '@mmmi/tfjs-runtime';
 import { mulberry32 } from '@mmmi/estimators';
 import { permutation } from '@mmmi/latents';
 import { multiViewLoss } from './loss.js';
@@ -107,11 +108,7 @@ export function trainNetwork(
   const optimizer = tf.train.adam(s.learningRate);
   const t0 = performance.now();
   const curve: EpochPoint[] = [];
-  let best = Infinity;
-  let keptEpoch = 0;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-  let snapshot: tf.Tensor[] | null = null;
+  const kept = new BestWeights(net.variables, s.patience, 'min');
   let epoch = 0;
   try {
     while (epoch < s.epochs) {
@@ -134,24 +131,12 @@ export function trainNetwork(
       const point: EpochPoint = { epoch, trainLoss: sum / batches, validationLoss: held, seconds: (performance.now() - t0) / 1000 };
       curve.push(point);
       onEpoch?.(point);
-      if (held !== null) {
-        if (held < best) {
-          best = held;
-          keptEpoch = epoch;
-          sinceBest = 0;
-          snapshot?.forEach((t) => t.dispose());
-          snapshot = net.variables.map((v) => tf.clone(v));
-        } else if (++sinceBest >= s.patience) {
-          stoppedEarly = true;
-          break;
-        }
-      }
+      if (held !== null && kept.observe(held, epoch)) break;
     }
-    if (snapshot !== null && keptEpoch !== epoch) net.variables.forEach((v, i) => v.assign((snapshot as tf.Tensor[])[i]));
-    else keptEpoch = epoch;
+    kept.restore(epoch);
   } finally {
     optimizer.dispose();
-    snapshot?.forEach((t) => t.dispose());
+    kept.dispose();
   }
-  return { curve, epochs: epoch, keptEpoch, stoppedEarly, seconds: (performance.now() - t0) / 1000 };
+  return { curve, epochs: epoch, keptEpoch: kept.keptAt, stoppedEarly: kept.stoppedEarly, seconds: (performance.now() - t0) / 1000 };
 }

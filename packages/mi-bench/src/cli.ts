@@ -24,7 +24,7 @@ import { V2_MAPS } from './study/v2/datasets.js';
 import type { V2Protocol } from './study/v2/preset.js';
 import type { Source } from './pool.js';
 import type { StudyMap } from './study/plan.js';
-import { ESTIMATOR_NAMES, VARIATIONAL } from './estimator-registry.js';
+import { ESTIMATOR_NAMES, trainingOptions } from './estimator-registry.js';
 import { commandLine } from './output.js';
 
 const DATA_FLAGS = {
@@ -65,8 +65,13 @@ const ESTIMATE_FLAGS = {
     valueName: '<seconds>',
     help: 'the external estimator is stopped, with what it started, after this many seconds of one estimate',
   },
-  steps: { kind: 'int', min: 1, default: 1000, help: '(variational) Adam steps of each critic, early stopping on held-out batches' },
-  backend: { kind: 'string', help: '(variational) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
+  steps: {
+    kind: 'int',
+    min: 1,
+    help: "Adam steps, early stopping on held-out data: each variational critic's (default 1000) and MIENF's flows' (default 1500)",
+  },
+  epochs: { kind: 'int', min: 1, help: '(lmi) most passes over its training rows, early stopping on held-out rows (default 300)' },
+  backend: { kind: 'string', help: '(variational, lmi, mienf) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
 
 const REGRESS_FLAGS = {
@@ -353,7 +358,7 @@ async function runEstimate(rest: string[], { argv, progressStream, out, err }: B
     fitDraws: o.fit_draws,
     externalCommand: o.external_command === undefined ? undefined : splitCommand(o.external_command),
     externalTimeoutSeconds: o.external_timeout,
-    estimatorOptions: Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, { steps: o.steps, backend: o.backend }])),
+    estimatorOptions: trainingOptions({ steps: o.steps, epochs: o.epochs, backend: o.backend }),
     command: commandLine('mmmi-bench', argv),
     stream: progressStream,
     say: err,

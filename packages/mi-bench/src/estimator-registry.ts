@@ -164,6 +164,27 @@ export const LATENT: Record<string, Omit<EstimatorEntry, 'name'>> = {
   },
 };
 
+/** What a command's flags set of the trained estimators; a flag left out leaves each estimator its own default. */
+export interface TrainingFlags {
+  /** Adam steps: a variational critic's and MIENF's flows'. */
+  steps?: number;
+  /** LMI's most passes over its training rows. */
+  epochs?: number;
+  /** tfjs backend of every trained estimator. */
+  backend?: string;
+}
+
+/** The per-estimator options the flags give: each trained estimator receives the flags that mean something to it, and only those given. */
+export function trainingOptions(f: TrainingFlags): Record<string, Record<string, unknown>> {
+  const given = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const trainedBySteps = given({ steps: f.steps, backend: f.backend });
+  return {
+    ...Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, trainedBySteps])),
+    mienf: trainedBySteps,
+    lmi: given({ epochs: f.epochs, backend: f.backend }),
+  };
+}
+
 export const ESTIMATOR_NAMES: readonly string[] = [...Object.keys(CLASSICAL), ...Object.keys(VARIATIONAL), ...Object.keys(FLOW), ...Object.keys(LATENT)];
 
 /** The entries for the names given (and an external command, named 'external'), unknown names refused with the list. */

@@ -35,3 +35,16 @@ export {
   type LmiCurvePoint,
   type LmiOptions,
 } from './latent/index.js';
+export {
+  checkMindeInput,
+  estimateMinde,
+  minde,
+  MINDE_DEFAULTS,
+  mindeReadout,
+  resolveMindeOptions,
+  type DiffusionCurvePoint,
+  type DiffusionRows,
+  type MindeDirection,
+  type MindeOptions,
+  type NoisePredictor,
+} from './diffusion/index.js';

@@ -68,10 +68,10 @@ const ESTIMATE_FLAGS = {
   steps: {
     kind: 'int',
     min: 1,
-    help: "Adam steps, early stopping on held-out data: each variational critic's (default 1000) and MIENF's flows' (default 1500)",
+    help: "Adam steps, early stopping on held-out data: each variational critic's (default 1000), MIENF's flows' (default 1500) and MINDE's denoiser's (default 4000)",
   },
   epochs: { kind: 'int', min: 1, help: '(lmi) most passes over its training rows, early stopping on held-out rows (default 300)' },
-  backend: { kind: 'string', help: '(variational, lmi, mienf) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
+  backend: { kind: 'string', help: '(variational, lmi, mienf, minde) tfjs backend: auto, wasm, cpu, webgpu, tensorflow, … (default: wasm)' },
 } as const satisfies OptionTable;
 
 const REGRESS_FLAGS = {

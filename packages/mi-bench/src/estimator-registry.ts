@@ -8,6 +8,7 @@ import {
   binned,
   checkLmiInput,
   checkMienfInput,
+  checkMindeInput,
   checkVariationalInput,
   externalEstimator,
   gaussian,
@@ -16,8 +17,10 @@ import {
   ksg2,
   lmi,
   mienf,
+  minde,
   resolveLmiOptions,
   resolveMienfOptions,
+  resolveMindeOptions,
   resolveOptions,
   VARIATIONAL_ESTIMATORS,
   type MiEstimator,
@@ -131,6 +134,27 @@ export const FLOW: Record<string, Omit<EstimatorEntry, 'name'>> = {
   },
 };
 
+/** The largest side MINDE's MLP denoiser takes here (the authors read images with a UNet, which is not built). */
+export const MINDE_MAX_SIDE = 64;
+
+/** MINDE-C (Franzese et al. 2024): the Girsanov gap of a conditional denoiser's scores, on feature vectors. */
+export const DIFFUSION: Record<string, Omit<EstimatorEntry, 'name'>> = {
+  minde: {
+    estimator: anyEstimator(minde),
+    options: {},
+    refuses: (n, dx, dy) => {
+      if (Math.max(dx, dy) > MINDE_MAX_SIDE)
+        return `its MLP denoiser takes at most ${MINDE_MAX_SIDE} values per side (here ${dx} and ${dy}); reduce them to features first, e.g. --features pca16`;
+      try {
+        checkMindeInput({ n, dx, dy, x: new Float64Array(n * dx), y: new Float64Array(n * dy) }, resolveMindeOptions());
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  },
+};
+
 /**
  * LMI's minibatch for n draws: a quarter of its training half, within [16, 512], so that every epoch
  * takes at least four Adam steps, as the authors' 512 does from n = 4096 on (at n = 500 their 512
@@ -166,7 +190,7 @@ export const LATENT: Record<string, Omit<EstimatorEntry, 'name'>> = {
 
 /** What a command's flags set of the trained estimators; a flag left out leaves each estimator its own default. */
 export interface TrainingFlags {
-  /** Adam steps: a variational critic's and MIENF's flows'. */
+  /** Adam steps: a variational critic's, MIENF's flows' and MINDE's denoiser's. */
   steps?: number;
   /** LMI's most passes over its training rows. */
   epochs?: number;
@@ -181,11 +205,18 @@ export function trainingOptions(f: TrainingFlags): Record<string, Record<string,
   return {
     ...Object.fromEntries(Object.keys(VARIATIONAL).map((name) => [name, trainedBySteps])),
     mienf: trainedBySteps,
+    minde: trainedBySteps,
     lmi: given({ epochs: f.epochs, backend: f.backend }),
   };
 }
 
-export const ESTIMATOR_NAMES: readonly string[] = [...Object.keys(CLASSICAL), ...Object.keys(VARIATIONAL), ...Object.keys(FLOW), ...Object.keys(LATENT)];
+export const ESTIMATOR_NAMES: readonly string[] = [
+  ...Object.keys(CLASSICAL),
+  ...Object.keys(VARIATIONAL),
+  ...Object.keys(FLOW),
+  ...Object.keys(DIFFUSION),
+  ...Object.keys(LATENT),
+];
 
 /** The entries for the names given (and an external command, named 'external'), unknown names refused with the list. */
 export function resolveEstimators(names: readonly string[], externalCommand?: readonly string[]): EstimatorEntry[] {
@@ -202,7 +233,7 @@ export function resolveEstimators(names: readonly string[], externalCommand?: re
       });
       continue;
     }
-    const entry = CLASSICAL[name] ?? VARIATIONAL[name] ?? FLOW[name] ?? LATENT[name];
+    const entry = CLASSICAL[name] ?? VARIATIONAL[name] ?? FLOW[name] ?? DIFFUSION[name] ?? LATENT[name];
     if (!entry) throw new InputError(`--estimators: unknown estimator '${name}' (known: ${[...ESTIMATOR_NAMES, 'external'].join(', ')})`);
     out.push({ name, ...entry });
   }

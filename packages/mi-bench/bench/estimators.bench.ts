@@ -5,19 +5,23 @@
  * harness gives it (a critic's minibatch min(128, n/10), the default steps with early
  * stopping); the Gaussian estimator, timed in the same run, is the baseline of the ratios.
  *
- *   npx tsx bench/estimators.bench.ts [--n 2000,10000] [--estimators gaussian,ksg1,…] [--steps 1000]
+ *   npx tsx bench/estimators.bench.ts [--n 2000,10000] [--estimators gaussian,ksg1,…] [--steps N] [--epochs N]
+ *
+ * --steps and --epochs reach the trained estimators as `mmmi-bench estimate`'s do (trainingOptions);
+ * left out, each estimator trains as the harness trains it by default.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { SeededRandom } from '@mmmi/test-utils';
 import type { PairedSamples } from '@mmmi/estimators';
-import { resolveEstimators, ESTIMATOR_NAMES } from '../src/estimator-registry.js';
+import { resolveEstimators, ESTIMATOR_NAMES, trainingOptions } from '../src/estimator-registry.js';
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '2000,10000' },
     estimators: { type: 'string', default: ESTIMATOR_NAMES.filter((e) => !e.endsWith('-cnn') && e !== 'binned').join(',') },
-    steps: { type: 'string', default: '1000' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
   },
 });
 
@@ -37,6 +41,10 @@ function pair(n: number, dx: number, dy: number, rho: number, seed: number): Pai
 const sizes = values.n.split(',').map(Number);
 const names = values.estimators.split(',');
 const entries = resolveEstimators(names);
+const trained = trainingOptions({
+  steps: values.steps === undefined ? undefined : Number(values.steps),
+  epochs: values.epochs === undefined ? undefined : Number(values.epochs),
+});
 const rho = 0.9;
 const truth = -0.5 * Math.log(1 - rho * rho);
 const load = () =>
@@ -60,7 +68,7 @@ for (const n of sizes)
         console.log(`| ${n} | (${dx},${dy}) | ${e.name} | refused: ${why} | | |`);
         continue;
       }
-      const options = { seed: 0, ...e.options, ...e.optionsFor?.(n, dx, dy), steps: Number(values.steps) };
+      const options = { seed: 0, ...e.options, ...e.optionsFor?.(n, dx, dy), ...trained[e.name] };
       const t0 = performance.now();
       const r = await e.estimator.estimate(data, options);
       const seconds = (performance.now() - t0) / 1000;

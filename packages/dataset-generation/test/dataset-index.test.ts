@@ -46,7 +46,7 @@ beforeAll(async () => {
   made = tmp();
   await job(made, 0);
   await job(made, 1);
-}, 60_000);
+});
 
 describe('DatasetReader holds each shard to the index', () => {
   it('reads the indexed dataset as it is', async () => {

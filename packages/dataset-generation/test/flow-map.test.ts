@@ -112,7 +112,7 @@ const args = (dir: string, ...extra: string[]) => [
   ...extra,
 ];
 
-describe('flow map', { timeout: 400_000 }, () => {
+describe('flow map', { timeout: 900_000 }, () => {
   it('maps the latents through the checkpoint: X equals an independent integration of Noise', async () => {
     const dir = tmp();
     const r = await generate(args(dir, '--scaling', 'float', '--calculate_MI', 'analytical'), quiet);

@@ -177,7 +177,7 @@ const minimalManifest = {
   fingerprint: '0'.repeat(64),
 };
 
-describe('inversion of the built-in flow model', { timeout: 600_000 }, () => {
+describe('inversion of the built-in flow model', { timeout: 900_000 }, () => {
   it('2 draws, whitened, affine, on a grid the model inverts on: verify --invert passes; a changed checkpoint is refused', async () => {
     const dir = tmp();
     // 18 EDM steps (the registry's recipe, named here so that the test holds whatever the registry says); 9 uniform steps do not invert (see the README)

@@ -55,7 +55,7 @@ describe.skipIf(!hasNumpy())('python/mmmi_dataset.py', () => {
     for (const id of [0, 1]) await generate(small(ds, '--dataset_size', String(3 + id), '--job_id', String(id), '--num_jobs', '2'), quiet);
     await generate(small(one, '--dataset_size', '3'), quiet);
     expect(readdirSync(ds)).toContain('simple_fig1_DAG.index.json');
-  }, 120_000);
+  });
 
   it('opens a folder, its index, and a shard with its manifest, as --data does: the values, dtypes and MI table NumPy reads', () => {
     // the folder of a one-shard dataset without an index, too

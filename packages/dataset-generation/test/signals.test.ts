@@ -74,7 +74,7 @@ function runGenerate(dir: string, stop?: NodeJS.Signals, env: NodeJS.ProcessEnv 
   );
 }
 
-describe.skipIf(!built)('mmmi-generate stopped by a signal', { timeout: 240_000 }, () => {
+describe.skipIf(!built)('mmmi-generate stopped by a signal', { timeout: 900_000 }, () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],

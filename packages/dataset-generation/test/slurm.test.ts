@@ -31,7 +31,7 @@ let cluster: OneNodeSlurm;
 const slurmCmd = (cmd: string, args: string[]): string => cluster.run(cmd, args, repo);
 const queued = (job: string) => cluster.queued(job);
 
-describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 600_000 }, () => {
+describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node on localhost)', { timeout: 3_000_000 }, () => {
   // made here, it is removed after the describe's afterAll has stopped the daemons (hooks run in reverse)
   dir = tempDir('mmmi-slurm-');
   beforeAll(async () => {
@@ -82,18 +82,18 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
       }
     };
     // cancel task 1 once it has checkpointed some draws, before it is done: Slurm sends SIGTERM
-    await waitFor('task 1 to checkpoint', () => drawsDone(1) > 0, 120);
+    await waitFor('task 1 to checkpoint', () => drawsDone(1) > 0, 480);
     slurmCmd('scancel', [`${job}_1`]);
     const cancelledAt = drawsDone(1);
     expect(cancelledAt).toBeLessThan(60);
     // kill task 2 mid-run as a failing node would (SIGKILL: no cleanup, the lock stays), as if it had run on another node
     const lockOf2 = join(data, '.simple_fig1_DAG_2.lock');
-    await waitFor('task 2 to checkpoint', () => drawsDone(2) > 0, 120);
+    await waitFor('task 2 to checkpoint', () => drawsDone(2) > 0, 480);
     const owner = JSON.parse(readFileSync(lockOf2, 'utf8')) as LockOwner;
     expect(owner.job).toEqual({ scheduler: 'Slurm', id: `${job}_2`, attempt: 0 });
     process.kill(owner.pid, 'SIGKILL');
     const running = (task: number) => queued(job).some((l) => l.startsWith(`${job}_${task} `));
-    await waitFor('task 2 to end', () => !running(2), 60);
+    await waitFor('task 2 to end', () => !running(2), 300);
     const killedAt = drawsDone(2);
     expect(killedAt).toBeLessThan(60);
     writeFileSync(lockOf2, JSON.stringify({ ...owner, host: 'node-elsewhere' }));
@@ -103,7 +103,7 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     spawnSync('scontrol', ['update', `JobId=${job}_2`, 'StartTime=now'], { env: cluster.env, encoding: 'utf8' });
     // right after the requeue, slurmctld may list the task nowhere for a moment: wait for its shard, not only an empty queue
     const shard2 = join(data, 'simple_fig1_DAG_2.npz');
-    await waitFor('the requeued task 2 to finish, and the array', () => existsSync(shard2) && queued(job).length === 0, 240);
+    await waitFor('the requeued task 2 to finish, and the array', () => existsSync(shard2) && queued(job).length === 0, 900);
     const log2 = readFileSync(join(data, 'simple_fig1_DAG_2.log'), 'utf8');
     expect(log2).toContain(
       `taking over the stale lock ${lockOf2}: its owner (process ${owner.pid} on node-elsewhere, Slurm job ${job}_2) is an earlier run of our own job (Slurm job ${job}_2 (restart 1))`,
@@ -118,7 +118,7 @@ describe.skipIf(skipReason !== undefined)('Slurm job array (slurm-wlm, one node 
     expect(existsSync(join(data, 'simple_fig1_DAG.index.json'))).toBe(false);
     // resubmitted, it resumes and, as the last of the four, writes the index
     const again = submit('1');
-    await waitFor('the resubmitted task', () => queued(again).length === 0, 180);
+    await waitFor('the resubmitted task', () => queued(again).length === 0, 720);
     const seconds = (performance.now() - t0) / 1000;
     const log = readFileSync(join(data, 'simple_fig1_DAG_1.log'), 'utf8');
     expect(log).toMatch(/resuming after \d+ samples/);

@@ -86,7 +86,7 @@ describe('MINDE trained on Gaussian pairs', () => {
   const data = gaussianPairs(4000, [rho], 5);
   let base: number;
 
-  it('reads a clear share of I(X; Y) = 0.830 at ρ = 0.9, not above it beyond its error', { timeout: 600_000 }, async () => {
+  it('reads a clear share of I(X; Y) = 0.830 at ρ = 0.9, not above it beyond its error', { timeout: 900_000 }, async () => {
     const e = await minde.estimate(data, { steps: 2500 });
     process.stderr.write(
       `minde: ρ = 0.9: ${e.estimate.toFixed(3)} ± ${e.standardError!.toFixed(3)} (I = ${truth.toFixed(3)}), steps ${(e.details as { steps: number }).steps}\n`,
@@ -96,7 +96,7 @@ describe('MINDE trained on Gaussian pairs', () => {
     expect(e.estimate).toBeLessThan(truth + 4 * e.standardError! + 0.03);
   });
 
-  it('is unchanged by a per-coordinate monotone map of each side', { timeout: 600_000 }, async () => {
+  it('is unchanged by a per-coordinate monotone map of each side', { timeout: 900_000 }, async () => {
     const e = await minde.estimate(
       mapped(
         data,
@@ -110,7 +110,7 @@ describe('MINDE trained on Gaussian pairs', () => {
     expect(e.estimate).toBeLessThan(truth + 4 * e.standardError! + 0.03);
   });
 
-  it('reads near 0 for independent sides, either way round', { timeout: 600_000 }, async () => {
+  it('reads near 0 for independent sides, either way round', { timeout: 900_000 }, async () => {
     const e = await minde.estimate(gaussianPairs(4000, [0], 6), { steps: 1500, direction: 'y|x' });
     process.stderr.write(`minde: ρ = 0, y|x: ${e.estimate.toFixed(3)} ± ${e.standardError!.toFixed(3)}\n`);
     expect(e.estimate).toBeLessThan(0.05);

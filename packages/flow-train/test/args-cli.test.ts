@@ -163,7 +163,7 @@ describe.skipIf(!built)('nx run flow-train:train passes every flag through', () 
     const line = r.stdout.split('\n').find((l) => l.startsWith('{"dataset"'));
     expect(line, r.stdout).toBeDefined();
     expect(JSON.parse(line!)).toEqual({ ...parseTrainArgs([]), ...PAPER_VALUES, ...MORE_VALUES, print_args: true });
-  }, 180_000);
+  });
 });
 
 describe('mmmi-train main', () => {

@@ -80,7 +80,7 @@ describe('model threads', () => {
 
   beforeAll(async () => {
     pool = await ModelThreads.start(config, 'cpu', 2);
-  }, 60_000);
+  });
   afterAll(async () => {
     await pool?.close();
   });
@@ -113,7 +113,7 @@ describe('model threads', () => {
     expect(threeAfter.loss).not.toBeCloseTo(one.loss, 6);
     tf.dispose([one, three, oneAfter, threeAfter].flatMap((r) => [...r.grads.values()]));
     model.dispose();
-  }, 60_000);
+  });
 
   it('a training run on 2 threads follows the one-thread run step by step', async () => {
     const data = makeDataset(16, 8, 2, 9);
@@ -124,7 +124,7 @@ describe('model threads', () => {
     await train(data, trainOptions(tempDir(), { ...common, threads: 2, onStep: (s) => lossesTwo.push(s.loss) }));
     expect(lossesTwo).toHaveLength(4);
     for (const [i, l] of lossesTwo.entries()) expect(l).toBeCloseTo(lossesOne[i], 4);
-  }, 60_000);
+  });
 
   it('integrate the flow on shards of the rows as one batch does (heun2, CFG, 5 rows on 3 threads)', async () => {
     const model = new FlowModel(config, { seed: 4 });
@@ -142,7 +142,7 @@ describe('model threads', () => {
     // and the flow moved the rows
     expect(Math.max(...Array.from(one, (v, i) => Math.abs(v - x0[i])))).toBeGreaterThan(1e-2);
     model.dispose();
-  }, 60_000);
+  });
 
   it("share the FID evaluation's sampling: the generated images are the one-thread ones", async () => {
     const model = new FlowModel(config, { seed: 6 });
@@ -160,9 +160,9 @@ describe('model threads', () => {
     // uint8 images: float rounding may move a value across a quantisation step, no further
     expect(Math.max(...three.map((v, i) => Math.abs(v - one[i])))).toBeLessThanOrEqual(1);
     model.dispose();
-  }, 60_000);
+  });
 
   it('report a worker that cannot start', async () => {
     await expect(ModelThreads.start(config, 'no-such-backend', 1)).rejects.toThrow(/model thread 1: .*no-such-backend/);
-  }, 60_000);
+  });
 });

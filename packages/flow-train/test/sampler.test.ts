@@ -100,7 +100,7 @@ describe('openSampler', () => {
     } finally {
       await sampler.close();
     }
-  }, 60_000);
+  });
 
   it('an explicit time grid replaces the plan’s', async () => {
     const sampler = await openSampler({ checkpoint: ckptPath, timeGrid: [0, 0.25, 1] }, { engine: 'tfjs', backend: 'cpu', log: quiet });
@@ -138,7 +138,7 @@ describe('openSampler', () => {
     } finally {
       await sampler.close();
     }
-  }, 60_000);
+  });
 
   it('samples a training run’s model in memory as sampleImages does, and leaves the model open', async () => {
     const model = new FlowModel(config, { seed: 4 });

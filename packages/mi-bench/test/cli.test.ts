@@ -20,7 +20,7 @@ let folder: string;
 
 beforeAll(async () => {
   folder = await tinyDataset(join(dir, 'data'), { size: 1500 });
-}, 120_000);
+});
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -20,7 +20,7 @@ let folder: string;
 
 beforeAll(async () => {
   folder = await tinyDataset(join(dir, 'data'), { size: 1500, modDim: 16, transform: 'tanh' });
-}, 120_000);
+});
 
 const SETTINGS: ContrastiveCommand['settings'] = {
   encoder: 'mlp',

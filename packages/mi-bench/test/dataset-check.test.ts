@@ -30,7 +30,7 @@ beforeAll(async () => {
   made = tmp();
   await job(made, 0);
   await job(made, 1);
-}, 60_000);
+});
 
 /** The indexed dataset with shard `id` regenerated from another sample seed; its recorded and new sha256. */
 async function regenerated(id: number): Promise<{ dir: string; recorded: string; now: string }> {

@@ -16,7 +16,7 @@ let data: BenchDataset;
 
 beforeAll(async () => {
   data = await openDataset(await tinyDataset(`${dir}/images`, { size: 400, modDim: 3072 }));
-}, 120_000);
+});
 
 describe('infonce-cnn', () => {
   it('trains a CNN critic on raw images and stays under log K', async () => {

@@ -23,13 +23,13 @@ const dir = tempDir('mi-bench-families-');
 
 beforeAll(async () => {
   data = await openDataset(await tinyDataset(`${dir}/tanh`, { size: 3000, transform: 'tanh' }));
-}, 120_000);
+});
 
 /** The share of the truth each must reach at least. */
 const FLOOR: Record<string, number> = { js: 0.45, dv: 0.45, 'gan-dime': 0.45, 'kl-dime': 0.45, 'hd-dime': 0.4, lmi: 0.8, mienf: 0.8, minde: 0.75 };
 
 describe('the new estimators on an exact dataset', () => {
-  it('each reads a clear share of the exact I(X_1; θ) and none exceeds it beyond its error', { timeout: 600_000 }, async () => {
+  it('each reads a clear share of the exact I(X_1; θ) and none exceeds it beyond its error', { timeout: 900_000 }, async () => {
     const rows = await runEstimates(data, { pairs: ['X1;θ'], estimators: Object.keys(FLOOR), features: ['pixels'], sizes: [2000], seeds: 1 });
     expect(rows.map((r) => r.estimator)).toEqual(Object.keys(FLOOR));
     for (const r of rows) {

@@ -42,7 +42,7 @@ let images: BenchDataset;
 beforeAll(async () => {
   small = await openDataset(await tinyDataset(`${dir}/small`, { size: 300 }));
   images = await openDataset(await tinyDataset(`${dir}/images`, { size: 130, modDim: 3072 }));
-}, 120_000);
+});
 
 /** The θ sets of seeds 0 … seeds − 1 (one estimate each: one pair, one estimator, one n). */
 async function thetaSets(data: BenchDataset, features: string, estimator: string, n: number, seeds: number, fitDraws?: number): Promise<Set<number>[]> {

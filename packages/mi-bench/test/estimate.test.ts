@@ -21,7 +21,7 @@ const empty = tempDir('mi-bench-empty-');
 beforeAll(async () => {
   identity = await openDataset(await tinyDataset(`${dir}/identity`, { size: 3000 }));
   tanh = await openDataset(await tinyDataset(`${dir}/tanh`, { size: 1000, transform: 'tanh' }));
-}, 120_000);
+});
 
 describe('subsample', () => {
   it('gives n distinct draws and disjoint fit draws, reproducibly per seed', () => {

@@ -16,7 +16,7 @@ let data: BenchDataset;
 
 beforeAll(async () => {
   data = await openDataset(await tinyDataset(`${dir}/tanh`, { size: 3000, transform: 'tanh' }));
-}, 120_000);
+});
 
 describe('runPmi', () => {
   it('scores draws against their exact PMI, whose mean is the MI', async () => {

@@ -50,7 +50,7 @@ let small: BenchDataset;
 
 beforeAll(async () => {
   small = await openDataset(await tinyDataset(`${dir}/small`, { size: 300 }));
-}, 120_000);
+});
 
 /** The critics of seeds 0 … seeds − 1 on X1; θ (one feature kind). */
 async function run(features: string, n: number, scored: number, seeds: number): Promise<Critic[]> {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   // the default job's model (Fig. 1a's DAG, random per-pixel θ templates, aligned scale) at d = 16:
   // I(X_1; θ) ≈ 0.76, I(X_1, X_2; θ) ≈ 1.09 nats — modest, so the bound is far from 1
   ({ structure } = await latentModelFromTokens([`@${ARGS}/default.txt`, '--mod_dim', '16']));
-}, 60_000);
+});
 
 describe('bayesOptimum', () => {
   it('equals the conditional variance of θ computed from the dense covariance', () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
   ({ structure } = await latentModelFromTokens([`@${ARGS}/simple_fig1_DAG.txt`, '--rho_theta_arg', '[0.02]']));
   // the tensor counts below need a backend before the first training (the one the CNN then keeps)
   await ensureTrainingBackend();
-}, 60_000);
+});
 
 const images = (seed: number, count: number, mods: number[]) => {
   const batch = sampleBatch(structure, seed, 0, count);

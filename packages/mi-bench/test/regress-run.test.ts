@@ -16,7 +16,7 @@ let data: BenchDataset;
 
 beforeAll(async () => {
   data = await openDataset(await tinyDataset(`${dir}/identity`, { size: 4000 }));
-}, 120_000);
+});
 
 describe('subsets', () => {
   it('parse the MI table notation and label runs compactly', () => {

@@ -53,7 +53,7 @@ let images: BenchDataset;
 beforeAll(async () => {
   small = await openDataset(await tinyDataset(`${dir}/small`, { size: 300 }));
   images = await openDataset(await tinyDataset(`${dir}/images`, { size: 130, modDim: 3072 }));
-}, 120_000);
+});
 
 /** The fits of one run on X1 (one model, one feature kind), in the run's order: seed by seed, size by size. */
 async function run(data: BenchDataset, model: string, features: string, sizes: number[], seeds: number, testDraws: number): Promise<Fit[]> {

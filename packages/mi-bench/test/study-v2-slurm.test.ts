@@ -25,7 +25,7 @@ if (skipReason) process.stderr.write(`Slurm study test skipped: ${skipReason}\n`
 let cluster: OneNodeSlurm;
 const dir = tempDir('mmmi-slurm-study-');
 
-describe.skipIf(skipReason !== undefined)('v2 study as Slurm job arrays (slurm-wlm, one node on localhost)', { timeout: 600_000 }, () => {
+describe.skipIf(skipReason !== undefined)('v2 study as Slurm job arrays (slurm-wlm, one node on localhost)', { timeout: 1_500_000 }, () => {
   beforeAll(async () => {
     cluster = await startOneNodeSlurm(join(dir, 'slurm'));
   });
@@ -54,7 +54,7 @@ describe.skipIf(skipReason !== undefined)('v2 study as Slurm job arrays (slurm-w
             .map((f) => `${f}: ${readFileSync(join(logDir, f), 'utf8').slice(-800)}`)
             .join('\n')
         : '';
-    await waitFor('the three arrays to finish', () => jobs.every((j) => cluster.queued(j).length === 0), 400).catch((e: Error) => {
+    await waitFor('the three arrays to finish', () => jobs.every((j) => cluster.queued(j).length === 0), 1200).catch((e: Error) => {
       throw new Error(`${e.message}\n${logs()}`);
     });
     expect(existsSync(join(out, 'README.md')), logs()).toBe(true);

@@ -100,7 +100,7 @@ describe('study --preset paper-v2', () => {
     expect(existsSync(join(out, 'units'))).toBe(false);
   });
 
-  it('runs every unit into its file and reports; a rerun reuses them; other settings are refused', { timeout: 300_000 }, async () => {
+  it('runs every unit into its file and reports; a rerun reuses them; other settings are refused', { timeout: 900_000 }, async () => {
     const out = join(dir, 'all');
     expect(v2UnitCounts(options(out))).toEqual({ datasets: 2, estimates: 8 });
     const first = await v2StudyCommand(options(out));
@@ -125,7 +125,7 @@ describe('study --preset paper-v2', () => {
 
   it(
     'as job-array stages (2 generate tasks, 3 estimate tasks, a report) gives the units of one run, byte for byte in their estimates',
-    { timeout: 300_000 },
+    { timeout: 900_000 },
     async () => {
       const out = join(dir, 'array');
       for (const j of [0, 1]) await v2StudyCommand(options(out, { stage: 'generate', jobId: j, numJobs: 2 }));
